@@ -1,0 +1,3 @@
+from solartui.cli.main import main
+
+main()

@@ -1,0 +1,63 @@
+"""Entry point: the click group, and the one place errors become a line on stderr.
+
+Every SolartuiError ends as `solartui: <message>` on stderr with exit status 1 (2 for usage
+mistakes, as click does). Anything else is a bug: still one line, exit 3, and `--debug` shows the
+traceback for a bug report.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from solartui import __version__
+from solartui.errors import SolartuiError
+
+EXIT_FAIL = 1
+EXIT_BUG = 3
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except SolartuiError as exc:
+            click.echo(f"solartui: {exc}", err=True)
+            sys.exit(EXIT_FAIL)
+        except KeyboardInterrupt:
+            click.echo("solartui: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: one line, never a traceback
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"solartui: internal error: {type(exc).__name__}: {exc} "
+                       "(run with --debug for details)", err=True)
+            sys.exit(EXIT_BUG)
+
+
+@click.group(cls=Group, invoke_without_command=True)
+@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
+@click.version_option(__version__, prog_name="solartui")
+@click.pass_context
+def cli(ctx, debug):
+    """Commission solar inverters: discover, read, write safely, sync clocks."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _register() -> None:
+    from solartui.cli import demo, maps_cmd, read, simulate, timecmd, write
+    for mod in (read, write, timecmd, simulate, maps_cmd, demo):
+        cli.add_command(mod.command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="solartui")

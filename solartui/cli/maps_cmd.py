@@ -1,0 +1,48 @@
+"""`solartui maps list|check`: what maps are shipped, and whether a map holds together."""
+
+from __future__ import annotations
+
+import click
+
+from solartui.errors import MapError, SolartuiError
+from solartui.registers import catalog
+from solartui.registers.checks import check_map
+
+
+@click.group("maps")
+def command():
+    """Register maps: list them, check them."""
+
+
+@command.command("list")
+def list_maps():
+    """List the shipped maps."""
+    for m in catalog.all_maps():
+        click.echo(f"{m.id:28} {len(m.points):4} points  {m.trust:20} {m.vendor} — {m.name}")
+
+
+@command.command("check")
+@click.argument("maps", nargs=-1)
+def check(maps):
+    """Validate MAP (an id or a file; default: every shipped map) and report its structural rung."""
+    paths = list(maps) or [str(p) for p in catalog.map_files()]
+    failed = 0
+    for name in paths:
+        try:
+            m = catalog.resolve(name)
+        except MapError as exc:
+            failed += 1
+            click.echo(f"{name}: does not load ({len(exc.findings)} problem(s))")
+            for f in exc.findings:
+                click.echo(f"  {f}")
+            click.echo("  earned: nothing (the map does not load)")
+            continue
+        report = check_map(m)
+        click.echo(f"{m.path}: {m.id}, {len(m.points)} points")
+        for f in report.findings:
+            click.echo(f"  {f}")
+        click.echo(f"  declared: {m.trust}; structurally earned: {report.earned}")
+        if report.problems:
+            failed += 1
+    if failed:
+        raise SolartuiError(f"{failed} of {len(paths)} map(s) have problems")

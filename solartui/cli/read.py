@@ -1,0 +1,68 @@
+"""`solartui read TARGET [POINT...]`: one paced pass over the points, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from solartui.cli.session import open_device, run
+from solartui.errors import SolartuiError
+
+
+def readings_table(readings, title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col, kw in (("point", {}), ("doc", {"style": "dim"}), ("table", {}),
+                    ("addr", {"justify": "right"}), ("raw", {"style": "dim"}),
+                    ("value", {"justify": "right", "style": "bold"}), ("trust", {"style": "dim"})):
+        t.add_column(col, **kw)
+    for r in readings:
+        p = r.point
+        raw = " ".join(f"{w:04X}" for w in r.decoded.words) if r.ok else ""
+        value = r.decoded.text if r.ok else f"[red]{r.error}[/red]"
+        t.add_row(p.name, p.doc, p.table, str(p.address), raw, value, p.trust)
+    return t
+
+
+@click.command("read")
+@click.argument("target")
+@click.argument("points", nargs=-1)
+@click.option("--map", "map_name", help="Map id or path to a map file (default: identify).")
+@click.option("--group", help="Only points of this group (PV, AC, Battery, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per point.")
+@click.option("--trace", is_flag=True, help="Print every frame to stderr.")
+def command(target, points, map_name, group, as_json, trace):
+    """Read points from TARGET (tcp://HOST:PORT?unit=1 or rtu:///dev/ttyUSB0?baud=9600&unit=1)."""
+    run(_read(target, points, map_name, group, as_json, trace))
+
+
+async def _read(target, names, map_name, group, as_json, trace):
+    async with open_device(target, map_name, trace=trace) as dev:
+        m = dev.map
+        if names:
+            unknown = [n for n in names if not m.has_point(n)]
+            if unknown:
+                raise SolartuiError(f"no point {', '.join(repr(n) for n in unknown)} in map {m.id}")
+            points = [m.point(n) for n in names]
+        else:
+            points = [p for p in m.points if p.readable]
+        if group:
+            points = [p for p in points if p.group.lower() == group.lower()]
+            if not points:
+                raise SolartuiError(f"no readable points in group '{group}' of map {m.id}")
+        readings = await dev.poll(points)
+    failed = [r for r in readings if not r.ok]
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in readings], indent=1, ensure_ascii=False))
+    else:
+        ident = dev.identity.summary() if dev.identity else ""
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        console.print(readings_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}"))
+    if failed:
+        if len(failed) == len(readings):
+            raise SolartuiError(f"no point could be read: {failed[0].error}")
+        raise SolartuiError(f"{len(failed)} of {len(readings)} points could not be read "
+                            f"(first: {failed[0].point.name}: {failed[0].error})")

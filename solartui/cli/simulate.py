@@ -1,0 +1,96 @@
+"""`solartui simulate MAP`: a simulated device on loopback TCP or a pseudo-terminal, until Ctrl+C."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from solartui.cli.session import run
+from solartui.errors import SolartuiError
+from solartui.registers import catalog
+
+
+def parse_faults(specs: tuple[str, ...]):
+    from solartui.sim.modbus_server import Faults
+    faults = Faults()
+    for spec in specs:
+        key, _, value = spec.partition("=")
+        key = key.strip().replace("-", "_")
+        try:
+            if key == "silent" and not value:
+                faults.silent = True
+            elif key == "corrupt_crc" and not value:
+                faults.corrupt_crc = True
+            elif key == "delay":
+                faults.delay = float(value)
+            elif key == "exception":
+                faults.exception = int(value)
+            elif key == "drop_after":
+                faults.drop_after = int(value)
+            else:
+                raise ValueError
+        except ValueError:
+            raise SolartuiError(f"unknown fault '{spec}' (silent, delay=SECONDS, exception=CODE, "
+                                "corrupt-crc, drop-after=N)") from None
+    return faults
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise SolartuiError(f"--tcp wants HOST:PORT, got '{text}'")
+    try:
+        p = int(port)
+    except ValueError:
+        raise SolartuiError(f"--tcp port '{port}' is not a number") from None
+    if not 0 <= p <= 65535:
+        raise SolartuiError(f"--tcp port {p} is outside 0-65535")
+    return host, p
+
+
+@click.command("simulate")
+@click.argument("map_name", metavar="MAP")
+@click.option("--tcp", "tcp", metavar="HOST:PORT", help="Serve Modbus TCP here (default 127.0.0.1:5020).")
+@click.option("--pty", is_flag=True, help="Serve Modbus RTU on a new pseudo-terminal.")
+@click.option("--unit", type=click.IntRange(1, 255), default=None, help="Unit address (default: the map's).")
+@click.option("--baud", type=int, default=None, help="Baud rate on the pty (default: the map's).")
+@click.option("--serial", "serial_no", default="SIM0000001", help="Serial number to report.")
+@click.option("--fault", "faults", multiple=True,
+              help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N.")
+def command(map_name, tcp, pty, unit, baud, serial_no, faults):
+    """Run a simulated device for MAP (id or file) until Ctrl+C."""
+    if tcp and pty:
+        raise SolartuiError("choose one of --tcp and --pty")
+    m = catalog.resolve(map_name)
+    fault_set = parse_faults(faults)
+    run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
+                  baud or m.link.baudrates[0], serial_no, fault_set))
+
+
+async def _simulate(m, tcp, pty, unit, baud, serial_no, faults):
+    from solartui.sim.modbus_server import ModbusSimulator
+    from solartui.sim.register_bank import RegisterBank
+    from solartui.sim.serial_wire import serve_on_pty
+
+    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no})
+    if pty:
+        wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
+        click.echo(f"simulating {m.id} unit {unit} on {wire.client_path} at {baud} baud")
+        click.echo(f"target: rtu://{wire.client_path}?baud={baud}&unit={unit}", nl=True)
+    else:
+        host, port = parse_hostport(tcp)
+        sim = ModbusSimulator([bank], faults=faults)
+        try:
+            port = await sim.start_tcp(host, port)
+        except OSError as exc:
+            raise SolartuiError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        wire = None
+        click.echo(f"simulating {m.id} unit {unit} on tcp://{host}:{port}")
+        click.echo(f"target: tcp://{host}:{port}?unit={unit}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()
+        if wire is not None:
+            await wire.stop()

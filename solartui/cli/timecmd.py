@@ -1,0 +1,46 @@
+"""`solartui time TARGET [--sync]`: device clock, host clock, drift; sync with confirmation."""
+
+from __future__ import annotations
+
+import click
+
+from solartui.cli.session import confirm, open_device, run
+from solartui.errors import SolartuiError
+from solartui.journal import Journal
+
+
+@click.command("time")
+@click.argument("target")
+@click.option("--map", "map_name", help="Map id or path to a map file (default: identify).")
+@click.option("--sync", is_flag=True, help="Set the device clock to this machine's local time.")
+@click.option("--yes", is_flag=True, help="Do not ask before syncing.")
+@click.option("--trace", is_flag=True, help="Print every frame to stderr.")
+def command(target, map_name, sync, yes, trace):
+    """Show (and with --sync, set) the device clock."""
+    run(_time(target, map_name, sync, yes, trace))
+
+
+def _show(r) -> None:
+    device = r.device.isoformat(sep=" ") if r.device else f"unreadable ({r.error})"
+    click.echo(f"device clock: {device}")
+    click.echo(f"host clock:   {r.host.isoformat(sep=' ', timespec='seconds')} (local)")
+    if r.drift is not None:
+        click.echo(f"drift:        {r.drift:+.0f} s (device minus host)")
+
+
+async def _time(target, map_name, sync, yes, trace):
+    async with open_device(target, map_name, trace=trace, journal=Journal()) as dev:
+        before = await dev.read_clock()
+        _show(before)
+        if not sync:
+            if before.device is None:
+                raise SolartuiError(f"cannot read the device clock: {before.error}")
+            return
+        plan = await dev.plan_clock()
+        confirm([plan.summary()], yes, "set the device clock")
+        outcome = await dev.set_clock(plan)
+        click.echo(outcome.line())
+        after = await dev.read_clock()
+        _show(after)
+    if not outcome.ok:
+        raise SolartuiError(f"clock not verified: {outcome.line()}")

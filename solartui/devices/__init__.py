@@ -1,0 +1,1 @@
+"""Devices: a driver is a map plus a link; identify, poll, write, clock."""

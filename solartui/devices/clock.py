@@ -1,0 +1,48 @@
+"""Device clocks as register words: the field order and the year encoding come from the map.
+
+Growatt families disagree on the year (some read and take 2026, MIN TL-X and SPH read 2026 but
+only take 26): `auto` reads either and writes the two-digit form.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from solartui.errors import CodecError
+from solartui.registers.model import ClockSpec
+
+
+def decode_year(raw: int, mode: str) -> int:
+    if mode == "full":
+        return raw
+    if mode == "offset2000":
+        return 2000 + raw
+    if raw >= 2000:
+        return raw
+    if raw < 100:
+        return 2000 + raw
+    raise CodecError(f"year register holds {raw}: neither a full nor a two-digit year")
+
+
+def decode_clock(spec: ClockSpec, words: list[int]) -> datetime:
+    if len(words) != len(spec.fields):
+        raise CodecError(f"clock needs {len(spec.fields)} registers, got {len(words)}")
+    parts = dict(zip(spec.fields, words))
+    if "year" in parts:
+        parts["year"] = decode_year(parts["year"], spec.year)
+    now = datetime.now()
+    try:
+        return datetime(parts.get("year", now.year), parts.get("month", 1), parts.get("day", 1),
+                        parts.get("hour", 0), parts.get("minute", 0), parts.get("second", 0))
+    except ValueError as exc:
+        shown = "-".join(str(w) for w in words)
+        raise CodecError(f"device clock reads {shown}, which is not a date: {exc}") from None
+
+
+def encode_clock(spec: ClockSpec, when: datetime) -> list[int]:
+    year = when.year if spec.year == "full" else when.year - 2000
+    if not 0 <= year <= 0xFFFF:
+        raise CodecError(f"year {when.year} cannot be encoded as {spec.year}")
+    values = {"year": year, "month": when.month, "day": when.day, "hour": when.hour,
+              "minute": when.minute, "second": when.second}
+    return [values[f] for f in spec.fields]

@@ -1,0 +1,240 @@
+"""A register-mapped device: a map plus a link plus a unit address.
+
+Everything goes through the link's scheduler: identify and poll as reads, writes and clock sets at
+write priority. Polls turn register words into Readings with per-point errors; writes go through
+plan (validated, old value read) -> person confirms -> execute (write, delayed read-back, outcome,
+journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from solartui.devices.clock import decode_clock, encode_clock
+from solartui.devices.readings import Identity, Reading
+from solartui.devices.writes import (
+    MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
+)
+from solartui.errors import (
+    CodecError, DeviceException, LinkError, NoAnswer, SolartuiError, ValueRejected,
+)
+from solartui.journal import Journal
+from solartui.links.pool import ModbusLink
+from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRITE
+from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
+from solartui.registers.model import Field, Point
+from solartui.registers.planner import plan_for_map
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    device: datetime | None
+    host: datetime
+    words: tuple[int, ...]
+    error: str | None = None
+
+    @property
+    def drift(self) -> float | None:
+        """Device minus host, in seconds."""
+        return None if self.device is None else (self.device - self.host).total_seconds()
+
+
+class RegisterDevice:
+    def __init__(self, device_map, link: ModbusLink, unit: int | None = None,
+                 journal: Journal | None = None):
+        self.map = device_map
+        self.link = link
+        self.unit = unit if unit is not None else device_map.link.unit
+        self.journal = journal
+        self.identity: Identity | None = None
+
+    @property
+    def target_text(self) -> str:
+        return str(self.link.target.with_unit(self.unit))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read_fields(self, fields: list[Field], priority: int):
+        """Read fields with the fewest requests; yields (field, words | None, error | None)."""
+        out = []
+        for rd in plan_for_map(self.map, fields):
+            try:
+                words = await self.link.read(rd.function, self.unit, rd.address, rd.count, priority)
+                err = None
+            except LinkError as exc:
+                words, err = None, str(exc)
+            for f in rd.fields:
+                out.append((f, None if words is None else
+                            words[f.address - rd.address: f.address - rd.address + f.count], err))
+        return out
+
+    async def identify(self) -> Identity:
+        values, errors = {}, {}
+        names = {id(f): n for n, f in self.map.identify.items()}
+        for f, words, err in await self._read_fields(list(self.map.identify.values()), PRIORITY_READ):
+            name = names[id(f)]
+            if words is None:
+                errors[name] = err or "no answer"
+                continue
+            raw = words_to_raw(f.type, words, f.words)
+            if name == "model" and isinstance(raw, int):
+                values[name] = f"0x{raw:08X}"
+            else:
+                values[name] = raw if isinstance(raw, str) else scaled(raw, f.scale)
+        self.identity = Identity(self.map.id, values, errors)
+        return self.identity
+
+    async def poll(self, points: list[Point] | None = None,
+                   priority: int = PRIORITY_POLL) -> list[Reading]:
+        points = [p for p in (points if points is not None else self.map.points) if p.readable]
+        out = []
+        for p, words, err in await self._read_fields(points, priority):
+            now = time.time()
+            if words is None:
+                out.append(Reading(p, None, now, err))
+                continue
+            try:
+                out.append(Reading(p, decode(p, words), now))
+            except CodecError as exc:
+                out.append(Reading(p, None, now, str(exc)))
+        order = {p.name: i for i, p in enumerate(points)}
+        return sorted(out, key=lambda r: order[r.point.name])
+
+    async def read_point(self, point: Point, priority: int = PRIORITY_READ) -> Reading:
+        return (await self.poll([point], priority))[0]
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def point(self, name: str) -> Point:
+        try:
+            return self.map.point(name)
+        except KeyError:
+            raise SolartuiError(f"no point '{name}' in map {self.map.id}") from None
+
+    def _function_for(self, point: Point) -> int:
+        fn = point.write_function or (6 if point.count == 1 else 16)
+        if fn not in self.map.link.functions:
+            fn = 16 if 16 in self.map.link.functions else fn
+        return fn
+
+    async def plan_write(self, name: str, value_text: str) -> WritePlan:
+        """Validate and encode (raises ValueRejected: nothing is sent), then read the old value."""
+        point = self.point(name)
+        if point.guard:
+            raise ValueRejected(f"{name}: guarded register ({point.doc}); solartui does not write it")
+        if not point.writable:
+            raise ValueRejected(f"{name} is read-only")
+        value = parse_value(point, value_text)
+        words = encode_value(point, value)
+        new_raw = words_to_raw(point.type, words, point.words)
+        new_text = describe(point, new_raw, value if isinstance(value, str) else scaled(new_raw, point.scale))
+        old_text = old_words = None
+        if point.readable:
+            old = await self.read_point(point, PRIORITY_WRITE)
+            if old.ok:
+                old_text, old_words = old.decoded.text, old.decoded.words
+        return WritePlan(
+            device_serial=self.identity.serial if self.identity else "unknown",
+            map_id=self.map.id, target=self.link.description, unit=self.unit, name=point.name,
+            doc=point.doc, table=point.table, address=point.address,
+            function=self._function_for(point), words=tuple(words), old_text=old_text,
+            old_words=old_words, new_text=new_text, new_value=value, trust=point.trust,
+            readback_delay=point.readback_delay_ms / 1000)
+
+    async def execute_write(self, plan: WritePlan) -> WriteOutcome:
+        outcome = await self._write_and_verify(plan, self._readback_point)
+        self._journal(outcome)
+        return outcome
+
+    async def _readback_point(self, plan: WritePlan):
+        point = self.point(plan.name)
+        r = await self.read_point(point, PRIORITY_WRITE)
+        if not r.ok:
+            raise NoAnswer(r.error or "no answer")
+        return r.decoded.words, r.decoded.text
+
+    async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
+        try:
+            await self.link.write(plan.function, self.unit, plan.address, list(plan.words),
+                                  PRIORITY_WRITE)
+        except DeviceException as exc:
+            return WriteOutcome(plan, REJECTED, str(exc))
+        except LinkError as exc:
+            return WriteOutcome(plan, NO_ANSWER, f"{exc}; the write may or may not have landed")
+        await asyncio.sleep(plan.readback_delay)
+        try:
+            words, text = await readback(plan)
+        except LinkError as exc:
+            return WriteOutcome(plan, UNVERIFIED, f"written, but the read-back failed: {exc}")
+        if tuple(words) == tuple(plan.words):
+            return WriteOutcome(plan, VERIFIED, f"read back {text}", tuple(words), text)
+        return WriteOutcome(plan, MISMATCHED, f"wrote {plan.new_text}, device reads back {text}",
+                            tuple(words), text)
+
+    def _journal(self, outcome: WriteOutcome) -> None:
+        if self.journal is not None:
+            self.journal.append(outcome.journal_entry())
+
+    # --- clock ---------------------------------------------------------------------------------
+
+    def _clock_spec(self):
+        if self.map.clock is None:
+            raise SolartuiError(f"map {self.map.id} describes no clock")
+        return self.map.clock
+
+    async def read_clock(self, priority: int = PRIORITY_READ) -> ClockReading:
+        spec = self._clock_spec()
+        try:
+            words = await self.link.read(3, self.unit, spec.address, len(spec.fields), priority)
+        except LinkError as exc:
+            return ClockReading(None, datetime.now(), (), str(exc))
+        host = datetime.now()
+        try:
+            return ClockReading(decode_clock(spec, words), host, tuple(words))
+        except CodecError as exc:
+            return ClockReading(None, host, tuple(words), str(exc))
+
+    async def plan_clock(self, when: datetime | None = None) -> WritePlan:
+        spec = self._clock_spec()
+        when = when or datetime.now()
+        words = encode_clock(spec, when)
+        before = await self.read_clock(PRIORITY_WRITE)
+        old = before.device.isoformat(sep=" ") if before.device else None
+        fn = spec.function if len(words) == 1 or spec.function == 16 else 16
+        return WritePlan(
+            device_serial=self.identity.serial if self.identity else "unknown",
+            map_id=self.map.id, target=self.link.description, unit=self.unit, name="clock",
+            doc="system time", table="holding", address=spec.address, function=fn,
+            words=tuple(words), old_text=old, old_words=before.words or None,
+            new_text=when.isoformat(sep=" ", timespec="seconds") + " (host time, local)",
+            new_value=when, trust=self.map.trust, readback_delay=1.0)
+
+    async def set_clock(self, plan: WritePlan) -> WriteOutcome:
+        """Write the clock, then check the device reads back the written time (± a few seconds).
+
+        The person confirmed "set it to host time": the words are taken again now, so the time
+        spent confirming does not become drift.
+        """
+        now = datetime.now()
+        plan = replace(plan, words=tuple(encode_clock(self._clock_spec(), now)), new_value=now,
+                       new_text=now.isoformat(sep=" ", timespec="seconds") + " (host time, local)")
+        sent_at = time.monotonic()
+
+        async def readback(_plan):
+            r = await self.read_clock(PRIORITY_WRITE)
+            if r.device is None:
+                raise NoAnswer(r.error or "no answer")
+            elapsed = time.monotonic() - sent_at
+            expected = plan.new_value.timestamp() + elapsed
+            off = r.device.timestamp() - expected
+            text = r.device.isoformat(sep=" ")
+            if abs(off) <= 3:
+                return plan.words, text     # within tolerance: counts as the written time
+            return r.words, f"{text} ({off:+.0f} s from the time written)"
+
+        outcome = await self._write_and_verify(plan, readback)
+        self._journal(outcome)
+        return outcome

@@ -1,0 +1,82 @@
+"""A write as a small transaction with an outcome, never fire-and-forget.
+
+A WritePlan is what the person confirms: device serial, point, old and new value, raw words and
+function code. It exists only for a value that passed validation, so a refused value has no plan
+and cannot reach the wire. Executing a plan always ends in a WriteOutcome, journalled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+VERIFIED = "verified"
+MISMATCHED = "mismatched"
+REJECTED = "rejected"
+NO_ANSWER = "no answer"
+UNVERIFIED = "unverified"   # the device took the write but the read-back failed
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    device_serial: str
+    map_id: str
+    target: str
+    unit: int
+    name: str                 # point name, or "clock"
+    doc: str
+    table: str
+    address: int
+    function: int
+    words: tuple[int, ...]
+    old_text: str | None      # None when the old value could not be read
+    old_words: tuple[int, ...] | None
+    new_text: str
+    new_value: Any
+    trust: str
+    readback_delay: float
+
+    def summary(self) -> list[tuple[str, str]]:
+        """The lines a confirmation shows, in order."""
+        old = self.old_text if self.old_text is not None else "(could not be read)"
+        return [
+            ("device", f"{self.device_serial} ({self.map_id}) at {self.target} unit {self.unit}"),
+            ("point", f"{self.name} ({self.doc}), {self.table} register {self.address}"),
+            ("old", old),
+            ("new", self.new_text),
+            ("raw words", " ".join(f"0x{w:04X}" for w in self.words)),
+            ("function", f"FC{self.function:02d} "
+                         f"({'write single register' if self.function == 6 else 'write multiple registers'})"),
+            ("trust", self.trust + ("" if self.trust == "hardware-verified"
+                                    else " — not confirmed on real hardware")),
+        ]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    plan: WritePlan
+    status: str
+    detail: str
+    readback_words: tuple[int, ...] | None = None
+    readback_text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == VERIFIED
+
+    def journal_entry(self) -> dict:
+        p = self.plan
+        return {
+            "device": {"serial": p.device_serial, "map": p.map_id, "target": p.target,
+                       "unit": p.unit},
+            "point": p.name, "doc": p.doc, "table": p.table, "address": p.address,
+            "function": p.function,
+            "old": p.old_text, "old_words": list(p.old_words) if p.old_words else None,
+            "new": p.new_text, "words": list(p.words),
+            "readback": self.readback_text,
+            "readback_words": list(self.readback_words) if self.readback_words else None,
+            "outcome": self.status, "detail": self.detail,
+        }
+
+    def line(self) -> str:
+        return f"{self.plan.name}: {self.status} — {self.detail}"

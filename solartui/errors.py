@@ -1,0 +1,59 @@
+"""The program's own error types.
+
+Everything a person can cause (a bad map, URL, value or an absent device) ends in a subclass of
+SolartuiError, whose message is one clear line. The CLI prints it and exits non-zero; the TUI shows
+it as a notification. Anything else escaping is a bug.
+"""
+
+
+class SolartuiError(Exception):
+    """A problem explained in one line for the person at the keyboard."""
+
+
+class MapError(SolartuiError):
+    """A register map file is unusable; carries every finding, not just the first."""
+
+    def __init__(self, path: str, findings: list[str]):
+        self.path = path
+        self.findings = findings
+        first = findings[0] if findings else "invalid map"
+        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+        super().__init__(f"{first}{more}")
+
+
+class CodecError(SolartuiError):
+    """A value cannot be encoded to, or decoded from, register words."""
+
+
+class ValueRejected(SolartuiError):
+    """A value a person entered does not pass the map's checks; nothing was sent."""
+
+
+class TargetError(SolartuiError):
+    """A target URL is malformed or names something that does not exist."""
+
+
+class LinkError(SolartuiError):
+    """A transaction on a link failed (no answer, connection lost, exception reply)."""
+
+
+class NoAnswer(LinkError):
+    """The device did not answer within the timeout."""
+
+
+class DeviceException(LinkError):
+    """The device answered with a Modbus exception code."""
+
+    NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
+             4: "device failure", 5: "acknowledge", 6: "device busy", 8: "memory parity error",
+             10: "gateway path unavailable", 11: "gateway target failed to respond"}
+
+    def __init__(self, function: int, code: int):
+        self.function = function
+        self.code = code
+        name = self.NAMES.get(code, "unknown exception")
+        super().__init__(f"device refused FC{function:02d}: exception {code} ({name})")
+
+
+class ConnectionFailed(LinkError):
+    """The port or socket could not be opened, or was lost."""

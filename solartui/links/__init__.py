@@ -1,0 +1,1 @@
+"""Links: one paced scheduler per physical channel; transports that speak the wire."""

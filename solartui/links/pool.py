@@ -1,0 +1,66 @@
+"""Modbus links shared by physical channel: two devices on one RS485 bus share one scheduler.
+
+A ModbusLink wraps the scheduler with the two operations the devices need (read and write
+registers); the pool hands out one link per serial port or TCP endpoint.
+"""
+
+from __future__ import annotations
+
+from solartui.links.modbus import ModbusTransport
+from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkScheduler
+from solartui.links.target import Target
+from solartui.registers.model import LinkSpec
+
+
+class ModbusLink:
+    def __init__(self, target: Target, spec: LinkSpec):
+        self.target = target
+        period_ms = target.period_ms if target.period_ms is not None else spec.min_period_ms
+        timeout_ms = target.timeout_ms if target.timeout_ms is not None else spec.timeout_ms
+        self.timeout = timeout_ms / 1000
+        self.transport = ModbusTransport(target, baud=spec.baudrates[0], parity=spec.parity,
+                                         timeout=self.timeout)
+        self.scheduler = LinkScheduler(self.transport, period_ms / 1000, self.timeout)
+
+    @property
+    def description(self) -> str:
+        return self.transport.description
+
+    @property
+    def stats(self):
+        return self.scheduler.stats
+
+    @property
+    def min_period(self) -> float:
+        return self.scheduler.min_period
+
+    async def read(self, function: int, unit: int, address: int, count: int,
+                   priority: int = PRIORITY_READ) -> list[int]:
+        return await self.scheduler.submit(
+            lambda t: t.read(function, unit, address, count, self.timeout), priority)
+
+    async def write(self, function: int, unit: int, address: int, words: list[int],
+                    priority: int = PRIORITY_WRITE) -> None:
+        await self.scheduler.submit(
+            lambda t: t.write(function, unit, address, words, self.timeout), priority)
+
+    async def close(self) -> None:
+        await self.scheduler.close()
+
+
+class LinkPool:
+    """Hands out one ModbusLink per physical channel."""
+
+    def __init__(self):
+        self._links: dict[str, ModbusLink] = {}
+
+    def get(self, target: Target, spec: LinkSpec) -> ModbusLink:
+        link = self._links.get(target.link_key)
+        if link is None:
+            link = self._links[target.link_key] = ModbusLink(target, spec)
+        return link
+
+    async def close(self) -> None:
+        for link in self._links.values():
+            await link.close()
+        self._links.clear()
