@@ -63,10 +63,11 @@ async def _demo(cycles):
                 for dev in devices:
                     readings = await dev.poll(points)
                     st = dev.link.stats
-                    title = (f"{m.vendor} {dev.identity.serial} via {dev.link.description} "
-                             f"(unit {dev.unit}, {dev.link.min_period * 1000:.0f} ms pacing) — "
-                             f"{st.requests} requests, {st.timeouts} timeouts")
-                    tables.append(readings_table(readings, title))
+                    title = (f"{m.vendor} {dev.identity.serial} via {dev.link.description} unit "
+                             f"{dev.unit}, {dev.link.min_period * 1000:.0f} ms pacing\n"
+                             f"{st.requests} requests, {st.timeouts} timeouts, "
+                             f"{st.errors} errors")
+                    tables.append(readings_table(readings, title, compact=True))
                 took = time.monotonic() - started
                 footer = Text(f"refresh {n + 1}: {took:.1f} s for both devices. Ctrl+C to stop.",
                               style="dim")

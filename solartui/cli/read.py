@@ -13,17 +13,25 @@ from solartui.cli.session import open_device, run
 from solartui.errors import SolartuiError
 
 
-def readings_table(readings, title: str) -> Table:
+def readings_table(readings, title: str, compact: bool = False) -> Table:
+    """Readings as a rich table; compact drops the document name for an 80-column terminal."""
     t = Table(title=title, title_justify="left")
-    for col, kw in (("point", {}), ("doc", {"style": "dim"}), ("table", {}),
-                    ("addr", {"justify": "right"}), ("raw", {"style": "dim"}),
-                    ("value", {"justify": "right", "style": "bold"}), ("trust", {"style": "dim"})):
-        t.add_column(col, **kw)
+    cols = [("point", {}), ("doc", {"style": "dim"}), ("table", {}),
+            ("addr", {"justify": "right"}), ("raw", {"style": "dim"}),
+            ("value", {"justify": "right", "style": "bold"}), ("trust", {"style": "dim"})]
+    if compact:
+        cols = [c for c in cols if c[0] not in ("doc", "table")]
+    for col, kw in cols:
+        t.add_column(col, no_wrap=compact, min_width=9 if col == "raw" else None, **kw)
     for r in readings:
         p = r.point
         raw = " ".join(f"{w:04X}" for w in r.decoded.words) if r.ok else ""
         value = r.decoded.text if r.ok else f"[red]{r.error}[/red]"
-        t.add_row(p.name, p.doc, p.table, str(p.address), raw, value, p.trust)
+        addr = f"{'IR' if p.table == 'input' else 'HR'}{p.address}" if compact else str(p.address)
+        row = [p.name, p.doc, p.table, addr, raw, value, p.trust]
+        if compact:
+            row = [row[0], row[3], row[4], row[5], row[6]]
+        t.add_row(*row)
     return t
 
 

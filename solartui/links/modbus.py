@@ -13,7 +13,6 @@ handled here:
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Callable
 
 from pymodbus import FramerType
@@ -21,23 +20,8 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnswer
+from solartui.links.pymodbus_log import quiet_pymodbus
 from solartui.links.target import Target
-
-_QUIET = False
-
-
-def quiet_pymodbus(handler: logging.Handler | None = None) -> None:
-    """Keep pymodbus's logger off the terminal (a TUI or a CLI's stderr is no place for it)."""
-    global _QUIET
-    log = logging.getLogger("pymodbus")
-    if handler is not None:
-        log.addHandler(handler)
-    if not _QUIET:
-        log.propagate = False
-        log.addHandler(logging.NullHandler())
-        log.setLevel(logging.CRITICAL if handler is None else logging.DEBUG)
-        _QUIET = True
-
 
 class ModbusTransport:
     """One pymodbus client for one physical link; several unit addresses may share it."""

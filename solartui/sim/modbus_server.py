@@ -20,6 +20,7 @@ from pymodbus.pdu import ExceptionResponse
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 
+from solartui.links.pymodbus_log import quiet_pymodbus
 from solartui.sim.register_bank import RegisterBank
 
 WRITE_FUNCTIONS = (6, 16)
@@ -34,23 +35,6 @@ class Faults:
     exception: int | None = None     # answer every request with this exception code
     corrupt_crc: bool = False        # RTU only: replies go out with a broken CRC
     drop_after: int | None = None    # TCP: close a connection after N requests; RTU: go silent
-
-
-def quiet_pymodbus(handler: logging.Handler | None = None) -> None:
-    """Keep pymodbus's logger off the terminal unless somebody routes it somewhere on purpose."""
-    log = logging.getLogger("pymodbus")
-    if handler is not None:
-        if handler not in log.handlers:
-            log.addHandler(handler)
-        log.propagate = False
-        log.setLevel(logging.DEBUG)
-        return
-    if any(not isinstance(h, logging.NullHandler) for h in log.handlers):
-        return                          # already routed (e.g. to a traffic log): leave it
-    log.propagate = False
-    if not log.handlers:
-        log.addHandler(logging.NullHandler())
-    log.setLevel(logging.CRITICAL)
 
 
 class _Context(ModbusServerContext):

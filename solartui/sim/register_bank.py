@@ -109,7 +109,9 @@ class RegisterBank:
         if p.type == "hhmm" or p.bits:
             return [0] * p.count
         if p.enum:
-            raw: int | float = next(iter(p.enum))
+            # a running inverter: "normal"/"on" where the map has such a label, else the first
+            running = [k for k, v in p.enum.items() if v.lower() in ("normal", "on")]
+            raw: int | float = running[0] if running else next(iter(p.enum))
         elif "address" in p.name and p.range and p.range[0] <= self.unit <= p.range[1]:
             raw = _raw_for(p, self.unit)
         elif p.unit == "%" and p.range and p.access != "r" and "soc" not in p.name:
