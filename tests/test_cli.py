@@ -131,6 +131,8 @@ async def test_write_asks_on_a_terminal(sim, assignment, words):
     (["read", "tcp://127.0.0.1:9?unit=1&timeout=200", "--map", MAP], "tcp://127.0.0.1:9"),
     (["read", "rtu:///dev/nonexistent-port?unit=1", "--map", MAP], "/dev/nonexistent-port"),
     (["simulate", MAP, "--fault", "explode"], "unknown fault"),
+    (["read", "{url}", "--bogus"], "No such option"),
+    (["write"], "Missing argument"),
 ])
 async def test_bad_input_is_one_clear_line(sim, args, fragment):
     settings = lambda: sim.bank.get_raw("holding", 0, 45) + sim.bank.get_raw("holding", 52, 73)  # noqa: E731

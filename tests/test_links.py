@@ -123,17 +123,11 @@ async def test_closed_link_refuses(tcp_link):
         await tcp_link.read(4, 1, 0, 1)
 
 
-async def test_unreachable_tcp_is_connection_failed(growatt_map):
+@pytest.mark.parametrize("url", ["tcp://127.0.0.1:9?unit=1&timeout=300",
+                                 "rtu:///dev/does-not-exist?unit=1"])
+async def test_unreachable_target_is_connection_failed(growatt_map, url):
     pool = LinkPool()
-    link = pool.get(parse_target("tcp://127.0.0.1:9?unit=1&timeout=300"), growatt_map.link)
-    with pytest.raises(ConnectionFailed):
-        await link.read(4, 1, 0, 1)
-    await pool.close()
-
-
-async def test_missing_serial_port_is_connection_failed(growatt_map):
-    pool = LinkPool()
-    link = pool.get(parse_target("rtu:///dev/does-not-exist?unit=1"), growatt_map.link)
+    link = pool.get(parse_target(url), growatt_map.link)
     with pytest.raises(ConnectionFailed):
         await link.read(4, 1, 0, 1)
     await pool.close()

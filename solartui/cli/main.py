@@ -60,4 +60,17 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="solartui")
+    """Run the CLI; usage mistakes too end in one line on stderr (exit 2), not a usage block."""
+    try:
+        rv = cli.main(prog_name="solartui", standalone_mode=False)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "solartui"
+        click.echo(f"solartui: {exc.format_message()} (see '{cmd} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"solartui: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("solartui: aborted", err=True)
+        sys.exit(EXIT_FAIL)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -80,11 +80,11 @@ def parse_target(url: str) -> Target:
     query: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key in query:
-            raise TargetError(f"'{key}' is given twice")
+            raise TargetError(f"{key!r} is given twice")
         query[key] = value
     unknown = sorted(set(query) - SCHEME_KEYS[scheme])
     if unknown:
-        raise TargetError(f"unknown option(s) {', '.join(unknown)} for {scheme}:// "
+        raise TargetError(f"unknown option(s) {', '.join(map(repr, unknown))} for {scheme}:// "
                           f"(allowed: {', '.join(sorted(SCHEME_KEYS[scheme]))})")
     unit = _int("unit", query["unit"], 1, 255) if "unit" in query else None
     timeout = _int("timeout", query["timeout"], 1, 60000) if "timeout" in query else None
@@ -94,8 +94,10 @@ def parse_target(url: str) -> Target:
             raise TargetError(f"{url!r} names no host (tcp://HOST:PORT)")
         if parts.path not in ("", "/"):
             raise TargetError(f"tcp:// takes no path, got {parts.path!r}")
-        return Target("tcp", host=parts.hostname, port=port_text or 502, unit=unit,
-                      timeout_ms=timeout, period_ms=period)
+        if port_text == 0:
+            raise TargetError(f"port 0 cannot be connected to (leave it out for 502): {url!r}")
+        return Target("tcp", host=parts.hostname, port=502 if port_text is None else port_text,
+                      unit=unit, timeout_ms=timeout, period_ms=period)
     if parts.netloc:
         raise TargetError(f"rtu:// takes a device path, not a host: rtu:///dev/ttyUSB0 "
                           f"(three slashes), got {url!r}")

@@ -54,6 +54,8 @@ class _Loader(yaml.SafeLoader):
     duplicates: list[tuple[int, str, dict]]   # (line, key, the mapping it is in)
 
     def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):     # e.g. "!!set x": let PyYAML refuse it
+            return super().construct_mapping(node, deep=deep)
         seen: set = set()
         dups: list[tuple[int, str]] = []
         key_lines: dict = {}
