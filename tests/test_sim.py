@@ -105,7 +105,7 @@ def test_seeded_values_are_plausible():
     b = bank(seed=3)
     assert b.value("vpv1") == 350.0 and b.value("vac1") == 230.0 and b.value("fac") == 50.0
     assert b.value("temp_inverter") == 35.0 and b.value("soc") == 60 and b.value("vbat") == 52.0
-    assert b.value("inverter_status") == 0                       # first enum key
+    assert b.value("inverter_status") == 1                       # "normal": a running inverter
     assert 0 <= b.value("active_power_rate") <= 100
     assert 100 <= b.value("vpv_start") <= 500
     assert b.value("serial") == "SIM0010003" and b.value("firmware") == "DH1.0"
