@@ -1,0 +1,79 @@
+"""YAML with line numbers: every mapping remembers its line and each key's line, and duplicate
+keys are collected (PyYAML silently keeps the last), so the map loader can say where a problem is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from solartui.errors import MapError
+
+
+class _LineDict(dict):
+    """A mapping that remembers the line it started on."""
+
+    line = 0
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records lines and refuses duplicate keys (PyYAML keeps the last)."""
+
+    duplicates: list[tuple[int, str, dict]]   # (line, key, the mapping it is in)
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):     # e.g. "!!set x": let PyYAML refuse it
+            return super().construct_mapping(node, deep=deep)
+        seen: set = set()
+        dups: list[tuple[int, str]] = []
+        key_lines: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                dup = key in seen
+                seen.add(key)
+                key_lines.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                dup = False
+            if dup:
+                dups.append((key_node.start_mark.line + 1, str(key)))
+        mapping = _LineDict(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = key_lines
+        self.duplicates.extend((ln, k, mapping) for ln, k in dups)
+        return mapping
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map",
+                        lambda loader, node: loader.construct_mapping(node, deep=True))
+
+
+def _yaml_finding(exc: yaml.YAMLError, text: str, path: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    position = getattr(exc, "position", None)       # ReaderError: index of a bad character
+    if mark is not None:
+        line = f":{mark.line + 1}"
+    elif isinstance(position, int):
+        line = f":{text.count(chr(10), 0, position) + 1}"
+    else:
+        line = ""
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
+    return f"{path}{line}: not valid YAML: {problem}"
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, list[tuple[int, str, dict]]]:
+    try:
+        loader = _Loader(text)      # the reader refuses control characters right here
+    except yaml.YAMLError as exc:
+        raise MapError(path, [_yaml_finding(exc, text, path)]) from None
+    loader.duplicates = []
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise MapError(path, [_yaml_finding(exc, text, path)]) from None
+    except RecursionError:
+        raise MapError(path, [f"{path}: not valid YAML: nested too deeply"]) from None
+    finally:
+        loader.dispose()
+    return data, loader.duplicates
