@@ -24,6 +24,7 @@ from solartui.links.pymodbus_log import quiet_pymodbus
 from solartui.sim.register_bank import RegisterBank
 
 WRITE_FUNCTIONS = (6, 16)
+_log = logging.getLogger("solartui.sim")
 
 
 @dataclass
@@ -210,6 +211,7 @@ class ModbusSimulator:
             except NoSuchIdException:
                 return
             except Exception:  # pylint: disable=broad-except  # a bug must not kill the port
+                _log.exception("simulated unit %s failed on FC%02d", unit, fc)
                 response = ExceptionResponse(fc, ExcCodes.DEVICE_FAILURE)
         response.transaction_id = pdu.transaction_id
         response.dev_id = unit
