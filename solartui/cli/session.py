@@ -5,18 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 import click
 
-from solartui.devices.identify import choose_map
-from solartui.devices.register_device import RegisterDevice
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
-from solartui.links.pool import LinkPool
-from solartui.links.target import parse_target
-from solartui.registers import catalog
-from solartui.registers.model import LinkSpec
+from solartui.session import Session
+from solartui.traffic import TrafficLog
 
 
 def run(coro):
@@ -27,41 +22,16 @@ def run(coro):
         raise SystemExit(130) from None
 
 
-def _merged_spec(maps) -> LinkSpec:
-    """Link settings safe for every candidate map: the slowest pacing, the longest timeout."""
-    first = maps[0].link
-    return replace(first, min_period_ms=max(m.link.min_period_ms for m in maps),
-                   timeout_ms=max(m.link.timeout_ms for m in maps))
-
-
 @asynccontextmanager
 async def open_device(target_url: str, map_name: str | None, *, trace: bool = False,
                       journal: Journal | None = None):
-    target = parse_target(target_url)
-    pool = LinkPool()
+    session = Session(journal, TrafficLog(limit=1) if trace else None)
+    if trace:
+        session.traffic.subscribe(lambda e: click.echo(str(e), err=True))
     try:
-        if map_name:
-            m = catalog.resolve(map_name)
-            link = pool.get(target, m.link)
-            if trace:
-                link.scheduler.add_sink(lambda f: click.echo(str(f), err=True))
-            dev = RegisterDevice(m, link, target.unit, journal)
-            if m.identify:
-                ident = await dev.identify()
-                if not ident.values and ident.errors:
-                    raise SolartuiError(f"no answer from {target}: "
-                                        f"{next(iter(ident.errors.values()))}")
-        else:
-            maps = [m for m in catalog.all_maps() if m.identify]
-            if not maps:
-                raise SolartuiError("no shipped map can identify devices; name one with --map")
-            link = pool.get(target, _merged_spec(maps))
-            if trace:
-                link.scheduler.add_sink(lambda f: click.echo(str(f), err=True))
-            dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit, journal))
-        yield dev
+        yield await session.connect(target_url, map_name)
     finally:
-        await pool.close()
+        await session.close()
 
 
 def confirm(plan_lines: list[list[tuple[str, str]]], yes: bool, what: str) -> None:

@@ -144,17 +144,42 @@ class RegisterDevice:
             old_words=old_words, new_text=new_text, new_value=value, trust=point.trust,
             readback_delay=point.readback_delay_ms / 1000)
 
+    async def plan_raw_write(self, address: int, words: list[int]) -> WritePlan:
+        """A write of raw holding registers (register browser): checked for width only."""
+        if not words or any(not 0 <= w <= 0xFFFF for w in words):
+            raise ValueRejected("raw register values must be 0-65535")
+        if not 0 <= address <= 65535 - len(words) + 1:
+            raise ValueRejected(f"register {address} (+{len(words)}) is outside 0-65535")
+        guarded = [p.name for p in self.map.points if p.table == "holding" and p.guard
+                   and p.address <= address + len(words) - 1 and address <= p.end]
+        if guarded:
+            raise ValueRejected(f"register {address} is guarded ({guarded[0]}); solartui does not write it")
+        fn = 6 if len(words) == 1 and 6 in self.map.link.functions else 16
+        try:
+            old = await self.link.read(3, self.unit, address, len(words), PRIORITY_WRITE)
+            old_text: str | None = " ".join(f"0x{w:04X}" for w in old)
+        except LinkError:
+            old, old_text = None, None
+        return WritePlan(
+            device_serial=self.identity.serial if self.identity else "unknown",
+            map_id=self.map.id, target=self.link.description, unit=self.unit,
+            name=f"holding {address}", doc="raw register", table="holding", address=address,
+            function=fn, words=tuple(words), old_text=old_text,
+            old_words=tuple(old) if old else None,
+            new_text=" ".join(f"0x{w:04X}" for w in words), new_value=list(words),
+            trust="generated", readback_delay=1.0)
+
     async def execute_write(self, plan: WritePlan) -> WriteOutcome:
-        outcome = await self._write_and_verify(plan, self._readback_point)
+        outcome = await self._write_and_verify(plan, self._readback_registers)
         self._journal(outcome)
         return outcome
 
-    async def _readback_point(self, plan: WritePlan):
-        point = self.point(plan.name)
-        r = await self.read_point(point, PRIORITY_WRITE)
-        if not r.ok:
-            raise NoAnswer(r.error or "no answer")
-        return r.decoded.words, r.decoded.text
+    async def _readback_registers(self, plan: WritePlan):
+        words = await self.link.read(3, self.unit, plan.address, len(plan.words), PRIORITY_WRITE)
+        if self.map.has_point(plan.name):
+            point = self.map.point(plan.name)
+            return words, decode(point, words).text
+        return words, " ".join(f"0x{w:04X}" for w in words)
 
     async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
         try:

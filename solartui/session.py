@@ -1,0 +1,73 @@
+"""A session: the links, the connected device, the journal and the traffic log, without Textual.
+
+The CLI and the TUI open devices the same way through here: a target URL and an optional map
+(without one, the map is chosen by identification).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from solartui.devices.identify import choose_map
+from solartui.devices.register_device import RegisterDevice
+from solartui.devices.writes import WriteOutcome
+from solartui.errors import SolartuiError
+from solartui.journal import Journal
+from solartui.links.pool import LinkPool
+from solartui.links.target import parse_target
+from solartui.registers import catalog
+from solartui.registers.model import LinkSpec
+from solartui.traffic import TrafficLog
+
+
+def merged_spec(maps) -> LinkSpec:
+    """Link settings safe for every candidate map: the slowest pacing, the longest timeout."""
+    first = maps[0].link
+    return replace(first, min_period_ms=max(m.link.min_period_ms for m in maps),
+                   timeout_ms=max(m.link.timeout_ms for m in maps))
+
+
+class Session:
+    def __init__(self, journal: Journal | None = None, traffic: TrafficLog | None = None):
+        self.pool = LinkPool()
+        self.journal = journal
+        self.traffic = traffic
+        self.device: RegisterDevice | None = None
+
+    async def connect(self, target_url: str, map_name: str | None = None) -> RegisterDevice:
+        target = parse_target(target_url)
+        if map_name:
+            m = catalog.resolve(map_name)
+            link = self._link(target, m.link)
+            dev = RegisterDevice(m, link, target.unit, self.journal)
+            if m.identify:
+                ident = await dev.identify()
+                if not ident.values and ident.errors:
+                    raise SolartuiError(f"no answer from {target}: "
+                                        f"{next(iter(ident.errors.values()))}")
+        else:
+            maps = [m for m in catalog.all_maps() if m.identify]
+            if not maps:
+                raise SolartuiError("no shipped map can identify devices; name one with --map")
+            link = self._link(target, merged_spec(maps))
+            dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit,
+                                                                     self.journal))
+        self.device = dev
+        if self.traffic is not None:
+            self.traffic.note(f"connected to {dev.map.vendor} {dev.identity.serial if dev.identity else ''} "
+                              f"at {dev.target_text} ({dev.map.id})")
+        return dev
+
+    def _link(self, target, spec):
+        link = self.pool.get(target, spec)
+        if self.traffic is not None:
+            link.scheduler.add_sink(self.traffic.frame)
+        return link
+
+    def record(self, outcome: WriteOutcome) -> None:
+        if self.traffic is not None:
+            self.traffic.note(f"write {outcome.line()}")
+
+    async def close(self) -> None:
+        await self.pool.close()
+        self.device = None
