@@ -221,6 +221,11 @@ async def test_simulate_tcp_prints_where_it_listens():
 
 
 async def test_demo_runs_one_cycle():
-    code, out, err = await cli("demo", "--cycles", "1", timeout=90)
+    code, out, err = await cli("demo", "--plain", "--cycles", "1", timeout=90)
     assert code == 0, err
     assert "DEMO000RTU" in out and "DEMO000TCP" in out and " V" in out
+
+
+async def test_tui_refuses_without_a_terminal():
+    code, out, err = await cli()
+    assert "needs a terminal" in one_line_error(code, err)

@@ -1,8 +1,8 @@
-"""`solartui demo`: simulated Growatt inverters in this process, read live at the paced rate.
+"""`solartui demo`: simulated Growatt inverters in this process, and the TUI connected to them.
 
 One inverter sits on a pseudo-terminal (Modbus RTU, the real 850 ms pacing), one on loopback TCP.
-Until the TUI lands this prints the live values with units, refreshed as fast as the link allows,
-until Ctrl+C; `--cycles N` stops after N refreshes (tests, screenshots).
+`--plain` prints the live values instead of opening the TUI, refreshed as fast as the link
+allows, until Ctrl+C; `--cycles N` stops after N refreshes (tests, headless machines).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 
-DEMO_MAP = "growatt-protocol-ii"
 LIVE_POINTS = ("inverter_status", "ppv", "vpv1", "ipv1", "ppv1", "vpv2", "ipv2", "ppv2", "pac",
                "fac", "vac1", "iac1", "eac_today", "eac_total", "temp_inverter", "temp_ipm",
                "sys_work_mode", "vbat", "soc", "battery_charge_power", "battery_discharge_power",
@@ -29,26 +28,27 @@ LIVE_POINTS = ("inverter_status", "ppv", "vpv1", "ipv1", "ppv1", "vpv2", "ipv2",
 
 
 @click.command("demo")
-@click.option("--cycles", type=click.IntRange(1), default=None, help="Stop after N refreshes.")
-def command(cycles):
-    """Run simulated inverters and show their live values (Ctrl+C to stop)."""
-    run(_demo(cycles))
+@click.option("--plain", is_flag=True, help="Print live values instead of opening the TUI.")
+@click.option("--cycles", type=click.IntRange(1), default=None,
+              help="With --plain: stop after N refreshes.")
+def command(plain, cycles):
+    """Simulated inverters, shown live (Ctrl+C or ctrl+q to stop)."""
+    if plain or cycles:
+        run(_demo(cycles))
+    else:
+        from solartui.cli.ui import open_tui
+        open_tui(demo=True)
 
 
 async def _demo(cycles):
-    from solartui.sim.modbus_server import ModbusSimulator
-    from solartui.sim.register_bank import RegisterBank
-    from solartui.sim.serial_wire import serve_on_pty
+    from solartui.sim.demo_rig import DEMO_MAP, DemoRig
 
     m = catalog.resolve(DEMO_MAP)
     points = [m.point(n) for n in LIVE_POINTS if m.has_point(n)]
-    wire, pty_sim = await serve_on_pty([RegisterBank(m, unit=1, identity={"serial": "DEMO000RTU"})],
-                                       baud=m.link.baudrates[0])
-    tcp_sim = ModbusSimulator([RegisterBank(m, unit=1, seed=7, identity={"serial": "DEMO000TCP"})])
-    port = await tcp_sim.start_tcp("127.0.0.1", 0)
+    rig = DemoRig()
     pool = LinkPool()
     devices = []
-    for url in (f"rtu://{wire.client_path}?unit=1", f"tcp://127.0.0.1:{port}?unit=1"):
+    for url in await rig.start():
         target = parse_target(url)
         dev = RegisterDevice(m, pool.get(target, m.link), target.unit)
         await dev.identify()
@@ -75,6 +75,4 @@ async def _demo(cycles):
                 n += 1
     finally:
         await pool.close()
-        await pty_sim.stop()
-        await wire.stop()
-        await tcp_sim.stop()
+        await rig.stop()

@@ -43,16 +43,20 @@ class Group(click.Group):
 @click.version_option(__version__, prog_name="solartui")
 @click.pass_context
 def cli(ctx, debug):
-    """Commission solar inverters: discover, read, write safely, sync clocks."""
+    """Commission solar inverters: discover, read, write safely, sync clocks.
+
+    Without a command, opens the terminal UI.
+    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from solartui.cli.ui import open_tui
+        open_tui()
 
 
 def _register() -> None:
-    from solartui.cli import demo, maps_cmd, read, simulate, timecmd, write
-    for mod in (read, write, timecmd, simulate, maps_cmd, demo):
+    from solartui.cli import demo, maps_cmd, read, simulate, timecmd, ui, write
+    for mod in (ui, read, write, timecmd, simulate, maps_cmd, demo):
         cli.add_command(mod.command)
 
 

@@ -1,0 +1,71 @@
+"""User settings in a TOML file in the config folder: recent targets and the theme.
+
+Python 3.10 has no tomllib, and the file holds only what we write, so this reads and writes that
+small subset itself (strings and lists of strings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from solartui.paths import config_dir
+
+MAX_RECENT = 10
+_LINE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$')
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.toml"
+
+
+@dataclass
+class Settings:
+    recent: list[str] = field(default_factory=list)
+    theme: str = ""
+
+    def remember(self, target: str) -> None:
+        self.recent = [target] + [t for t in self.recent if t != target]
+        del self.recent[MAX_RECENT:]
+
+
+def _value(text: str):
+    # TOML basic strings and arrays of them are valid JSON for what we write
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings; a missing or damaged file gives defaults (settings are never worth a crash)."""
+    p = path or settings_path()
+    s = Settings()
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return s
+    for line in lines:
+        m = _LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        key, value = m.group(1), _value(m.group(2))
+        if key == "recent" and isinstance(value, list):
+            s.recent = [v for v in value if isinstance(v, str)][:MAX_RECENT]
+        elif key == "theme" and isinstance(value, str):
+            s.theme = value
+    return s
+
+
+def save_settings(s: Settings, path: Path | None = None) -> None:
+    p = path or settings_path()
+    body = ("# solartui settings\n"
+            f"theme = {json.dumps(s.theme)}\n"
+            f"recent = [{', '.join(json.dumps(t) for t in s.recent)}]\n")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(body, encoding="utf-8")
+    except OSError:
+        pass  # an unwritable config folder costs the recent list, nothing else

@@ -1,0 +1,175 @@
+"""The Textual application: connects a Session to screens; holds no protocol state of its own.
+
+Work happens in workers (`exit_on_error=False`); a failed worker ends in one notification from
+the central handler below, never in a crash. The header's subtitle names the connected device.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from solartui.errors import SolartuiError
+from solartui.journal import Journal
+from solartui.session import Session
+from solartui.settings import load_settings, save_settings
+from solartui.traffic import TrafficLog
+
+
+class SolartuiApp(App):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "solartui"
+    BINDINGS = [
+        ("f2", "show_live", "Live"),
+        ("f3", "show_browser", "Registers"),
+        ("f4", "show_clock", "Clock"),
+        ("ctrl+t", "show_traffic", "Traffic"),
+        ("ctrl+o", "show_connect", "Connect"),
+        ("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(self, target: str | None = None, map_name: str | None = None, *,
+                 demo: bool = False, session: Session | None = None):
+        super().__init__()
+        self.session = session or Session(Journal(), TrafficLog())
+        if self.session.traffic is None:
+            self.session.traffic = TrafficLog()
+        self.start_target = target
+        self.start_map = map_name
+        self.demo = demo
+        self.demo_rig = None
+        self.settings = load_settings()
+        if self.settings.theme and self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def device(self):
+        return self.session.device
+
+    def describe_device(self) -> str:
+        dev = self.device
+        if dev is None:
+            return "not connected"
+        ident = dev.identity.values if dev.identity else {}
+        parts = [dev.map.vendor, ident.get("serial", "serial ?"),
+                 f"fw {ident.get('firmware', '?')}", f"model {ident.get('model', '?')}",
+                 f"{dev.link.description} unit {dev.unit}",
+                 f"{dev.link.min_period * 1000:.0f} ms pacing"]
+        return " · ".join(str(p) for p in parts)
+
+    # --- start-up ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.demo:
+            self.start_demo()
+        elif self.start_target or self.device is not None:
+            if self.device is not None:
+                self.show_connected()
+            else:
+                self.connect(self.start_target, self.start_map)
+        else:
+            self.action_show_connect()
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def start_demo(self) -> None:
+        from solartui.sim.demo_rig import DemoRig
+        self.demo_rig = DemoRig()
+        self.notify("starting simulated inverters…")
+        targets = await self.demo_rig.start()
+        self.demo_targets = targets
+        await self._connect(targets[0], "growatt-protocol-ii")
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect(self, target: str, map_name: str | None = None) -> None:
+        await self._connect(target, map_name)
+
+    async def _connect(self, target: str, map_name: str | None) -> None:
+        if self.session.device is not None:
+            await self.session.close()
+        self.sub_title = f"connecting to {target}…"
+        try:
+            await self.session.connect(target, map_name)
+        except SolartuiError:
+            self.sub_title = "not connected"
+            raise
+        self.settings.remember(target)
+        save_settings(self.settings)
+        self.show_connected()
+
+    def show_connected(self) -> None:
+        from solartui.tui.screens.live import LiveScreen
+        self.sub_title = self.describe_device()
+        self.switch_to(LiveScreen())
+
+    def switch_to(self, screen: Screen) -> None:
+        """Make `screen` the base screen (closing anything stacked above it)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def _need_device(self) -> bool:
+        if self.device is None:
+            self.notify("not connected: open a target first (ctrl+o)", severity="warning")
+            return False
+        return True
+
+    def action_show_connect(self) -> None:
+        from solartui.tui.screens.connect import ConnectScreen
+        self.push_screen(ConnectScreen())
+
+    def action_show_live(self) -> None:
+        if self._need_device():
+            self.show_connected()
+
+    def action_show_browser(self) -> None:
+        from solartui.tui.screens.browser import BrowserScreen
+        if self._need_device():
+            self.push_screen(BrowserScreen())
+
+    def action_show_clock(self) -> None:
+        from solartui.tui.screens.clock import ClockScreen
+        if self._need_device():
+            self.push_screen(ClockScreen())
+
+    def action_show_traffic(self) -> None:
+        from solartui.tui.screens.traffic import TrafficScreen
+        self.push_screen(TrafficScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Connect", "Open a target URL or a simulator", self.action_show_connect)
+        yield SystemCommand("Live values", "The map's points, polled", self.action_show_live)
+        yield SystemCommand("Register browser", "Any table, address and format", self.action_show_browser)
+        yield SystemCommand("Clock", "Device time, drift, sync", self.action_show_clock)
+        yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "settings", None) is not None and self.settings.theme != theme:
+            self.settings.theme = theme
+            save_settings(self.settings)
+
+    # --- the one place worker failures end -----------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, SolartuiError):
+            self.notify(str(error), severity="error", timeout=8)
+        else:
+            self.log.error(repr(error))
+            self.notify(f"internal error: {type(error).__name__}: {error}", severity="error",
+                        timeout=10)
+
+    async def on_unmount(self) -> None:
+        await self.session.close()
+        if self.demo_rig is not None:
+            await self.demo_rig.stop()
