@@ -83,13 +83,13 @@ class SolartuiApp(App):
         self.notify("starting simulated inverters…")
         targets = await self.demo_rig.start()
         self.demo_targets = targets
-        await self._connect(targets[0], "growatt-protocol-ii")
+        await self._connect(targets[0], "growatt-protocol-ii", remember=False)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def connect(self, target: str, map_name: str | None = None) -> None:
         await self._connect(target, map_name)
 
-    async def _connect(self, target: str, map_name: str | None) -> None:
+    async def _connect(self, target: str, map_name: str | None, remember: bool = True) -> None:
         if self.session.device is not None:
             await self.session.close()
         self.sub_title = f"connecting to {target}…"
@@ -98,8 +98,9 @@ class SolartuiApp(App):
         except SolartuiError:
             self.sub_title = "not connected"
             raise
-        self.settings.remember(target)
-        save_settings(self.settings)
+        if remember:                 # demo pty paths change every run: not worth remembering
+            self.settings.remember(target)
+            save_settings(self.settings)
         self.show_connected()
 
     def show_connected(self) -> None:

@@ -1,14 +1,89 @@
-"""ConnectScreen (placeholder until it is built)."""
+"""The connect screen: a target URL (with an optional map), a recent target, or a simulator.
 
+Recent targets come from the settings file; a bad URL is refused inline, before any I/O.
+"""
+
+from __future__ import annotations
+
+from textual import on
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
+
+from solartui.errors import TargetError
+from solartui.links.target import parse_target
+from solartui.registers import catalog
+
+IDENTIFY = "(identify)"
 
 
 class ConnectScreen(Screen):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    BINDINGS = [("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    ConnectScreen Vertical#form { padding: 1 2; height: auto; }
+    ConnectScreen #url { width: 1fr; }
+    ConnectScreen #map { width: 32; }
+    ConnectScreen Horizontal { height: auto; }
+    ConnectScreen #error { color: $error; height: 1; }
+    ConnectScreen #recent { height: 1fr; margin: 0 2; border: round $primary; }
+    ConnectScreen Button { margin-right: 1; }
+    """
 
     def compose(self) -> ComposeResult:
+        maps = [(f"{m.id} ({m.vendor})", m.id) for m in catalog.all_maps()]
         yield Header()
-        yield Static("connect")
+        with Vertical(id="form"):
+            yield Label("Target: tcp://HOST:PORT?unit=1  or  rtu:///dev/ttyUSB0?baud=9600&unit=1")
+            with Horizontal():
+                yield Input(placeholder="target URL", id="url")
+                yield Select(maps, prompt=IDENTIFY, id="map", allow_blank=True)
+            yield Static("", id="error")
+            with Horizontal():
+                yield Button("Connect", id="connect", variant="primary")
+                yield Button("Demo simulators", id="demo")
+        yield OptionList(*self.app.settings.recent, id="recent")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#recent", OptionList).border_title = "recent targets"
+        self.query_one("#url", Input).focus()
+
+    @on(Input.Changed, "#url")
+    def _check(self, event: Input.Changed) -> None:
+        self.query_one("#error", Static).update(self._problem(event.value) or "")
+
+    @staticmethod
+    def _problem(url: str) -> str | None:
+        if not url.strip():
+            return None
+        try:
+            parse_target(url)
+        except TargetError as exc:
+            return str(exc)
+        return None
+
+    @on(Input.Submitted, "#url")
+    @on(Button.Pressed, "#connect")
+    def _connect(self, _event=None) -> None:
+        url = self.query_one("#url", Input).value.strip()
+        problem = self._problem(url) if url else "enter a target URL"
+        if problem:
+            self.query_one("#error", Static).update(problem)
+            return
+        choice = self.query_one("#map", Select).value
+        map_name = choice if isinstance(choice, str) else None
+        self.app.connect(url, map_name)
+
+    @on(OptionList.OptionSelected, "#recent")
+    def _recent(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#url", Input).value = str(event.option.prompt)
+        self._connect()
+
+    @on(Button.Pressed, "#demo")
+    def _demo(self) -> None:
+        self.app.start_demo()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

@@ -1,14 +1,269 @@
-"""LiveScreen (placeholder until it is built)."""
+"""The live screen: every point of the map, polled through the paced link, updated in place.
 
+A worker polls and posts Polled messages; the screen turns them into cell updates (only cells that
+changed; rows are rebuilt only when the filter changes). A point that did not answer keeps its
+last value, greyed, with the reason. Polling pauses while another screen is on top, so the link is
+free for the browser, the editor or the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
+
+from solartui.registers.loader import GROUPS
+from solartui.registers.planner import plan_for_map
+from solartui.tui.messages import LinkDown, Polled
+
+# the columns an installer needs first come first: at 80 columns they are what shows
+COLUMNS = (("point", 22), ("value", 14), ("unit", 4), ("age", 8), ("raw", 11), ("table", 7),
+           ("addr", 5), ("group", 9), ("trust", 18))
+HISTORY = 120
+
+
+def _value_and_unit(reading) -> tuple[str, str]:
+    text, unit = reading.decoded.text, reading.point.unit
+    if unit and text.endswith(" " + unit):
+        return text[: -len(unit) - 1], unit
+    return text, unit if text[-1:].isdigit() else ""
 
 
 class LiveScreen(Screen):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    BINDINGS = [
+        ("p", "toggle_pause", "Pause"),
+        ("slash", "focus_filter", "Filter"),
+        ("e", "edit", "Write"),
+        ("escape", "clear_filter", "Clear filter"),
+    ]
+    DEFAULT_CSS = """
+    LiveScreen #filter { height: 1; border: none; padding: 0 1; }
+    LiveScreen #points { height: 1fr; }
+    LiveScreen #detail-row { height: 4; }
+    LiveScreen #history { width: 1fr; height: 4; }
+    LiveScreen #detail { width: 2fr; height: 4; padding: 0 1; color: $text-muted; }
+    LiveScreen #status { height: 1; background: $boost; padding: 0 1; }
+    """
+
+    #: seconds between the starts of two passes; a paced link that needs longer sets the pace
+    min_refresh: float = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = False
+        self.suspended = False
+        self._wake = asyncio.Event()
+        self._last: dict[str, object] = {}       # point name -> last good Reading
+        self._errors: dict[str, str] = {}        # point name -> why its last read failed
+        self._cells: dict[tuple[str, str], object] = {}
+        self._history: dict[str, deque] = {}
+        self._pass_seconds: float | None = None
+        self._down: str | None = None
+        self._shown: list = []
+
+    # --- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("live")
+        yield Input(placeholder="filter: name or group (/ to focus, escape to clear)", id="filter")
+        yield DataTable(id="points", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="detail-row"):
+            yield Sparkline([], id="history")
+            yield Static("", id="detail")
+        yield Static("", id="status")
         yield Footer()
+
+    def on_mount(self) -> None:
+        dev = self.app.device
+        self.points = sorted((p for p in dev.map.points if p.readable),
+                             key=lambda p: (GROUPS.index(p.group), p.table != "input", p.address))
+        self.reads = len(plan_for_map(dev.map, self.points))
+        table = self.query_one("#points", DataTable)
+        for name, width in COLUMNS:
+            table.add_column(name, key=name, width=width)
+        self._fill("")
+        table.focus()
+        self.poll()
+        self._status()
+
+    def _fill(self, needle: str) -> None:
+        """(Re)build the rows for a filter: the one time rows are rebuilt."""
+        table = self.query_one("#points", DataTable)
+        table.clear()
+        self._cells.clear()
+        n = needle.lower().strip()
+        self._shown = [p for p in self.points
+                       if not n or n in p.name.lower() or n in p.group.lower() or n in p.doc.lower()]
+        for p in self._shown:
+            table.add_row(p.name, "", p.unit, "", "", p.table, str(p.address), p.group, p.trust,
+                          key=p.name)
+            if p.name in self._last:
+                self._show(p, self._last[p.name], None, time.time())
+
+    # --- polling -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="live-poll", exit_on_error=False)
+    async def poll(self) -> None:
+        dev = self.app.device
+        while True:
+            while self.paused or self.suspended:
+                self._wake.clear()
+                await self._wake.wait()
+            started = time.monotonic()
+            readings = await dev.poll(self.points)
+            took = time.monotonic() - started
+            if readings and not any(r.ok for r in readings):
+                self.post_message(LinkDown(readings[0].error or "no answer"))
+                await asyncio.sleep(max(1.0, self.min_refresh))      # retry, gently
+                continue
+            self.post_message(Polled(readings, took))
+            rest = self.min_refresh - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+
+    def on_polled(self, message: Polled) -> None:
+        self._down = None
+        self._pass_seconds = message.seconds
+        now = time.time()
+        shown = {p.name for p in self._shown}
+        for r in message.readings:
+            name = r.point.name
+            if r.ok:
+                self._last[name] = r
+                if isinstance(r.decoded.value, (int, float)) and not r.point.enum:
+                    self._history.setdefault(name, deque(maxlen=HISTORY)).append(float(r.decoded.value))
+            if name in shown:
+                self._show(r.point, self._last.get(name), None if r.ok else r.error, now)
+        self._status()
+        self._detail()
+
+    def on_link_down(self, message: LinkDown) -> None:
+        self._down = message.reason
+        now = time.time()
+        for p in self._shown:
+            self._show(p, self._last.get(p.name), message.reason, now)
+        self._status()
+
+    def _set(self, row: str, col: str, value) -> None:
+        if self._cells.get((row, col)) != value:
+            self._cells[(row, col)] = value
+            self.query_one("#points", DataTable).update_cell(row, col, value)
+
+    def _show(self, p, last, error: str | None, now: float) -> None:
+        if error:
+            self._errors[p.name] = error
+        else:
+            self._errors.pop(p.name, None)
+        if last is None:
+            if error:
+                self._set(p.name, "age", Text("failed", style="red"))
+            return
+        value, unit = _value_and_unit(last)
+        raw = " ".join(f"{w:04X}" for w in last.decoded.words)
+        style = "dim" if error else ""
+        self._set(p.name, "raw", Text(raw, style="dim"))
+        self._set(p.name, "value", Text(value, style=style or "bold", justify="right"))
+        self._set(p.name, "unit", unit)
+        if error:
+            self._set(p.name, "age", Text("failed", style="red"))
+        else:
+            age = now - last.time
+            self._set(p.name, "age", f"{age:.0f} s" if age >= 1 else "now")
+
+    # --- status and detail ---------------------------------------------------------------------
+
+    def _status(self) -> None:
+        dev = self.app.device
+        st = dev.link.stats
+        limit = self.reads * dev.link.min_period
+        if self._pass_seconds is None:
+            period = "first pass…"
+        else:
+            period = f"refresh {self._pass_seconds:.2f} s"
+        if limit:
+            period += f" (limit {limit:.2f} s = {self.reads} reads × {dev.link.min_period * 1000:.0f} ms)"
+        else:
+            period += f" ({self.reads} reads, unpaced)"
+        lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
+        state = ("paused" if self.paused else
+                 f"[b red]device not answering: {self._down} — retrying[/]" if self._down else
+                 "polling")
+        self.query_one("#status", Static).update(
+            f"{period} · {st.requests} req · {st.timeouts} timeouts · {st.errors} errors · "
+            f"last {lat} · {state}")
+
+    def _current_point(self):
+        table = self.query_one("#points", DataTable)
+        if not self._shown or table.cursor_row is None or table.cursor_row >= len(self._shown):
+            return None
+        return self._shown[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, _event=None) -> None:
+        p = self._current_point()
+        if p is None:
+            return
+        self.query_one("#history", Sparkline).data = list(self._history.get(p.name, ()))
+        rng = f" range {p.range[0]}..{p.range[1]}" if p.range else ""
+        access = {"r": "read-only", "rw": "writable (e)", "w": "write-only"}[p.access]
+        if p.guard:
+            access = "guarded: never written"
+        labels = p.enum or p.special
+        choices = (" choices: " + ", ".join(labels.values())) if labels else ""
+        self.query_one("#detail", Static).update(
+            f"[b]{p.name}[/b] — {p.doc} ({p.source or p.table + ' ' + str(p.address)}), "
+            f"{p.type} × {p.scale:g} {p.unit}; {access}{rng}{choices}"
+            + (f"\n[red]last read failed: {self._errors[p.name]}[/red]" if p.name in self._errors else "")
+            + (f"\n{p.note}" if p.note else ""))
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._wake.set()
+        self._status()
+
+    def on_screen_suspend(self) -> None:
+        self.suspended = True
+
+    def on_screen_resume(self) -> None:
+        self.suspended = False
+        self._wake.set()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        f = self.query_one("#filter", Input)
+        if f.value:
+            f.value = ""
+        self.query_one("#points", DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event) -> None:
+        self.query_one("#points", DataTable).focus()
+
+    def action_edit(self) -> None:
+        p = self._current_point()
+        if p is None:
+            return
+        if p.guard or not p.writable:
+            self.notify(f"{p.name} is {'guarded' if p.guard else 'read-only'}", severity="warning")
+            return
+        try:
+            from solartui.tui.write_flow import start_point_write
+        except ImportError:
+            self.notify("writing is not available in this build", severity="error")
+            return
+        start_point_write(self, p)

@@ -1,0 +1,153 @@
+"""The TUI shell, connect screen and live screen, driven with Pilot against the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable
+
+from solartui.journal import Journal
+from solartui.session import Session
+from solartui.sim.modbus_server import ModbusSimulator
+from solartui.sim.register_bank import RegisterBank
+from solartui.traffic import TrafficLog
+from solartui.tui.app import SolartuiApp
+from solartui.tui.screens.connect import ConnectScreen
+from solartui.tui.screens.live import LiveScreen
+
+MAP = "growatt-protocol-ii"
+
+
+@pytest.fixture
+async def sim(growatt_map):
+    bank = RegisterBank(growatt_map, unit=1, identity={"serial": "TUI0000001"})
+    server = ModbusSimulator([bank])
+    port = await server.start_tcp("127.0.0.1", 0)
+    server.bank = bank
+    server.url = f"tcp://127.0.0.1:{port}?unit=1&period=0&timeout=200"
+    yield server
+    await server.stop()
+
+
+async def until(pilot, cond, timeout=10.0):
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return True
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def connected_app(sim, tmp_path):
+    session = Session(Journal(tmp_path / "journal.jsonl"), TrafficLog())
+    await session.connect(sim.url, MAP)
+    return SolartuiApp(session=session)
+
+
+def row(table: DataTable, key: str) -> dict:
+    cols = [c.key.value for c in table.ordered_columns]
+    return dict(zip(cols, (str(c) for c in table.get_row(key))))
+
+
+async def test_connect_screen_refuses_bad_url_then_connects(sim):
+    app = SolartuiApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, ConnectScreen)
+        await pilot.press(*"tcp://host:99999")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert "Port out of range" in str(app.screen.query_one("#error").render())
+        assert app.device is None
+        app.screen.query_one("#url").value = sim.url
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen))
+        assert "TUI0000001" in app.sub_title and "Growatt" in app.sub_title
+        assert app.settings.recent[0] == sim.url          # remembered in the settings file
+
+
+async def test_connect_to_silent_target_is_a_notification(sim, growatt_map):
+    sim.faults.silent = True
+    app = SolartuiApp(sim.url, MAP)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: any("no answer" in n.message for n in app._notifications))
+        assert app.device is None and app.is_running
+
+
+async def test_live_values_with_units_update_in_place(sim, tmp_path):
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LiveScreen)
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: row(table, "vac1")["value"] != "")
+        r = row(table, "vac1")
+        assert r["unit"] == "V" and 180 < float(r["value"]) < 280 and r["trust"] == "structure-verified"
+        assert row(table, "fac")["unit"] == "Hz"
+        count = table.row_count
+        sim.bank.set_raw("input", 38, [2345])
+        await until(pilot, lambda: row(table, "vac1")["value"] == "234.5")
+        assert table.row_count == count                    # updated in place, not rebuilt
+        assert "refresh" in str(screen.query_one("#status").render())
+
+
+async def test_filter_pause_and_detail(sim, tmp_path):
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        total = table.row_count
+        await pilot.press("slash", *"battery")
+        await pilot.pause(0.1)
+        assert 0 < table.row_count < total
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert table.row_count == total
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        before = app.device.link.stats.requests
+        await asyncio.sleep(1.5)
+        assert app.device.link.stats.requests == before   # paused: nothing on the wire
+        assert "paused" in str(screen.query_one("#status").render())
+        await pilot.press("p")
+        await until(pilot, lambda: app.device.link.stats.requests > before)
+        await pilot.press("down")
+        await pilot.pause(0.1)
+        assert "V1.24 input" in str(screen.query_one("#detail").render())
+
+
+async def test_silent_device_greys_values_and_recovers(sim, tmp_path):
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: row(table, "vac1")["value"] != "")
+        last = row(table, "vac1")["value"]
+        sim.faults.silent = True
+        await until(pilot, lambda: "not answering" in str(screen.query_one("#status").render()))
+        assert row(table, "vac1")["value"] == last        # keeps its last value...
+        assert row(table, "vac1")["age"] == "failed"        # ...marked, with the reason in detail
+        assert app.is_running
+        sim.faults.silent = False
+        await until(pilot, lambda: row(table, "vac1")["age"] != "failed", timeout=15)
+        assert "not answering" not in str(screen.query_one("#status").render())
+
+
+async def test_leaving_mid_request_does_not_crash(sim, tmp_path):
+    sim.faults.delay = 0.15
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.05)                 # a poll is on the wire
+        await pilot.press("f4")                 # another screen on top: polling pauses
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await pilot.press("ctrl+o")             # back to connect: the live screen goes away
+        await pilot.pause(0.3)
+        assert app.is_running
+        assert not [n for n in app._notifications if "internal error" in n.message]
+
+
+async def test_command_palette_offers_every_action(sim, tmp_path):
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(120, 40)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Connect", "Live values", "Register browser", "Clock", "Traffic log"} <= titles
