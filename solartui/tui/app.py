@@ -10,7 +10,7 @@ from typing import Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from solartui.errors import SolartuiError
@@ -115,6 +115,12 @@ class SolartuiApp(App):
         self.push_screen(screen)
 
     # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """No navigation while a dialog (edit, confirm) waits for an answer."""
+        if action.startswith("show_") and isinstance(self.screen, ModalScreen):
+            return False
+        return True
 
     def _need_device(self) -> bool:
         if self.device is None:

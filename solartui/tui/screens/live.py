@@ -266,4 +266,5 @@ class LiveScreen(Screen):
         except ImportError:
             self.notify("writing is not available in this build", severity="error")
             return
-        start_point_write(self, p)
+        last = self._last.get(p.name)
+        start_point_write(self, p, last.decoded.text if last is not None else None)

@@ -1,0 +1,82 @@
+"""ConfirmScreen: the last look before a write goes to the device.
+
+It shows every line of the plan's summary (device serial, point, old and new value, raw words,
+function code, trust). Focus starts on Cancel, so a stray Enter never writes; Escape cancels; only
+the Confirm button returns True.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from solartui.devices.writes import WritePlan
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("left", "app.focus_previous", "", show=False),
+        Binding("right", "app.focus_next", "", show=False),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    DEFAULT_CSS = """
+    ConfirmScreen {
+        align: center middle;
+        background: $background 60%;
+    }
+    ConfirmScreen > #dialog {
+        width: 78;
+        max-width: 100%;
+        height: auto;
+        max-height: 100%;
+        border: thick $warning;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmScreen #title { text-style: bold; margin-bottom: 1; }
+    ConfirmScreen .row { height: auto; }
+    ConfirmScreen .label { width: 11; color: $text-muted; }
+    ConfirmScreen .value { width: 1fr; height: auto; }
+    ConfirmScreen .row.new .value { text-style: bold; }
+    ConfirmScreen .row.low-trust .value { color: $warning; text-style: bold; }
+    ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    ConfirmScreen #buttons Button { margin-left: 2; min-width: 11; }
+    """
+
+    def __init__(self, plan: WritePlan, title: str = "Write to the device?") -> None:
+        super().__init__()
+        self.plan = plan
+        self.title_text = title
+
+    @property
+    def low_trust(self) -> bool:
+        return self.plan.trust != "hardware-verified"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, id="title", markup=False)
+            for label, text in self.plan.summary():
+                classes = "row " + label.replace(" ", "-")
+                if label == "trust" and self.low_trust:
+                    classes += " low-trust"
+                with Horizontal(classes=classes):
+                    yield Static(label, classes="label", markup=False)
+                    yield Static(text, classes="value", markup=False)
+            with Horizontal(id="buttons"):
+                yield Button("Confirm", variant="warning", id="confirm")
+                yield Button("Cancel", variant="primary", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm")
