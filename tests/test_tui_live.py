@@ -45,6 +45,10 @@ async def connected_app(sim, tmp_path):
 
 
 def row(table: DataTable, key: str) -> dict:
+    """The row as painted; cells are painted when in view, so bring it into view first."""
+    index = table.get_row_index(key)
+    if table.cursor_row != index:
+        table.move_cursor(row=index)
     cols = [c.key.value for c in table.ordered_columns]
     return dict(zip(cols, (str(c) for c in table.get_row(key))))
 

@@ -62,7 +62,8 @@ class LiveScreen(Screen):
         self._wake = asyncio.Event()
         self._last: dict[str, object] = {}       # point name -> last good Reading
         self._errors: dict[str, str] = {}        # point name -> why its last read failed
-        self._cells: dict[tuple[str, str], object] = {}
+        self._cells: dict[tuple[str, str], object] = {}   # what each cell shows now
+        self._want: dict[str, dict[str, object]] = {}      # row -> col -> what it should show
         self._history: dict[str, deque] = {}
         self._pass_seconds: float | None = None
         self._down: str | None = None
@@ -90,6 +91,7 @@ class LiveScreen(Screen):
             table.add_column(name, key=name, width=width)
         self._fill("")
         table.focus()
+        self.set_interval(0.25, self._flush)        # rows scrolled into view catch up
         self.poll()
         self._status()
 
@@ -98,6 +100,7 @@ class LiveScreen(Screen):
         table = self.query_one("#points", DataTable)
         table.clear()
         self._cells.clear()
+        self._want.clear()
         n = needle.lower().strip()
         self._shown = [p for p in self.points
                        if not n or n in p.name.lower() or n in p.group.lower() or n in p.doc.lower()]
@@ -106,6 +109,7 @@ class LiveScreen(Screen):
                           key=p.name)
             if p.name in self._last:
                 self._show(p, self._last[p.name], None, time.time())
+        self.call_after_refresh(self._flush)
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class LiveScreen(Screen):
                     self._history.setdefault(name, deque(maxlen=HISTORY)).append(float(r.decoded.value))
             if name in shown:
                 self._show(r.point, self._last.get(name), None if r.ok else r.error, now)
+        self._flush()
         self._status()
         self._detail()
 
@@ -149,12 +154,26 @@ class LiveScreen(Screen):
         now = time.time()
         for p in self._shown:
             self._show(p, self._last.get(p.name), message.reason, now)
+        self._flush()
         self._status()
 
     def _set(self, row: str, col: str, value) -> None:
-        if self._cells.get((row, col)) != value:
-            self._cells[(row, col)] = value
-            self.query_one("#points", DataTable).update_cell(row, col, value)
+        """Record what a cell should show; _flush paints the rows in view (a map of 1,000
+        points would otherwise cost thousands of cell updates per refresh)."""
+        self._want.setdefault(row, {})[col] = value
+
+    def _flush(self) -> None:
+        table = self.query_one("#points", DataTable)
+        first = int(table.scroll_y)
+        for p in self._shown[first:first + table.size.height + 1]:
+            want = self._want.get(p.name)
+            if not want:
+                continue
+            for col, value in want.items():
+                if self._cells.get((p.name, col)) != value:
+                    self._cells[(p.name, col)] = value
+                    table.update_cell(p.name, col, value)
+            want.clear()
 
     def _show(self, p, last, error: str | None, now: float) -> None:
         if error:
@@ -231,7 +250,13 @@ class LiveScreen(Screen):
         self._status()
 
     def on_screen_suspend(self) -> None:
-        self.suspended = True
+        # the traffic pane is for watching this very polling: keep it going under it
+        self.call_after_refresh(self._suspend_unless_traffic)
+
+    def _suspend_unless_traffic(self) -> None:
+        from solartui.tui.screens.traffic import TrafficScreen
+        if self.app.screen is not self:
+            self.suspended = not isinstance(self.app.screen, TrafficScreen)
 
     def on_screen_resume(self) -> None:
         self.suspended = False

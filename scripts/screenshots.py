@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Drive the demo headless and save an SVG screenshot of each screen to screenshots/.
+
+Run from the repository root:  .venv/bin/python scripts/screenshots.py [--out screenshots]
+
+It starts `SolartuiApp(demo=True)` (the simulated inverters in this process: the first target is
+the Growatt inverter on a pty wire with its real 850 ms pacing) under `App.run_test` at 120×40,
+waits for live values, then visits each screen: live, registers (browser), clock, traffic log,
+connect, and the live screen again at 80×24. A screen that is still a placeholder is saved as it
+is. Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
+machine's recent targets and the demo leaves nothing behind. Each SVG is also converted to a PNG
+in screenshots/png/ (for looking at; the README shows the SVGs) when `rsvg-convert` (Debian:
+librsvg2-bin) or the cairosvg module is at hand; neither is needed. Re-run it when screens change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIZE = (120, 40)
+SMALL = (80, 24)
+
+
+async def wait_until(pilot, predicate, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if predicate():
+                return True
+        except Exception:       # a screen mid-mount: try again
+            pass
+        await pilot.pause(0.2)
+    return False
+
+
+def live_has_values(app) -> bool:
+    """True once the live screen's table shows a value (or, for a screen without a table, once a
+    device is connected: there is nothing more to wait for)."""
+    from textual.widgets import DataTable
+
+    if app.device is None or type(app.screen).__name__ != "LiveScreen":
+        return False
+    tables = list(app.screen.query(DataTable))
+    if not tables:
+        return True
+    table = tables[0]
+    if table.row_count == 0:
+        return False
+    keys = [str(k.value) for k in table.columns]
+    if "value" in keys:
+        return any(str(v).strip() for v in table.get_column("value"))
+    return any(str(v).strip() for v in table.get_row_at(0)[1:])
+
+
+async def back(pilot, depth: int) -> None:
+    """Escape, as a person would; if the screen kept the key (a focused input), pop it anyway."""
+    app = pilot.app
+    await pilot.press("escape")
+    await pilot.pause(0.2)
+    while len(app.screen_stack) > depth:
+        app.pop_screen()
+        await pilot.pause(0.1)
+
+
+async def try_browser_read(pilot) -> None:
+    """Type a read into the register browser if it has the widgets for one (it may be a
+    placeholder): a start address and a count, then its read button or enter."""
+    from textual.widgets import Button, Input
+
+    screen = pilot.app.screen
+    inputs = list(screen.query(Input))
+    if not inputs:
+        return
+    wanted = {"address": "0", "start": "0", "count": "16"}
+    typed = False
+    for inp in inputs:
+        ident = (inp.id or "") + " " + str(inp.placeholder or "")
+        for key, value in wanted.items():
+            if key in ident.lower():
+                inp.value = value
+                typed = True
+                break
+    if not typed:
+        return
+    buttons = [b for b in screen.query(Button)
+               if "read" in ((b.id or "") + " " + str(b.label)).lower()]
+    if buttons:
+        buttons[0].press()
+    else:
+        inputs[0].focus()
+        await pilot.press("enter")
+    await pilot.pause(3.0)      # one read on the 850 ms paced link, with room to spare
+
+
+async def shoot(app, out: Path, name: str, written: list[Path]) -> None:
+    app.clear_notifications()
+    await asyncio.sleep(0.3)    # let the toasts go and the screen repaint
+    path = app.save_screenshot(filename=f"{name}.svg", path=str(out))
+    written.append(Path(path))
+
+
+async def run(out: Path) -> list[Path]:
+    from solartui.tui.app import SolartuiApp
+
+    written: list[Path] = []
+    app = SolartuiApp(demo=True)
+    async with app.run_test(size=SIZE) as pilot:
+        if not await wait_until(pilot, lambda: app.device is not None, 15):
+            raise SystemExit("the demo did not connect within 15 s")
+        if not await wait_until(pilot, lambda: live_has_values(app), 15):
+            print("warning: no live values after 15 s; saving the live screen as it is",
+                  file=sys.stderr)
+        base = len(app.screen_stack)
+        await pilot.pause(0.5)
+        await shoot(app, out, "live", written)
+
+        await pilot.press("f3")
+        await pilot.pause(0.5)
+        try:
+            await try_browser_read(pilot)
+        except Exception as exc:        # the browser is still being built: save what is there
+            print(f"warning: could not read in the browser: {exc!r}", file=sys.stderr)
+        await shoot(app, out, "browser", written)
+        await back(pilot, base)
+
+        await pilot.press("f4")
+        await pilot.pause(3.0)
+        await shoot(app, out, "clock", written)
+        await back(pilot, base)
+
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.5)
+        await shoot(app, out, "traffic", written)
+        await back(pilot, base)
+
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.5)
+        await shoot(app, out, "connect", written)
+        await back(pilot, base)
+
+        await pilot.resize_terminal(*SMALL)
+        await wait_until(pilot, lambda: live_has_values(app), 10)
+        await pilot.pause(2.0)      # a fresh pass after the screens above paused polling
+        await shoot(app, out, f"live-{SMALL[0]}x{SMALL[1]}", written)
+    return written
+
+
+def to_png(svg: Path) -> Path | None:
+    png = svg.parent / "png" / svg.with_suffix(".png").name
+    png.parent.mkdir(exist_ok=True)
+    tool = shutil.which("rsvg-convert")
+    if tool:
+        done = subprocess.run([tool, str(svg), "-o", str(png)], capture_output=True)
+        return png if done.returncode == 0 else None
+    try:
+        import cairosvg  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    cairosvg.svg2png(url=str(svg), write_to=str(png))
+    return png
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "screenshots"), help="folder for the files")
+    parser.add_argument("--no-png", action="store_true", help="SVG only (no png/ folder)")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="solartui-shots-") as home:
+        os.environ["SOLARTUI_HOME"] = home
+        os.environ.pop("SOLARTUI_JOURNAL", None)
+        written = asyncio.run(run(out))
+    pngs = [] if args.no_png else [p for p in map(to_png, written) if p is not None]
+    for f in written + pngs:
+        try:
+            shown = f.relative_to(Path.cwd())
+        except ValueError:
+            shown = f
+        print(shown)
+    if not args.no_png and not pngs:
+        print("(no PNG: install rsvg-convert or cairosvg to get them)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
