@@ -42,6 +42,7 @@ class SolartuiApp(App):
         self.start_map = map_name
         self.demo = demo
         self.demo_rig = None
+        self.demo_targets: list[str] = []
         self.settings = load_settings()
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme

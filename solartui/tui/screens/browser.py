@@ -79,47 +79,6 @@ class BrowserScreen(Screen):
         Binding("w", "write", "Write"),
     ]
 
-    DEFAULT_CSS = """
-    BrowserScreen #browser-controls {
-        height: 4;
-        width: 100%;
-    }
-    BrowserScreen .browser-field {
-        height: 4;
-    }
-    BrowserScreen .browser-field Label {
-        padding: 0 1;
-        color: $text-muted;
-    }
-    BrowserScreen .browser-field Input, BrowserScreen .browser-field Select {
-        width: 100%;
-        margin: 0;
-    }
-    BrowserScreen #browser-field-table { width: 15; }
-    BrowserScreen #browser-field-start { width: 10; }
-    BrowserScreen #browser-field-count { width: 9; }
-    BrowserScreen #browser-field-format { width: 22; }
-    BrowserScreen #browser-read { width: 8; min-width: 8; margin-top: 1; }
-    BrowserScreen #browser-auto { width: auto; margin-top: 1; }
-    BrowserScreen #browser-message {
-        height: auto;
-        width: 100%;
-        color: $text-error;
-        padding: 0 1;
-        display: none;
-    }
-    BrowserScreen #browser-message.-shown { display: block; }
-    BrowserScreen #browser-status {
-        height: auto;
-        max-height: 2;
-        width: 100%;
-        padding: 0 1;
-        color: $text-muted;
-    }
-    BrowserScreen #browser-status.-error { color: $text-error; }
-    BrowserScreen #browser-table { height: 1fr; }
-    """
-
     def __init__(self, table: str = "holding", start: int = 0, count: int = DEFAULT_COUNT,
                  fmt: str = "u16", **kwargs) -> None:
         super().__init__(**kwargs)

@@ -56,20 +56,6 @@ class ClockScreen(Screen):
         Binding("s", "sync", "Sync to host time"),
     ]
 
-    DEFAULT_CSS = """
-    ClockScreen #clock-body { padding: 1 2; height: auto; }
-    ClockScreen .row { height: 1; }
-    ClockScreen .label { width: 16; color: $text-muted; }
-    ClockScreen .value { width: 1fr; }
-    ClockScreen #device-time, ClockScreen #drift { text-style: bold; }
-    ClockScreen .stale { color: $text-disabled; }
-    ClockScreen #status { height: auto; margin-top: 1; }
-    ClockScreen #status.error { color: $error; }
-    ClockScreen #outcome { height: auto; margin-top: 1; }
-    ClockScreen #outcome.bad { color: $warning; }
-    ClockScreen #sync { margin-top: 1; }
-    """
-
     def __init__(self, interval: float = 2.0) -> None:
         super().__init__()
         self.interval = interval

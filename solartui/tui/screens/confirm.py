@@ -24,30 +24,6 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    ConfirmScreen > #dialog {
-        width: 78;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        border: thick $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    ConfirmScreen #title { text-style: bold; margin-bottom: 1; }
-    ConfirmScreen .row { height: auto; }
-    ConfirmScreen .label { width: 11; color: $text-muted; }
-    ConfirmScreen .value { width: 1fr; height: auto; }
-    ConfirmScreen .row.new .value { text-style: bold; }
-    ConfirmScreen .row.low-trust .value { color: $warning; text-style: bold; }
-    ConfirmScreen #buttons { height: auto; align-horizontal: right; margin-top: 1; }
-    ConfirmScreen #buttons Button { margin-left: 2; min-width: 11; }
-    """
-
     def __init__(self, plan: WritePlan, title: str = "Write to the device?") -> None:
         super().__init__()
         self.plan = plan

@@ -20,15 +20,6 @@ IDENTIFY = "(identify)"
 
 class ConnectScreen(Screen):
     BINDINGS = [("escape", "back", "Back")]
-    DEFAULT_CSS = """
-    ConnectScreen Vertical#form { padding: 1 2; height: auto; }
-    ConnectScreen #url { width: 1fr; }
-    ConnectScreen #map { width: 32; }
-    ConnectScreen Horizontal { height: auto; }
-    ConnectScreen #error { color: $error; height: 1; }
-    ConnectScreen #recent { height: 1fr; margin: 0 2; border: round $primary; }
-    ConnectScreen Button { margin-right: 1; }
-    """
 
     def compose(self) -> ComposeResult:
         maps = [(f"{m.id} ({m.vendor})", m.id) for m in catalog.all_maps()]
@@ -42,11 +33,15 @@ class ConnectScreen(Screen):
             with Horizontal():
                 yield Button("Connect", id="connect", variant="primary")
                 yield Button("Demo simulators", id="demo")
-        yield OptionList(*self.app.settings.recent, id="recent")
+        # the demo's simulators (both of them) first, then what the settings file remembers
+        demo = list(getattr(self.app, "demo_targets", []))
+        yield OptionList(*demo, *(t for t in self.app.settings.recent if t not in demo), id="recent")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#recent", OptionList).border_title = "recent targets"
+        self.query_one("#recent", OptionList).border_title = (
+            "demo simulators and recent targets" if getattr(self.app, "demo_targets", None)
+            else "recent targets")
         self.query_one("#url", Input).focus()
 
     @on(Input.Changed, "#url")

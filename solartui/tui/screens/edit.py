@@ -20,29 +20,6 @@ from solartui.errors import SolartuiError, ValueRejected
 from solartui.registers.codec import describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Point
 
-DIALOG_CSS = """
-{cls} {{
-    align: center middle;
-    background: $background 60%;
-}}
-{cls} > #dialog {{
-    width: 76;
-    max-width: 100%;
-    height: auto;
-    max-height: 100%;
-    border: thick $primary;
-    background: $surface;
-    padding: 0 1;
-}}
-{cls} #title {{ text-style: bold; width: 100%; }}
-{cls} .muted {{ color: $text-muted; }}
-{cls} #verdict {{ height: auto; min-height: 1; margin-top: 1; }}
-{cls} #verdict.error {{ color: $error; text-style: bold; }}
-{cls} #verdict.ok {{ color: $success; }}
-{cls} #buttons {{ height: auto; align-horizontal: right; margin-top: 1; }}
-{cls} #buttons Button {{ margin-left: 2; min-width: 10; }}
-"""
-
 
 def words_text(words) -> str:
     return " ".join(f"0x{w:04X}" for w in words)
@@ -150,8 +127,6 @@ class _EntryScreen(ModalScreen[ResultT]):
 class EditScreen(_EntryScreen["str | None"]):
     """A new value for one map point; dismisses with the entered text, or None."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(cls="EditScreen")
-
     def __init__(self, point: Point, current_text: str | None = None) -> None:
         super().__init__()
         self.point = point
@@ -224,8 +199,6 @@ class EditScreen(_EntryScreen["str | None"]):
 
 class RawEditScreen(_EntryScreen["list[int] | None"]):
     """New raw words for holding registers from `address` on; dismisses with list[int] or None."""
-
-    DEFAULT_CSS = DIALOG_CSS.format(cls="RawEditScreen")
 
     def __init__(self, address: int, current_words: list[int] | tuple[int, ...] | None = None):
         super().__init__()

@@ -43,14 +43,6 @@ class LiveScreen(Screen):
         ("e", "edit", "Write"),
         ("escape", "clear_filter", "Clear filter"),
     ]
-    DEFAULT_CSS = """
-    LiveScreen #filter { height: 1; border: none; padding: 0 1; }
-    LiveScreen #points { height: 1fr; }
-    LiveScreen #detail-row { height: 4; }
-    LiveScreen #history { width: 1fr; height: 4; }
-    LiveScreen #detail { width: 2fr; height: 4; padding: 0 1; color: $text-muted; }
-    LiveScreen #status { height: 1; background: $boost; padding: 0 1; }
-    """
 
     #: seconds between the starts of two passes; a paced link that needs longer sets the pace
     min_refresh: float = 1.0

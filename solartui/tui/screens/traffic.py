@@ -67,17 +67,6 @@ class TrafficScreen(Screen):
         Binding("ctrl+t", "app.pop_screen", "Back", show=False),    # ctrl+t toggles the pane
     ]
 
-    DEFAULT_CSS = """
-    TrafficScreen #traffic-log {
-        height: 1fr;
-    }
-    TrafficScreen #traffic-status {
-        height: 1;
-        padding: 0 1;
-        background: $boost;
-    }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self._pending: deque = deque(maxlen=MAX_LINES)
