@@ -129,6 +129,8 @@ async def test_clear_pause_and_save_error(sim_port, tmp_path, monkeypatch):
     app = await connected_app(sim_port, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        await pilot.press("p")          # pause live polling (it keeps going under this pane)
+        await pilot.pause(0.3)
         await pilot.press("ctrl+t")
         screen = app.screen
         assert await wait_for(pilot, lambda: len(view_lines(screen)) >= 3)
