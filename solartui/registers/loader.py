@@ -314,8 +314,8 @@ def _labels(v: Any, f: _Findings, ln: int, key: str, name: str, lo: int, hi: int
 def _points(items: Any, f: _Findings, default_trust: str, line: int, blocks: dict) -> list[Point]:
     if items is None:
         return []
-    if not isinstance(items, list) or not items:
-        f.add(line, "'points' must be a non-empty list")
+    if not isinstance(items, list):
+        f.add(line, "'points' must be a list (an empty list describes a device with no known points)")
         return []
     points: list[Point] = []
     names: dict[str, int] = {}

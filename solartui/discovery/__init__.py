@@ -1,0 +1,1 @@
+"""Discovery: find devices on serial ports, USB and the local network, and identify them."""
