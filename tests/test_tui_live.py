@@ -14,6 +14,7 @@ from solartui.sim.register_bank import RegisterBank
 from solartui.traffic import TrafficLog
 from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.connect import ConnectScreen
+from solartui.tui.screens.discover import DiscoverScreen
 from solartui.tui.screens.live import LiveScreen
 
 MAP = "growatt-protocol-ii"
@@ -56,6 +57,9 @@ def row(table: DataTable, key: str) -> dict:
 async def test_connect_screen_refuses_bad_url_then_connects(sim):
     app = SolartuiApp()
     async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, DiscoverScreen)          # the start screen without a target
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.1)
         assert isinstance(app.screen, ConnectScreen)
         await pilot.press(*"tcp://host:99999")
         await pilot.press("enter")
@@ -154,4 +158,4 @@ async def test_command_palette_offers_every_action(sim, tmp_path):
     app = await connected_app(sim, tmp_path)
     async with app.run_test(size=(120, 40)):
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Connect", "Live values", "Register browser", "Clock", "Traffic log"} <= titles
+        assert {"Discover", "Connect", "Live values", "Register browser", "Clock", "Traffic log"} <= titles

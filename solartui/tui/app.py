@@ -29,6 +29,7 @@ class SolartuiApp(App):
         ("f4", "show_clock", "Clock"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
+        ("ctrl+d", "show_discover", "Discover"),
         ("ctrl+q", "quit", "Quit"),
     ]
 
@@ -75,7 +76,7 @@ class SolartuiApp(App):
             else:
                 self.connect(self.start_target, self.start_map)
         else:
-            self.action_show_connect()
+            self.action_show_discover()
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def start_demo(self) -> None:
@@ -87,8 +88,10 @@ class SolartuiApp(App):
         await self._connect(targets[0], "growatt-protocol-ii", remember=False)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
-    async def connect(self, target: str, map_name: str | None = None) -> None:
+    async def connect(self, target: str, map_name: str | None = None, browse: bool = False) -> None:
         await self._connect(target, map_name)
+        if browse:                      # an unknown device: its registers are all there is
+            self.action_show_browser()
 
     async def _connect(self, target: str, map_name: str | None, remember: bool = True) -> None:
         if self.session.device is not None:
@@ -133,6 +136,10 @@ class SolartuiApp(App):
         from solartui.tui.screens.connect import ConnectScreen
         self.push_screen(ConnectScreen())
 
+    def action_show_discover(self) -> None:
+        from solartui.tui.screens.discover import DiscoverScreen
+        self.push_screen(DiscoverScreen())
+
     def action_show_live(self) -> None:
         if self._need_device():
             self.show_connected()
@@ -153,6 +160,7 @@ class SolartuiApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Discover", "Scan serial ports, USB and the network", self.action_show_discover)
         yield SystemCommand("Connect", "Open a target URL or a simulator", self.action_show_connect)
         yield SystemCommand("Live values", "The map's points, polled", self.action_show_live)
         yield SystemCommand("Register browser", "Any table, address and format", self.action_show_browser)
