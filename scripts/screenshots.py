@@ -149,6 +149,32 @@ async def run(out: Path) -> list[Path]:
         await shoot(app, out, "connect", written)
         await back(pilot, base)
 
+        # the Discover screen with a scan of the demo's own pty under way and its result
+        await pilot.press("ctrl+d")
+        await pilot.pause(0.3)
+        screen = app.screen
+        if hasattr(screen, "_start"):
+            # a third simulated inverter on its own pty wire (the demo's ports are in use)
+            from solartui.discovery.rtu_probe import probe_port
+            from solartui.registers.catalog import resolve
+            from solartui.sim.register_bank import RegisterBank
+            from solartui.sim.serial_wire import serve_on_pty
+            wire, sim = await serve_on_pty(
+                [RegisterBank(resolve("growatt-protocol-ii"), unit=3,
+                              identity={"serial": "SCAN000003"})], baud=9600)
+            try:
+                pty = wire.client_path
+                screen._start(pty, lambda f, p: probe_port(pty, on_found=f, on_progress=p))
+                await wait_until(pilot, lambda: screen.query_one("#found").row_count > 0, 15)
+                await pilot.pause(0.3)
+                await shoot(app, out, "discover", written)
+            finally:
+                await sim.stop()
+                await wire.stop()
+        else:
+            await shoot(app, out, "discover", written)
+        await back(pilot, base)
+
         await pilot.resize_terminal(*SMALL)
         await wait_until(pilot, lambda: live_has_values(app), 10)
         await pilot.pause(2.0)      # a fresh pass after the screens above paused polling

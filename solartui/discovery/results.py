@@ -25,8 +25,9 @@ class Found:
 
     def title(self) -> str:
         if self.map_id:
-            who = " ".join(x for x in (self.vendor, self.model) if x) or self.map_id
-            extra = ", ".join(f"{k} {v}" for k, v in (("serial", self.serial),
+            # the serial first: it is what tells two inverters of one model apart
+            who = " ".join(x for x in (self.vendor, self.serial) if x) or self.map_id
+            extra = ", ".join(f"{k} {v}" for k, v in (("model", self.model),
                                                        ("firmware", self.firmware)) if v)
             return f"{who} at {self.link}" + (f" ({extra})" if extra else "")
         what = {"modbus-rtu": "unknown Modbus device", "modbus-tcp": "unknown Modbus TCP device",

@@ -63,10 +63,10 @@ class DiscoverScreen(Screen):
                 yield Button("USB", id="usb", compact=True)
                 yield Button("Network", id="net", compact=True)
                 yield Input(placeholder="CIDR, e.g. 192.168.1.0/24 (empty: own subnets)",
-                            id="cidr")
-                yield Checkbox("find all units", id="all")
+                            id="cidr", compact=True)
+                yield Checkbox("find all units", id="all", compact=True)
             yield Input(placeholder="serial device to probe besides the listed ones, e.g. /dev/ttyUSB1",
-                        id="port")
+                        id="port", compact=True)
         yield Vertical(id="scans")
         yield DataTable(id="found", cursor_type="row")
         yield Static("Enter connects to the selected device · ctrl+o types a target by hand",
@@ -95,6 +95,10 @@ class DiscoverScreen(Screen):
         extra = self.query_one("#port", Input).value.strip()
         if extra and extra not in paths:
             paths.insert(0, extra)
+        busy = self._port_in_use()
+        if busy in paths:               # two readers on one port would split its bytes
+            paths.remove(busy)
+            self.notify(f"{busy} is skipped: the connected device uses it", severity="warning")
         if not paths:
             self.notify("no serial port found: plug in the adapter, or type a device path",
                         severity="warning")
@@ -103,6 +107,12 @@ class DiscoverScreen(Screen):
         for path in paths:
             self._start(path, lambda f, p, path=path: probe_port(path, find_all=find_all,
                                                                   on_found=f, on_progress=p))
+
+    def _port_in_use(self) -> str | None:
+        dev = self.app.device
+        if dev is not None and dev.link.target.scheme == "rtu":
+            return dev.link.target.path
+        return None
 
     @on(Button.Pressed, "#usb")
     def action_scan_usb(self) -> None:
