@@ -3,87 +3,23 @@ drift shown, sync with confirmation and read-back, a silent device and its recov
 
 from __future__ import annotations
 
-import time
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Static
 
 from solartui.devices.writes import VERIFIED
-from solartui.journal import Journal
-from solartui.session import Session
-from solartui.sim.modbus_server import Faults, ModbusSimulator
-from solartui.sim.register_bank import RegisterBank
-from solartui.traffic import TrafficLog
-from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.clock import ClockScreen, drift_text
 from solartui.tui.screens.confirm import ConfirmScreen
 
-
-class Host(Screen):
-    def compose(self) -> ComposeResult:
-        yield Static("host")
+from tui_rig import running
 
 
-@dataclass
-class Rig:
-    app: SolartuiApp
-    pilot: object
-    bank: RegisterBank
-    faults: Faults
-    session: Session
-    host: Host
-    notes: list
-
-    def text(self, selector: str) -> str:
-        return str(self.app.screen.query_one(selector).render())
-
-    async def until(self, cond, timeout: float = 5.0) -> None:
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise AssertionError(f"timed out; screen is {self.app.screen!r}; "
-                                     f"notes {self.notes}")
-            await self.pilot.pause(0.02)
-
-    async def clock(self, interval: float = 0.2) -> ClockScreen:
-        screen = ClockScreen(interval=interval)
-        await self.app.push_screen(screen)
-        await self.until(lambda: screen.last_good is not None)
-        await self.pilot.pause()
-        return screen
-
-
-@asynccontextmanager
-async def running(growatt_map, tmp_path):
-    bank = RegisterBank(growatt_map, unit=1, identity={"serial": "TEST123456"})
-    faults = Faults()
-    sim = ModbusSimulator([bank], faults=faults)
-    port = await sim.start_tcp("127.0.0.1", 0)
-    session = Session(Journal(tmp_path / "j.jsonl"), TrafficLog())
-    try:
-        await session.connect(f"tcp://127.0.0.1:{port}?unit=1&period=0&timeout=300",
-                              "growatt-protocol-ii")
-        app = SolartuiApp(session=session)
-        notes: list = []
-        async with app.run_test(size=(120, 40)) as pilot:
-            real_notify = app.notify
-
-            def notify(message, *args, **kw):
-                notes.append((str(message), kw.get("severity", "information")))
-                return real_notify(message, *args, **kw)
-
-            app.notify = notify
-            host = Host()
-            app.switch_to(host)
-            await pilot.pause()
-            yield Rig(app, pilot, bank, faults, session, host, notes)
-    finally:
-        await session.close()
-        await sim.stop()
+async def open_clock(r, interval: float = 0.2) -> ClockScreen:
+    screen = ClockScreen(interval=interval)
+    await r.app.push_screen(screen)
+    await r.until(lambda: screen.last_good is not None)
+    await r.pilot.pause()
+    return screen
 
 
 @pytest.fixture
@@ -96,7 +32,7 @@ async def test_drift_shown_and_sync_verified(rig):
         r.bank.clock_offset = 3600.0
         set_clock = r.session.device.set_clock       # read back after 50 ms, not 1 s
         r.session.device.set_clock = lambda plan: set_clock(replace(plan, readback_delay=0.05))
-        screen = await r.clock()
+        screen = await open_clock(r)
         assert abs(screen.last_good.drift - 3600) < 5
         assert "+3600 s" in r.text("#drift") or "+3599 s" in r.text("#drift")
         assert "auto" in r.text("#year") and "26" in r.text("#year")
@@ -131,7 +67,7 @@ async def test_drift_shown_and_sync_verified(rig):
 
 async def test_silent_device_shows_reason_keeps_last_reading_and_recovers(rig):
     async with rig() as r:
-        screen = await r.clock(interval=0.1)
+        screen = await open_clock(r, interval=0.1)
         good = screen.last_good
         r.faults.silent = True
         await r.until(lambda: screen.last_error is not None, timeout=3)
@@ -152,7 +88,7 @@ async def test_silent_device_shows_reason_keeps_last_reading_and_recovers(rig):
 async def test_leaving_mid_sync_still_journals(rig):
     async with rig() as r:
         r.bank.clock_offset = -600.0
-        await r.clock()
+        await open_clock(r)
         await r.pilot.press("s")
         await _confirm(r)
         await r.pilot.click("#confirm")

@@ -3,117 +3,22 @@ edit -> confirm -> write -> read-back -> journal, and every way of not writing."
 
 from __future__ import annotations
 
-import time
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
 
 import pytest
-from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Button, Input, Select, Static
 
 from solartui.devices.writes import REJECTED, VERIFIED
 from solartui.errors import ValueRejected
-from solartui.journal import Journal
-from solartui.session import Session
-from solartui.sim.modbus_server import Faults, ModbusSimulator
-from solartui.sim.register_bank import RegisterBank
-from solartui.traffic import TrafficLog
-from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.confirm import ConfirmScreen
 from solartui.tui.screens.edit import EditScreen, RawEditScreen, parse_raw_words
-from solartui.tui.write_flow import WriteFinished, start_point_write, start_raw_write
+from solartui.tui.write_flow import start_point_write, start_raw_write
 
-
-class Host(Screen):
-    """A quiet base screen (no polling) that records the WriteFinished messages it gets."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.finished: list = []
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def on_write_finished(self, message: WriteFinished) -> None:
-        self.finished.append(message.outcome)
-
-
-@dataclass
-class Rig:
-    app: SolartuiApp
-    pilot: object
-    bank: RegisterBank
-    faults: Faults
-    session: Session
-    host: Host
-    notes: list
-
-    @property
-    def device(self):
-        return self.session.device
-
-    @property
-    def journal(self):
-        return self.session.journal
-
-    def texts(self, selector: str) -> list[str]:
-        return [str(w.render()) for w in self.app.screen.query(selector)]
-
-    async def until(self, cond, timeout: float = 5.0) -> None:
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise AssertionError(f"timed out; screen is {self.app.screen!r}; "
-                                     f"notes {self.notes}")
-            await self.pilot.pause(0.02)
-
-    async def screen(self, cls):
-        await self.until(lambda: isinstance(self.app.screen, cls))
-        await self.pilot.pause()
-        return self.app.screen
-
-
-@asynccontextmanager
-async def running(growatt_map, tmp_path, fast=True):
-    bank = RegisterBank(growatt_map, unit=1, identity={"serial": "TEST123456"})
-    faults = Faults()
-    sim = ModbusSimulator([bank], faults=faults)
-    port = await sim.start_tcp("127.0.0.1", 0)
-    session = Session(Journal(tmp_path / "j.jsonl"), TrafficLog())
-    try:
-        await session.connect(f"tcp://127.0.0.1:{port}?unit=1&period=0&timeout=300",
-                              "growatt-protocol-ii")
-        if fast:
-            fast_readback(session.device)
-        app = SolartuiApp(session=session)
-        notes: list = []
-        async with app.run_test(size=(120, 40)) as pilot:
-            real_notify = app.notify
-
-            def notify(message, *args, **kw):
-                notes.append((str(message), kw.get("severity", "information")))
-                return real_notify(message, *args, **kw)
-
-            app.notify = notify
-            host = Host()
-            app.switch_to(host)       # whatever the live screen polls stays out of the counts
-            await pilot.pause()
-            yield Rig(app, pilot, bank, faults, session, host, notes)
-    finally:
-        await session.close()
-        await sim.stop()
+from tui_rig import running
 
 
 @pytest.fixture
 def rig(growatt_map, tmp_path):
-    return lambda **kw: running(growatt_map, tmp_path, **kw)
-
-
-def fast_readback(device) -> None:
-    """Read back after 50 ms instead of the map's 1 s (one test keeps the real delay)."""
-    execute = device.execute_write
-    device.execute_write = lambda plan: execute(replace(plan, readback_delay=0.05))
+    return lambda fast=True: running(growatt_map, tmp_path, fast)
 
 
 async def type_text(pilot, text: str) -> None:
