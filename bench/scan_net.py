@@ -179,7 +179,7 @@ async def main(args) -> None:
             pm_sil, r = await timed(lambda: pymodbus_default_probe("127.0.0.9", closed))
             assert r == "silent", r
             srv.close()
-            rows.append((f"open port, no Modbus answer",
+            rows.append(("open port, no Modbus answer",
                          f"{fmt(ours_sil)} (units {'/'.join(map(str, PROBE_UNITS))} × "
                          f"{IDENTIFY_TIMEOUT} s)", f"{fmt(pm_sil)} (unit 1 only)"))
 

@@ -46,4 +46,4 @@ def confirm(plan_lines: list[list[tuple[str, str]]], yes: bool, what: str) -> No
         raise SolartuiError(f"refusing to {what} without confirmation: run it on a terminal "
                             "or pass --yes")
     if not click.confirm(f"{what[0].upper()}{what[1:]}?", default=False):
-        raise SolartuiError(f"cancelled: nothing was written")
+        raise SolartuiError("cancelled: nothing was written")
