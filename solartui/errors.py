@@ -57,3 +57,27 @@ class DeviceException(LinkError):
 
 class ConnectionFailed(LinkError):
     """The port or socket could not be opened, or was lost."""
+
+
+class ShineError(SolartuiError):
+    """Something about the Growatt datalogger ("Shine") protocol or server went wrong."""
+
+
+class FrameError(ShineError):
+    """Bytes that are not a valid Shine frame (bad CRC, length, protocol id, or truncated)."""
+
+
+class RecordError(ShineError):
+    """A valid frame whose payload does not fit the layout of its record type."""
+
+
+class UnknownDevice(ShineError):
+    """No datalogger or inverter with that serial is connected to the server."""
+
+
+class CommandRejected(LinkError):
+    """The datalogger answered a command with a NACK / non-zero status byte."""
+
+    def __init__(self, what: str, status: int):
+        self.status = status
+        super().__init__(f"{what} rejected by datalogger (status {status:02x})")
