@@ -81,3 +81,7 @@ class CommandRejected(LinkError):
     def __init__(self, what: str, status: int):
         self.status = status
         super().__init__(f"{what} rejected by datalogger (status {status:02x})")
+
+
+class RegisterUnavailable(ShineError):
+    """The datalogger answered a read with no values: the inverter does not have that register."""

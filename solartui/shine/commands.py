@@ -1,0 +1,296 @@
+"""Commands the server sends to a datalogger, and to the inverter behind it.
+
+Each command goes through the datalogger connection's link scheduler (one at a time, writes first,
+`command_gap` apart, the inverter's RS485 minimum period), waits only for the reply from that
+connection with the same serial, type and register(s), checks the status byte of write replies
+(a NACK is a failure, not "OK"), and leaves an entry in the command log and, for writes, the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from solartui.errors import (CommandRejected, LinkError, NoAnswer, RegisterUnavailable,
+                             ShineError, SolartuiError, UnknownDevice)
+from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
+from solartui.shine import frame as F
+from solartui.shine import records as R
+from solartui.shine.connection import Waiter
+from solartui.shine.registry import CommandEntry, LoggerState
+
+log = logging.getLogger("solartui.shine")
+
+CLOCK_REGISTER = 31
+MAX_REGISTER = 4095
+MAX_MULTIPLE = 125
+
+
+class ShineCommands:
+    """Mixed into ShineServer, which provides loggers, find_logger/find_inverter, the zone,
+    timeouts, journal, commands deque, log and _notify."""
+
+    async def _command(self, logger: LoggerState, build, *, what: str, expect: int, match,
+                       timeout: float, unit: int = 1, inverter: str | None = None,
+                       priority: int = PRIORITY_READ, collect_last: int | None = None):
+        """Send one command through the datalogger's scheduler and wait for its own reply."""
+        conn = logger.connection
+        if conn is None or conn.closed:
+            raise UnknownDevice(f"no datalogger {logger.serial!r} is connected")
+        started = time.monotonic()
+
+        async def run(_transport):
+            loop = asyncio.get_running_loop()
+            done_when = None
+            if collect_last is not None:
+                done_when = lambda got: any(r.register >= collect_last for r in got)  # noqa: E731
+            w = Waiter(logger.serial, expect, match, loop.create_future(), done_when=done_when)
+            conn.waiters.append(w)
+            try:
+                conn.send_record(build(), conn.next_tid(), unit)
+                return await self._await_reply(w, timeout)
+            finally:
+                if w in conn.waiters:
+                    conn.waiters.remove(w)
+
+        try:
+            result = await conn.scheduler.submit(run, priority)
+        except LinkError as exc:
+            self._record(logger.serial, inverter, what, str(exc), False, started)
+            raise
+        return result, started
+
+    @staticmethod
+    async def _await_reply(w: Waiter, timeout: float):
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            left = deadline - time.monotonic()
+            # a 0x19 range may skip registers: once answers flow, half a second of quiet ends it
+            wait = min(left, 0.5) if w.done_when is not None and w.collect else left
+            if wait <= 0:
+                break
+            try:
+                return await asyncio.wait_for(asyncio.shield(w.future), wait)
+            except asyncio.TimeoutError:
+                if w.done_when is not None and w.collect and len(w.collect) == seen:
+                    return list(w.collect)
+                seen = len(w.collect)
+        if w.collect:
+            return list(w.collect)
+        raise NoAnswer(f"no answer within {timeout:g} s")
+
+    def _record(self, logger: str, inverter: str | None, what: str, outcome: str, ok: bool,
+                started: float) -> None:
+        entry = CommandEntry(time.time(), logger, inverter, what, outcome, ok,
+                             time.monotonic() - started)
+        self.commands.append(entry)
+        (log.info if ok else log.warning)("%s", entry.line())
+        self._notify("command", logger)
+
+    def _journal(self, logger: LoggerState, inverter: str | None, register: int, old, new,
+                 outcome: str, space: str) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append({"kind": "shine-write", "datalogger": logger.serial,
+                                 "inverter": inverter, "space": space, "register": register,
+                                 "old": old, "new": new, "outcome": outcome})
+        except SolartuiError as exc:
+            log.error("%s", exc)
+
+    @staticmethod
+    def _check_register(reg: int) -> None:
+        if not 0 <= reg <= MAX_REGISTER:
+            raise ShineError(f"register {reg} outside 0-{MAX_REGISTER}")
+
+    async def read_logger_register(self, serial: str, register: int) -> bytes:
+        """One datalogger register (ASCII bytes), fresh from the datalogger."""
+        got = await self.read_logger_registers(serial, register, register)
+        if register not in got:
+            raise NoAnswer(f"datalogger {serial} did not return register {register}")
+        return got[register]
+
+    async def read_logger_registers(self, serial: str, first: int, last: int) -> dict[int, bytes]:
+        self._check_register(first)
+        self._check_register(last)
+        if last < first:
+            raise ShineError(f"last register {last} before first {first}")
+        logger = self.find_logger(serial)
+        what = f"read logger register {first}" + (f"-{last}" if last != first else "")
+        replies, started = await self._command(
+            logger, lambda: R.ReadLogger(serial, first, last), what=what, expect=F.READ_LOGGER,
+            match=lambda r: first <= r.register <= last, timeout=self.logger_timeout,
+            collect_last=last)
+        got = {r.register: r.value for r in replies}
+        self._record(serial, None, what, ", ".join(f"{k}={v.decode('latin-1')!r}" for k, v in got.items())
+                     or "nothing", True, started)
+        return got
+
+    async def write_logger_register(self, serial: str, register: int, value: bytes | str) -> None:
+        self._check_register(register)
+        data = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        if len(data) > 255:
+            raise ShineError("a datalogger register value is at most 255 bytes")
+        logger = self.find_logger(serial)
+        await self._write_logger(logger, register, lambda: data, f"write logger register {register} = {data.decode('latin-1')!r}")
+
+    async def _write_logger(self, logger: LoggerState, register: int, make_value, what: str) -> bytes:
+        sent: list[bytes] = []
+
+        def build():
+            sent.append(make_value())          # evaluated when the command goes out
+            return R.WriteLogger(logger.serial, register, sent[-1])
+
+        old = logger.registers.get(register)
+        try:
+            reply, started = await self._command(
+                logger, build, what=what, expect=F.WRITE_LOGGER,
+                match=lambda r: r.register == register, timeout=self.logger_timeout,
+                priority=PRIORITY_WRITE)
+        except LinkError as exc:
+            self._journal(logger, None, register, _text(old), _text(sent[-1] if sent else None),
+                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "datalogger")
+            raise
+        if reply.status != 0:
+            exc = CommandRejected(f"write of datalogger register {register}", reply.status)
+            self._record(logger.serial, None, what, str(exc), False, started)
+            self._journal(logger, None, register, _text(old), _text(sent[-1]), "rejected", "datalogger")
+            raise exc
+        logger.registers[register] = sent[-1]
+        self._record(logger.serial, None, what, "ACK", True, started)
+        self._journal(logger, None, register, _text(old), _text(sent[-1]), "acknowledged", "datalogger")
+        return sent[-1]
+
+    # clock
+
+    def zone_description(self) -> str:
+        now = self._now()
+        name = str(self.zone) if self.zone else f"host local zone {now.tzname()}"
+        off = now.utcoffset() or timedelta(0)
+        sign = "+" if off >= timedelta(0) else "-"
+        off = abs(off)
+        return f"{name}, UTC{sign}{off.seconds // 3600:02d}:{off.seconds % 3600 // 60:02d}"
+
+    def _now(self) -> datetime:
+        return datetime.now(self.zone) if self.zone else datetime.now().astimezone()
+
+    async def sync_clock(self, serial: str) -> str:
+        """Set the datalogger clock (register 31) to local time of the server's zone, now."""
+        logger = self.find_logger(serial)
+        stamp: list[datetime] = []
+
+        def value() -> bytes:
+            stamp.append(self._now().replace(microsecond=0))
+            return stamp[-1].strftime("%Y-%m-%d %H:%M:%S").encode()
+
+        try:
+            sent = await self._write_logger(logger, CLOCK_REGISTER, value,
+                                            f"clock sync ({self.zone_description()})")
+        except LinkError as exc:
+            logger.clock_status = f"failed: {exc}"
+            self._notify("logger", serial)
+            raise
+        logger.clock_sent = sent.decode()
+        logger.clock_status = f"synced ({self.zone_description()})"
+        logger.clock_synced_at = time.time()
+        off = stamp[-1].utcoffset()
+        logger.clock_offset_sent = off.total_seconds() if off is not None else None
+        self._notify("logger", serial)
+        return logger.clock_sent
+
+    async def _sync_quietly(self, serial: str, why: str) -> None:
+        try:
+            sent = await self.sync_clock(serial)
+            log.info("datalogger %s clock set to %s on %s", serial, sent, why)
+        except (SolartuiError, LinkError) as exc:
+            log.warning("datalogger %s clock sync on %s failed: %s", serial, why, exc)
+
+    # inverter holding registers
+
+    async def read_inverter_registers(self, serial: str, first: int, last: int | None = None) -> list[int]:
+        last = first if last is None else last
+        self._check_register(first)
+        self._check_register(last)
+        if last < first or last - first + 1 > MAX_MULTIPLE:
+            raise ShineError(f"register range {first}-{last} is not 1-{MAX_MULTIPLE} registers")
+        logger, inv = self.find_inverter(serial)
+        what = f"read holding {first}" + (f"-{last}" if last != first else "")
+        reply, started = await self._command(
+            logger, lambda: R.ReadHolding(logger.serial, first, last), what=what,
+            expect=F.READ_HOLDING, match=lambda r: r.first == first, timeout=self.inverter_timeout,
+            unit=inv.unit, inverter=serial)
+        if len(reply.values) != last - first + 1:
+            exc = RegisterUnavailable(f"inverter {serial} returned no value for register {first}"
+                                      + (f"-{last}" if last != first else "") + " (not available)")
+            self._record(logger.serial, serial, what, "empty reply (register not available)", False, started)
+            raise exc
+        for i, w in enumerate(reply.values):
+            inv.holding[first + i] = w
+        self._record(logger.serial, serial, what, " ".join(f"{w:04x}" for w in reply.values), True, started)
+        return list(reply.values)
+
+    async def write_inverter_register(self, serial: str, register: int, value: int) -> int:
+        self._check_register(register)
+        if not 0 <= value <= 0xFFFF:
+            raise ShineError(f"value {value} outside 0-65535")
+        logger, inv = self.find_inverter(serial)
+        what = f"write holding {register} = {value}"
+        old = inv.holding.get(register)
+        try:
+            reply, started = await self._command(
+                logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
+                expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
+                timeout=self.inverter_timeout, unit=inv.unit, inverter=serial,
+                priority=PRIORITY_WRITE)
+        except LinkError as exc:
+            self._journal(logger, serial, register, old, value,
+                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "inverter")
+            raise
+        if reply.result != 0:
+            exc = CommandRejected(f"write of inverter register {register}", reply.result)
+            self._record(logger.serial, serial, what, str(exc), False, started)
+            self._journal(logger, serial, register, old, value, "rejected", "inverter")
+            raise exc
+        inv.holding[register] = reply.value
+        outcome = "verified" if reply.value == value else f"mismatched (reads {reply.value})"
+        self._record(logger.serial, serial, what, f"ACK, {outcome}", True, started)
+        self._journal(logger, serial, register, old, value, outcome, "inverter")
+        return reply.value
+
+    async def write_inverter_registers(self, serial: str, first: int, values: list[int]) -> None:
+        if not values or len(values) > MAX_MULTIPLE:
+            raise ShineError(f"a multiple write takes 1-{MAX_MULTIPLE} values")
+        last = first + len(values) - 1
+        self._check_register(first)
+        self._check_register(last)
+        if any(not 0 <= v <= 0xFFFF for v in values):
+            raise ShineError("every value must be 0-65535")
+        logger, inv = self.find_inverter(serial)
+        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
+        old = [inv.holding.get(first + i) for i in range(len(values))]
+        try:
+            reply, started = await self._command(
+                logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
+                expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
+                timeout=self.logger_timeout, unit=inv.unit, inverter=serial,
+                priority=PRIORITY_WRITE)
+        except LinkError as exc:
+            self._journal(logger, serial, first, old, list(values),
+                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "inverter")
+            raise
+        if reply.status != 0:
+            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
+            self._record(logger.serial, serial, what, str(exc), False, started)
+            self._journal(logger, serial, first, old, list(values), "rejected", "inverter")
+            raise exc
+        for i, v in enumerate(values):
+            inv.holding[first + i] = v
+        self._record(logger.serial, serial, what, "ACK", True, started)
+        self._journal(logger, serial, first, old, list(values), "acknowledged", "inverter")
+
+
+def _text(value) -> str | None:
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else value

@@ -1,0 +1,120 @@
+"""One datalogger's TCP connection: its frame stream, its own transaction ids, the commands
+waiting for a reply on it, and the link scheduler that paces those commands.
+
+Replies are matched only against requests sent on this same connection, by datalogger serial,
+record type and register(s): a reply from another datalogger can never answer this one's request,
+and a stray reply with nothing waiting is counted and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from solartui.links.scheduler import LinkScheduler
+from solartui.shine import records as R
+from solartui.shine.frame import Frame, encode_frame
+from solartui.shine.stream import FrameStream
+
+
+@dataclass
+class Waiter:
+    serial: str
+    type: int
+    match: Callable[[object], bool]
+    future: asyncio.Future
+    collect: list = field(default_factory=list)   # 0x19 ranges: one reply frame per register
+    done_when: Callable[[list], bool] | None = None
+
+
+class LoggerLink:
+    """The scheduler's view of a connection (the Transport protocol of links/)."""
+
+    def __init__(self, connection: "Connection"):
+        self.connection = connection
+        self.description = f"datalogger at {connection.ip}:{connection.port}"
+        self._sink = None
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def set_frame_sink(self, sink) -> None:
+        self._sink = sink
+
+    def trace(self, direction: str, data: bytes) -> None:
+        if self._sink is not None:
+            self._sink(direction, data)
+
+
+class Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 command_gap: float):
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        self.ip, self.port = str(peer[0]), int(peer[1])
+        self.stream = FrameStream()
+        self.protocol: int | None = None
+        self.serials: set[str] = set()
+        self.last_seen = time.monotonic()
+        self.record_errors = 0
+        self.stray_replies = 0
+        self.closed = False
+        self._tids = itertools.count(0x100)
+        self.waiters: list[Waiter] = []
+        self.link = LoggerLink(self)
+        self.scheduler = LinkScheduler(self.link, min_period=command_gap)
+
+    @property
+    def rejected(self) -> int:
+        return self.stream.rejected + self.record_errors
+
+    def next_tid(self) -> int:
+        tid = next(self._tids) & 0xFFFF
+        return tid or self.next_tid()
+
+    def send_frame(self, frame: Frame) -> None:
+        self.send_bytes(encode_frame(frame))
+
+    def send_record(self, record, tid: int, unit: int = 1) -> None:
+        self.send_bytes(R.encode(record, tid, self.protocol or 6, unit))
+
+    def send_bytes(self, data: bytes) -> None:
+        if self.closed or self.writer.is_closing():
+            return
+        self.link.trace("tx", data)
+        self.writer.write(data)
+
+    def resolve(self, record) -> bool:
+        """Hand a command reply to the request waiting for it; False if none was."""
+        serial = getattr(record, "datalogger", None)
+        for w in list(self.waiters):
+            if w.future.done() or w.serial != serial or w.type != record.TYPE or not w.match(record):
+                continue
+            if w.done_when is None:
+                w.future.set_result(record)
+            else:
+                w.collect.append(record)
+                if w.done_when(w.collect):
+                    w.future.set_result(list(w.collect))
+            return True
+        self.stray_replies += 1
+        return False
+
+    def fail_all(self, exc: Exception) -> None:
+        for w in self.waiters:
+            if not w.future.done():
+                w.future.set_exception(exc)
+        self.waiters.clear()
+
+    def abort(self) -> None:
+        self.closed = True
+        transport = self.writer.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()

@@ -1,0 +1,329 @@
+"""The embedded Growatt server: dataloggers connect here instead of to the Growatt cloud.
+
+asyncio throughout: one reader task per connection, no threads, no polling loops. The server acks
+records, echoes pings, learns dataloggers from any frame and inverters from announces *and* data
+records (so a restart loses nothing), decodes data records through the Growatt map, syncs the
+datalogger clock (local time of a named IANA zone) on announce and on demand, and offers commands
+that are paced per datalogger by a link scheduler and answered only by the datalogger they went to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections import deque
+from datetime import timedelta
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from solartui.errors import (ConnectionFailed, RecordError,
+                             ShineError, SolartuiError, UnknownDevice)
+from solartui.registers import catalog
+from solartui.registers.model import DeviceMap
+from solartui.shine import frame as F
+from solartui.shine import records as R
+from solartui.shine.commands import ShineCommands
+from solartui.shine.connection import Connection
+from solartui.shine.registry import CommandEntry, InverterState, LoggerState
+from solartui.shine.values import identity_from_groups, record_values
+
+log = logging.getLogger("solartui.shine")
+
+DEFAULT_PORT = 5781
+
+
+def load_zone(name: str | None):
+    """ZoneInfo for an IANA name; None means the host's local zone."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SolartuiError(f"unknown time zone '{name}' (use an IANA name such as Europe/Amsterdam)") from None
+
+
+class ShineServer(ShineCommands):
+    def __init__(self, device_map: DeviceMap | None = None, *, tz: str | None = None,
+                 logger_timeout: float = 5.0, inverter_timeout: float = 10.0,
+                 command_gap: float = 0.85, idle_timeout: float = 600.0,
+                 housekeeping_every: float = 30.0, sync_on_announce: bool = True,
+                 resync_every: float = 24 * 3600, journal=None):
+        self.map = device_map or catalog.resolve("growatt-protocol-ii")
+        self.zone = load_zone(tz)
+        self.logger_timeout = logger_timeout
+        self.inverter_timeout = inverter_timeout
+        self.command_gap = command_gap
+        self.idle_timeout = idle_timeout
+        self.housekeeping_every = housekeeping_every
+        self.sync_on_announce = sync_on_announce
+        self.resync_every = resync_every
+        self.journal = journal
+        self.loggers: dict[str, LoggerState] = {}
+        self.commands: deque[CommandEntry] = deque(maxlen=500)
+        self.counters = {"connections": 0, "frames": 0, "records": 0, "rejected": 0,
+                         "acks": 0, "pings": 0, "stray_replies": 0}
+        self.host: str | None = None
+        self.port: int | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._conns: set[Connection] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._housekeeper: asyncio.Task | None = None
+        self._listeners: list[Callable[[str, str | None], None]] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> int:
+        try:
+            self._server = await asyncio.start_server(self._serve, host, port, backlog=1024)
+        except OSError as exc:
+            raise ShineError(f"cannot listen for dataloggers on {host}:{port}: "
+                             f"{exc.strerror or exc}") from None
+        self.host = host
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._housekeeper = asyncio.get_running_loop().create_task(self._housekeeping(),
+                                                                   name="shine-housekeeping")
+        log.info("listening for dataloggers on %s:%d; clock sync sends %s", host, self.port,
+                 self.zone_description())
+        self._notify("server", None)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for conn in list(self._conns):
+            conn.abort()
+        for task in [self._housekeeper, *self._tasks]:
+            if task is not None:
+                task.cancel()
+        for task in [self._housekeeper, *self._tasks]:
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 2)
+        self._server = None
+        self._housekeeper = None
+        self.loggers.clear()
+        self._notify("server", None)
+
+    def subscribe(self, listener: Callable[[str, str | None], None]) -> None:
+        """`listener(kind, datalogger)` after every change: kind is server, logger, record, command."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _notify(self, kind: str, serial: str | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(kind, serial)
+            except Exception:  # a broken listener must not break the server
+                log.exception("server listener failed")
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        conn = Connection(reader, writer, self.command_gap)
+        self._conns.add(conn)
+        self.counters["connections"] += 1
+        log.info("connection from %s:%d", conn.ip, conn.port)
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                conn.last_seen = time.monotonic()
+                conn.link.trace("rx", data)
+                before = conn.stream.rejected
+                for frame in conn.stream.feed(data):
+                    self.counters["frames"] += 1
+                    self._handle(conn, frame)
+                self._log_rejections(conn, before)
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            before = conn.stream.rejected
+            conn.stream.finish()
+            self._log_rejections(conn, before)
+            await self._drop(conn)
+
+    def _log_rejections(self, conn: Connection, before: int) -> None:
+        new = conn.stream.rejected - before
+        if new > 0:
+            self.counters["rejected"] += new
+            for rej in list(conn.stream.rejections)[-new:]:
+                log.warning("%s:%d: rejected %s", conn.ip, conn.port, rej)
+
+    async def _drop(self, conn: Connection) -> None:
+        conn.closed = True
+        self._conns.discard(conn)
+        conn.fail_all(ConnectionFailed("the datalogger disconnected"))
+        for serial in list(conn.serials):
+            state = self.loggers.get(serial)
+            if state is not None and state.connection is conn:
+                del self.loggers[serial]
+                log.info("datalogger %s disconnected", serial)
+                self._notify("logger", serial)
+        with contextlib.suppress(Exception):
+            conn.writer.close()
+        await conn.scheduler.close()
+
+    def _claim(self, conn: Connection, serial: str, protocol: int) -> LoggerState:
+        """One serial, one live connection: a reconnecting datalogger takes over its entry."""
+        state = self.loggers.get(serial)
+        if state is not None and state.connection is conn:
+            state.last_seen = time.time()
+            return state
+        previous = state
+        if state is not None:
+            old = state.connection
+            log.warning("datalogger %s now on %s:%d; closing its old connection %s:%d",
+                        serial, conn.ip, conn.port, old.ip, old.port)
+            old.serials.discard(serial)
+            old.fail_all(ConnectionFailed("the datalogger reconnected"))
+            if not old.serials:
+                old.abort()
+        state = LoggerState(serial, conn.ip, conn.port, protocol, connection=conn)
+        if previous is not None:           # keep what the old connection taught us
+            state.inverters = previous.inverters
+            state.registers = previous.registers
+        self.loggers[serial] = state
+        conn.serials.add(serial)
+        log.info("datalogger %s (protocol %02d) at %s:%d", serial, protocol, conn.ip, conn.port)
+        self._notify("logger", serial)
+        return state
+
+    def _learn_inverter(self, logger: LoggerState, serial: str, unit: int) -> InverterState | None:
+        if not serial or not serial.isprintable():
+            return None
+        inv = logger.inverters.get(serial)
+        if inv is None:
+            inv = logger.inverters[serial] = InverterState(serial, unit)
+            log.info("inverter %s (unit %02x) behind datalogger %s", serial, unit, logger.serial)
+        inv.unit = unit
+        inv.last_seen = time.time()
+        return inv
+
+    # --- what dataloggers send -----------------------------------------------------------------
+
+    def _handle(self, conn: Connection, frame: F.Frame) -> None:
+        try:
+            record = R.parse_from_logger(frame)
+        except RecordError as exc:
+            conn.record_errors += 1
+            self.counters["rejected"] += 1
+            log.warning("%s:%d: rejected %s: %s", conn.ip, conn.port, frame, exc)
+            return
+        conn.protocol = frame.protocol
+        logger = self._claim(conn, record.datalogger, frame.protocol)
+        logger.last_seen = time.time()
+        t = frame.type
+        if t == F.PING:
+            self.counters["pings"] += 1
+            conn.send_frame(frame)                    # echo, unchanged
+        elif t in (F.ANNOUNCE, F.DATA, F.BUFFERED):
+            self._on_inverter_record(conn, logger, frame, record)
+        elif t in (F.METER_LOG, F.METER_DATA):
+            self._learn_inverter(logger, record.inverter, frame.unit)
+            self._ack(conn, frame)
+        elif t == F.PARAM_DUMP:
+            logger.registers.update(record.params)   # grottserver sends no reply; neither do we
+            self._notify("logger", logger.serial)
+        else:
+            if isinstance(record, R.LoggerValue):
+                logger.registers[record.register] = record.value
+            if not conn.resolve(record):
+                self.counters["stray_replies"] += 1
+                log.info("%s: reply nobody asked for: %s", logger.serial, frame)
+
+    def _ack(self, conn: Connection, frame: F.Frame) -> None:
+        self.counters["acks"] += 1
+        conn.send_frame(F.Frame(frame.tid, frame.protocol, frame.unit, frame.type, b"\0"))
+
+    def _on_inverter_record(self, conn: Connection, logger: LoggerState, frame: F.Frame,
+                            record: R.InverterRecord) -> None:
+        self._ack(conn, frame)
+        inv = self._learn_inverter(logger, record.inverter, frame.unit)
+        if frame.type == F.ANNOUNCE:
+            if inv is not None:
+                inv.announced = True
+                inv.identity = identity_from_groups(self.map, record.groups)
+                for g in record.groups:
+                    for i, w in enumerate(g.words):
+                        inv.holding[g.start + i] = w
+            if self.sync_on_announce:
+                self._spawn(self._sync_quietly(logger.serial, "announce"))
+            self._notify("logger", logger.serial)
+            return
+        self.counters["records"] += 1
+        logger.records += 1
+        if inv is None:
+            return
+        inv.records += 1
+        values = record_values(self.map, record)
+        if record.buffered:
+            inv.buffered += 1
+        cur = inv.latest
+        if (not record.buffered or cur is None
+                or (values.timestamp and cur.timestamp and values.timestamp > cur.timestamp)):
+            inv.latest = values
+        self._notify("record", logger.serial)
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    def find_logger(self, serial: str) -> LoggerState:
+        state = self.loggers.get(serial)
+        if state is None:
+            raise UnknownDevice(f"no datalogger {serial!r} is connected")
+        return state
+
+    def find_inverter(self, serial: str) -> tuple[LoggerState, InverterState]:
+        for logger in self.loggers.values():
+            inv = logger.inverters.get(serial)
+            if inv is not None:
+                return logger, inv
+        raise UnknownDevice(f"no inverter {serial!r} behind a connected datalogger")
+
+    def registry_json(self) -> dict:
+        return {serial: state.grott_json() for serial, state in self.loggers.items()}
+
+    # --- housekeeping --------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.housekeeping_every)
+            self.housekeep()
+
+    def housekeep(self) -> None:
+        """Close idle connections; re-sync clocks daily and when the zone's UTC offset changes."""
+        now = time.monotonic()
+        for conn in list(self._conns):
+            if now - conn.last_seen > self.idle_timeout:
+                log.info("closing %s:%d: silent for %.0f s", conn.ip, conn.port, now - conn.last_seen)
+                conn.abort()
+        offset = (self._now().utcoffset() or timedelta(0)).total_seconds()
+        for logger in list(self.loggers.values()):
+            if logger.clock_synced_at is None:
+                continue
+            if logger.clock_offset_sent is not None and logger.clock_offset_sent != offset:
+                self._spawn(self._sync_quietly(logger.serial, "a daylight-saving change"))
+            elif time.time() - logger.clock_synced_at > self.resync_every:
+                self._spawn(self._sync_quietly(logger.serial, "the daily re-sync"))
