@@ -54,6 +54,9 @@ class LinkScheduler:
         self._sinks: list[FrameSink] = []
         self._rx_in_txn = 0
         self._closed = False
+        # True where every byte received during a transaction is its reply (Modbus); False where
+        # the peer also sends unsolicited frames (a datalogger's data records)
+        self.rx_is_reply = True
         transport.set_frame_sink(self._on_frame)
 
     # --- traffic -------------------------------------------------------------------------------
@@ -66,7 +69,7 @@ class LinkScheduler:
             self._sinks.remove(sink)
 
     def _on_frame(self, direction: str, data: bytes) -> None:
-        if direction == "rx":
+        if direction == "rx" and self.rx_is_reply:
             self._rx_in_txn += len(data)
         frame = Frame(direction, time.time(), bytes(data))
         for sink in list(self._sinks):

@@ -64,12 +64,12 @@ class Connection:
         self.serials: set[str] = set()
         self.last_seen = time.monotonic()
         self.record_errors = 0
-        self.stray_replies = 0
         self.closed = False
         self._tids = itertools.count(0x100)
         self.waiters: list[Waiter] = []
         self.link = LoggerLink(self)
         self.scheduler = LinkScheduler(self.link, min_period=command_gap)
+        self.scheduler.rx_is_reply = False      # data records and pings arrive at any time
 
     @property
     def rejected(self) -> int:
@@ -104,7 +104,6 @@ class Connection:
                 if w.done_when(w.collect):
                     w.future.set_result(list(w.collect))
             return True
-        self.stray_replies += 1
         return False
 
     def fail_all(self, exc: Exception) -> None:

@@ -32,6 +32,9 @@ from solartui.shine.values import identity_from_groups, record_values
 
 log = logging.getLogger("solartui.shine")
 
+REPLY_TYPES = frozenset({F.READ_LOGGER, F.WRITE_LOGGER, F.READ_HOLDING, F.WRITE_HOLDING,
+                         F.WRITE_MULTIPLE})
+
 DEFAULT_PORT = 5781
 
 
@@ -233,9 +236,21 @@ class ShineServer(ShineCommands):
             log.warning("%s:%d: rejected %s: %s", conn.ip, conn.port, frame, exc)
             return
         conn.protocol = frame.protocol
+        t = frame.type
+        if t in REPLY_TYPES:
+            # a reply never claims a serial: only the connection that owns it can answer for it
+            owner = self.loggers.get(record.datalogger)
+            if owner is None or owner.connection is not conn or not conn.resolve(record):
+                self.counters["stray_replies"] += 1
+                log.info("%s:%d: reply nobody here asked for: %s (%s)", conn.ip, conn.port,
+                         frame, record.datalogger)
+                return
+            owner.last_seen = time.time()
+            if isinstance(record, R.LoggerValue):
+                owner.registers[record.register] = record.value
+            return
         logger = self._claim(conn, record.datalogger, frame.protocol)
         logger.last_seen = time.time()
-        t = frame.type
         if t == F.PING:
             self.counters["pings"] += 1
             conn.send_frame(frame)                    # echo, unchanged
@@ -247,12 +262,6 @@ class ShineServer(ShineCommands):
         elif t == F.PARAM_DUMP:
             logger.registers.update(record.params)   # grottserver sends no reply; neither do we
             self._notify("logger", logger.serial)
-        else:
-            if isinstance(record, R.LoggerValue):
-                logger.registers[record.register] = record.value
-            if not conn.resolve(record):
-                self.counters["stray_replies"] += 1
-                log.info("%s: reply nobody asked for: %s", logger.serial, frame)
 
     def _ack(self, conn: Connection, frame: F.Frame) -> None:
         self.counters["acks"] += 1

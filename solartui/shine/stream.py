@@ -4,7 +4,9 @@ One read may hold several frames and one frame may span several reads, so bytes 
 connection and cut by the header's length field. Nothing here raises: a frame with a wrong CRC is
 dropped and counted; bytes that cannot start a frame (unknown protocol id, impossible or oversized
 length) are skipped one at a time until a plausible header appears, and counted once per run; a
-frame still incomplete when the connection ends is counted as truncated. The connection survives
+plausible header that waits for bytes while a complete CRC-valid frame already sits inside its
+span is skipped the same way; a frame still incomplete when the connection ends is counted as
+truncated. The connection survives
 all of it; the caller decides whether too many rejections mean hanging up.
 """
 
@@ -65,6 +67,13 @@ class FrameStream:
                 del buf[0]
                 continue
             if len(buf) < size:
+                skip = self._later_frame(size)
+                if skip:
+                    # a header that promised more than is coming: a complete, CRC-checked frame
+                    # starts inside its span, so it was garbage that happened to parse
+                    self._garbage += buf[:skip]
+                    del buf[:skip]
+                    continue
                 break
             self._flush_garbage()
             wire = bytes(buf[:size])
@@ -80,6 +89,24 @@ class FrameStream:
             out.append(frame)
         self._flush_garbage()
         return out
+
+    def _later_frame(self, pending: int) -> int:
+        """Offset of a complete frame with a valid CRC inside the span a pending header claims."""
+        buf = self._buf
+        for j in range(1, len(buf) - 9):
+            if buf[j + 2] != 0 or buf[j + 3] not in (5, 6) or buf[j + 7] not in KNOWN_TYPES:
+                continue
+            try:
+                size = frame_size(buf[j:j + 6])
+            except FrameError:
+                continue
+            if j + size <= len(buf):
+                try:
+                    decode_frame(bytes(buf[j:j + size]))
+                except FrameError:
+                    continue
+                return j
+        return 0
 
     def finish(self) -> None:
         """The connection ended: whatever is left was a truncated frame or garbage."""

@@ -1,0 +1,92 @@
+"""`solartui serve`: the embedded Growatt server, headless, for a Pi left on site.
+
+Dataloggers connect to --device-host:--port (default 0.0.0.0:5781: they are on the LAN); the
+grottserver-compatible HTTP API listens on --host:--http-port (default 127.0.0.1:5782). Binding
+the API to any other address needs --token, which every PUT must then carry. Everything is
+logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import click
+
+from solartui.cli.session import run
+from solartui.errors import SolartuiError
+from solartui.journal import Journal
+from solartui.registers import catalog
+
+
+def _port(value: int, what: str) -> int:
+    if not 0 <= value <= 65535:
+        raise SolartuiError(f"{what} {value} is outside 0-65535")
+    return value
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address of the HTTP API (anything but loopback needs --token).")
+@click.option("--http-port", type=int, default=5782, show_default=True, help="HTTP API port.")
+@click.option("--device-host", default="0.0.0.0", show_default=True,
+              help="Address dataloggers connect to.")
+@click.option("--port", type=int, default=5781, show_default=True, help="Datalogger port.")
+@click.option("--token", default=None, envvar="SOLARTUI_TOKEN",
+              help="Token every PUT must carry (?token= or Authorization: Bearer); env SOLARTUI_TOKEN.")
+@click.option("--tz", "tz", default=None,
+              help="IANA time zone whose local time is sent to dataloggers (default: the host's).")
+@click.option("--map", "map_name", default="growatt-protocol-ii", show_default=True,
+              help="Map that decodes data records.")
+@click.option("--command-gap", type=float, default=0.85, show_default=True,
+              help="Seconds between commands to one datalogger (the inverter's RS485 period).")
+@click.option("--idle-timeout", type=float, default=600.0, show_default=True,
+              help="Close a datalogger connection silent for this many seconds.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every frame-level event (DEBUG).")
+def command(host, http_port, device_host, port, token, tz, map_name, command_gap, idle_timeout,
+            verbose):
+    """Be the server Growatt dataloggers report to, with grottserver's HTTP API."""
+    _port(port, "--port")
+    _port(http_port, "--http-port")
+    if command_gap < 0 or idle_timeout <= 0:
+        raise SolartuiError("--command-gap must be >= 0 and --idle-timeout > 0")
+    device_map = catalog.resolve(map_name)
+    from solartui.shine.server import load_zone
+    load_zone(tz)                       # a bad zone is one line before anything listens
+    logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run(_serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
+               idle_timeout))
+
+
+async def _serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
+                 idle_timeout):
+    from solartui.shine.http_api import HttpApi
+    from solartui.shine.server import ShineServer
+
+    server = ShineServer(device_map, tz=tz, command_gap=command_gap, idle_timeout=idle_timeout,
+                         journal=Journal())
+    api = HttpApi(server, token=token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        device_port = await server.start(device_host, port)
+        api_port = await api.start(host, http_port)
+    except SolartuiError:
+        await server.stop()
+        raise
+    click.echo(f"dataloggers: {device_host}:{device_port}  http: http://{host}:{api_port}/"
+               f"  clock: {server.zone_description()}", err=True)
+    try:
+        await stop.wait()
+    finally:
+        logging.getLogger("solartui.shine").info("stopping")
+        await api.stop()
+        await server.stop()
