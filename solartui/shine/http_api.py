@@ -1,0 +1,273 @@
+"""grottserver's HTTP API on top of the embedded Shine server (growatt-shine.md §4).
+
+Why: scripts and Home Assistant automations written for grottserver must keep working unchanged, so
+the routes, query parameters, success statuses and success bodies are grottserver's, byte for byte.
+What grottserver got wrong (§4.8) is not copied: requests are served concurrently and each completes
+as soon as its own reply arrives; every answer has a Content-Length and a real MIME type; bad input
+always gets a 400 with one line of text; an unknown device is a 404, silence a 504, a NACK a 502;
+non-loopback binds need a token, which every PUT must then carry. Query validation lives in
+http_params; this module routes requests and turns device outcomes into statuses.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import time
+
+from aiohttp import web
+
+from solartui.errors import (CommandRejected, ConnectionFailed, NoAnswer, RegisterUnavailable,
+                             ShineError, SolartuiError, UnknownDevice)
+from solartui.shine import http_params as P
+from solartui.shine.http_params import ApiError
+from solartui.shine.server import ShineServer
+
+log = logging.getLogger("solartui.shine.http")
+
+DEFAULT_HTTP_PORT = 5782
+WELCOME = ("<h2>Welcome to Grott the growatt inverter monitor</h2><br>"
+           "<h3>Made by Ledidobe, Johan Meijer</h3>")
+INFO = "<h2>Grottserver info generated, see log for details</h2>"
+HELP = "No help available yet"
+OK = "OK"
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and "localhost": the only binds allowed without a token."""
+    if not host:
+        return False                   # None or "": every interface
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def json_response(obj) -> web.Response:
+    # json.dumps with its default separators: the same bytes grottserver sends
+    return web.Response(body=json.dumps(obj).encode("utf-8"), content_type="application/json")
+
+
+def text_response(text: str, status: int = 200, *, html: bool = False,
+                  headers: dict | None = None) -> web.Response:
+    return web.Response(text=text, status=status, headers=headers,
+                        content_type="text/html" if html else "text/plain", charset="utf-8")
+
+
+class HttpApi:
+    """The HTTP API of one ShineServer; `start()` it, `stop()` it."""
+
+    def __init__(self, server: ShineServer, *, token: str | None = None):
+        self.server = server
+        self.token = token or None
+        self.host: str | None = None
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None
+
+    async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_HTTP_PORT) -> int:
+        """Listen on host:port (0 picks a free port); returns the port."""
+        if not is_loopback(host) and self.token is None:
+            raise ShineError(f"binding the HTTP API to {host or '0.0.0.0'} needs a token (--token)")
+        if self._runner is not None:
+            raise ShineError("the HTTP API is already running")
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ShineError(f"cannot listen for HTTP on {host}:{port}: "
+                             f"{exc.strerror or exc}") from None
+        self._runner = runner
+        self.host = host
+        self.port = runner.addresses[0][1]
+        log.info("HTTP API on %s:%d%s", host, self.port,
+                 "; PUT needs the token" if self.token else "")
+        return self.port
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+            log.info("HTTP API on %s:%s stopped", self.host, self.port)
+
+    # --- every request -------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        raw_query = request.rel_url.raw_query_string
+        try:
+            response = await self._dispatch(request, raw_query)
+        except ApiError as exc:
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            response = text_response(exc.text, exc.status, headers=headers)
+        except Exception as exc:  # a bug must still get an answer, never a dropped connection
+            log.exception("HTTP %s %s failed", request.method, request.rel_url.raw_path)
+            response = text_response(P.one_line(f"internal error: {type(exc).__name__}: {exc}"), 500)
+        query = P.loggable_query(raw_query)
+        log.info("%s %s%s %d %.0f ms", request.method, request.rel_url.raw_path,
+                 f"?{query}" if query else "", response.status,
+                 (time.monotonic() - started) * 1000)
+        return response
+
+    async def _dispatch(self, request: web.Request, raw_query: str) -> web.StreamResponse:
+        method = request.method
+        if method not in ("GET", "PUT"):
+            raise ApiError(501, f"Unsupported method ('{method}')")
+        q, token = P.parse_query(raw_query)
+        if method == "PUT":
+            self._authorize(request, token)
+        path = request.path
+        name = path.removeprefix("/")
+        if method == "GET":
+            if name in ("", "grott.html"):
+                return text_response(WELCOME, html=True)
+            if name.startswith("datalogger"):
+                return await self._get_logger(q)
+            if name.startswith("inverter"):
+                return await self._get_inverter(q)
+            if name.startswith("info"):
+                self._log_info()
+                return text_response(INFO, html=True)
+            if name == "help":
+                return text_response(HELP)
+        else:
+            if name.startswith("datalogger"):
+                return await self._put_logger(q)
+            if name.startswith("inverter"):
+                return await self._put_inverter(q)
+        raise ApiError(400, P.BAD_REQUEST)
+
+    def _authorize(self, request: web.Request, query_token: str | None) -> None:
+        if self.token is None:
+            return
+        offered = [query_token] if query_token is not None else []
+        scheme, _, credential = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() == "bearer" and credential.strip():
+            offered.append(credential.strip())
+        if not offered:
+            raise ApiError(401, "PUT needs the API token: add ?token=... or "
+                                "an 'Authorization: Bearer ...' header")
+        expected = self.token.encode("utf-8")
+        # every offered token is compared (no short cut), each in constant time
+        matches = [hmac.compare_digest(t.encode("utf-8"), expected) for t in offered]
+        if not any(matches):
+            raise ApiError(401, "wrong API token")
+
+    # --- device calls --------------------------------------------------------------------------
+
+    @staticmethod
+    async def _call(coro, unknown: str):
+        """Await one server command, turning its failure into the status the client gets."""
+        try:
+            return await coro
+        except UnknownDevice:
+            raise ApiError(404, unknown) from None
+        except RegisterUnavailable:
+            raise ApiError(400, P.NO_RESPONSE) from None
+        except CommandRejected as exc:
+            raise ApiError(502, str(exc)) from None
+        except (NoAnswer, ConnectionFailed):
+            raise ApiError(504, P.NO_RESPONSE) from None
+        except SolartuiError as exc:
+            raise ApiError(400, str(exc)) from None
+
+    def _logger(self, q: dict[str, str]) -> str:
+        serial = q.get("datalogger")
+        if serial is None:
+            raise ApiError(400, P.NO_LOGGER)
+        if serial not in self.server.loggers:
+            raise ApiError(404, P.UNKNOWN_LOGGER)
+        return serial
+
+    def _inverter(self, q: dict[str, str], unknown: str):
+        serial = q.get("inverter")
+        if serial is None:
+            raise ApiError(400, unknown)
+        try:
+            _logger, inverter = self.server.find_inverter(serial)
+        except UnknownDevice:
+            raise ApiError(404, unknown) from None
+        return serial, inverter
+
+    # --- GET -----------------------------------------------------------------------------------
+
+    async def _get_logger(self, q: dict[str, str]) -> web.Response:
+        if not q:
+            return json_response(self.server.registry_json())
+        command = P.command(q, ("register", "regall"))
+        serial = self._logger(q)
+        if command == "regall":
+            return json_response(P.logger_regall(self.server.loggers[serial].registers))
+        register = P.register(q)
+        data = await self._call(self.server.read_logger_register(serial, register), P.UNKNOWN_LOGGER)
+        return json_response({"value": data.decode("latin-1")})
+
+    async def _get_inverter(self, q: dict[str, str]) -> web.Response:
+        if not q:
+            return json_response(self.server.registry_json())
+        command = P.command(q, ("register", "regall"))
+        serial, inverter = self._inverter(q, P.UNKNOWN_INVERTER_GET)
+        fmt = P.value_format(q)
+        if command == "regall":
+            return json_response(P.inverter_regall(inverter.holding))
+        register = P.register(q)
+        words = await self._call(self.server.read_inverter_registers(serial, register),
+                                 P.UNKNOWN_INVERTER_GET)
+        return json_response({"value": P.render_word(words[0], fmt)})
+
+    # --- PUT -----------------------------------------------------------------------------------
+
+    async def _put_logger(self, q: dict[str, str]) -> web.Response:
+        command = P.command(q, ("register", "multiregister", "datetime"))
+        serial = self._logger(q)
+        if command == "multiregister":
+            raise ApiError(400, P.NO_MULTI_LOGGER)
+        if command == "datetime":
+            await self._call(self.server.sync_clock(serial), P.UNKNOWN_LOGGER)
+            return text_response(OK)
+        register = P.register(q)
+        data = P.logger_value(P.value(q))
+        await self._call(self.server.write_logger_register(serial, register, data), P.UNKNOWN_LOGGER)
+        return text_response(OK)
+
+    async def _put_inverter(self, q: dict[str, str]) -> web.Response:
+        command = P.command(q, ("register", "multiregister", "datetime"))
+        serial, _inverter = self._inverter(q, P.UNKNOWN_INVERTER_PUT)
+        if command == "datetime":
+            raise ApiError(400, P.NO_DATETIME)
+        if command == "multiregister":
+            first, words = P.multiregister(q)
+            await self._call(self.server.write_inverter_registers(serial, first, words),
+                             P.UNKNOWN_INVERTER_PUT)
+            return text_response(OK)
+        register = P.register(q)
+        text = P.value(q)
+        value = P.inverter_value(text, P.value_format(q))
+        await self._call(self.server.write_inverter_register(serial, register, value),
+                         P.UNKNOWN_INVERTER_PUT)
+        return text_response(OK)
+
+    # --- GET /info -----------------------------------------------------------------------------
+
+    def _log_info(self) -> None:
+        """grottserver writes its state to the log on GET /info; so do we."""
+        server = self.server
+        log.info("info: device port %s, %d datalogger(s), counters %s", server.port,
+                 len(server.loggers), server.counters)
+        for serial, state in server.loggers.items():
+            log.info("info: datalogger %s at %s:%d protocol %s, %d record(s), inverters %s",
+                     serial, state.ip, state.port, state.protocol_text, state.records,
+                     ", ".join(f"{s} (unit {i.unit:02x})" for s, i in state.inverters.items())
+                     or "none")
