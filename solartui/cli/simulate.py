@@ -1,4 +1,5 @@
-"""`solartui simulate MAP`: a simulated device on loopback TCP or a pseudo-terminal, until Ctrl+C."""
+"""`solartui simulate MAP`: a simulated device on loopback TCP or a pseudo-terminal, until Ctrl+C;
+`solartui simulate shine`: a simulated Growatt datalogger connecting to a Shine server."""
 
 from __future__ import annotations
 
@@ -49,23 +50,62 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host, p
 
 
+SHINE = "shine"
+
+
 @click.command("simulate")
 @click.argument("map_name", metavar="MAP")
 @click.option("--tcp", "tcp", metavar="HOST:PORT", help="Serve Modbus TCP here (default 127.0.0.1:5020).")
 @click.option("--pty", is_flag=True, help="Serve Modbus RTU on a new pseudo-terminal.")
 @click.option("--unit", type=click.IntRange(1, 255), default=None, help="Unit address (default: the map's).")
 @click.option("--baud", type=int, default=None, help="Baud rate on the pty (default: the map's).")
-@click.option("--serial", "serial_no", default="SIM0000001", help="Serial number to report.")
+@click.option("--serial", "serial_no", default=None, help="Serial number to report (default SIM0000001).")
 @click.option("--fault", "faults", multiple=True,
-              help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N.")
-def command(map_name, tcp, pty, unit, baud, serial_no, faults):
-    """Run a simulated device for MAP (id or file) until Ctrl+C."""
+              help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N; "
+                   "for shine: silent, nack, delay=S, no-announce, garbage.")
+@click.option("--server", metavar="HOST:PORT",
+              help="shine: the Shine server to connect to (default 127.0.0.1:5781).")
+@click.option("--protocol", metavar="02|05|06", help="shine: Shine protocol (default 06).")
+@click.option("--datalogger", metavar="SERIAL", help="shine: datalogger serial (default SIMLOG0001).")
+@click.option("--inverter", metavar="SERIAL", help="shine: inverter serial (default SIMINV0001).")
+@click.option("--interval", type=float, default=None, metavar="SECONDS",
+              help="shine: seconds between data records (default: logger register 4, 5 minutes).")
+@click.option("--map", "shine_map", metavar="MAP",
+              help="shine: the inverter's register map (default growatt-protocol-ii).")
+def command(map_name, tcp, pty, unit, baud, serial_no, faults, server, protocol, datalogger,
+            inverter, interval, shine_map):
+    """Run a simulated device for MAP (id or file) until Ctrl+C.
+
+    MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
+    connects out to a Shine server: `simulate shine --server HOST:PORT`.
+    """
+    shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
+                  "--inverter": inverter, "--interval": interval, "--map": shine_map}
+    if map_name == SHINE:
+        modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
+        used = [name for name, value in modbus_only.items() if value]
+        if used:
+            raise SolartuiError(f"{used[0]} is for Modbus simulators, not for 'simulate shine'")
+        _run_shine(faults, unit, shine_only)
+        return
+    used = [name for name, value in shine_only.items() if value is not None]
+    if used:
+        raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
     if tcp and pty:
         raise SolartuiError("choose one of --tcp and --pty")
     m = catalog.resolve(map_name)
     fault_set = parse_faults(faults)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
-                  baud or m.link.baudrates[0], serial_no, fault_set))
+                  baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set))
+
+
+def _run_shine(faults, unit, options) -> None:
+    from solartui.cli import simulate_shine as S
+    fault_set = S.parse_shine_faults(faults)
+    opts = S.check_options(server=options["--server"], protocol=options["--protocol"],
+                           datalogger=options["--datalogger"], inverter=options["--inverter"],
+                           interval=options["--interval"], map_name=options["--map"])
+    run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
 async def _simulate(m, tcp, pty, unit, baud, serial_no, faults):

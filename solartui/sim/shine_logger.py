@@ -113,7 +113,6 @@ class SimulatedDatalogger:
 
     async def start(self, host: str, port: int) -> None:
         """Run in the background; returns at once (watch `connected` / `announced`)."""
-        self._stopping = False
         self._task = asyncio.create_task(self.run(host, port), name=f"shine-logger-{self.datalogger}")
 
     async def stop(self) -> None:
@@ -129,6 +128,7 @@ class SimulatedDatalogger:
 
     async def run(self, host: str, port: int) -> None:
         """Connect, talk, reconnect after `reconnect` s (None: return once the connection ends)."""
+        self._stopping = False
         self.registers[L.SERVER_HOST] = host.encode("latin-1", "replace")
         self.registers[L.SERVER_PORT] = str(port).encode("ascii")
         with contextlib.suppress(ValueError):

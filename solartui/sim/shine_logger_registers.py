@@ -91,15 +91,20 @@ def minutes_text(seconds: float) -> str:
 
 
 class LoggerRegisters(dict):
-    """dict[int, bytes] whose register 31 is the logger's clock, computed whenever it is read."""
+    """dict[int, bytes] whose register 31 is the logger's clock, computed whenever it is read
+    with [] or get() (a bulk copy such as dict(registers) may hold a value seconds old)."""
 
     def __init__(self, values: dict[int, bytes], clock):
         super().__init__(values)
         self._clock = clock            # () -> datetime: the logger's local time
+        self._refresh()
+
+    def _refresh(self) -> None:
+        super().__setitem__(DATE_TIME, self._clock().strftime(CLOCK_FORMAT).encode("ascii"))
 
     def __getitem__(self, reg: int) -> bytes:
         if reg == DATE_TIME:
-            super().__setitem__(DATE_TIME, self._clock().strftime(CLOCK_FORMAT).encode("ascii"))
+            self._refresh()
         return super().__getitem__(reg)
 
     def get(self, reg, default=None):
