@@ -145,7 +145,8 @@ async def latency(n_loggers: int, callers: int, per_caller: int, gap: float) -> 
                 await s.stop()
             server.stop()
     return {"n": len(times), "median_ms": statistics.median(times) * 1000,
-            "p99_ms": pct(times, 0.99) * 1000, "rate": len(times) / wall}
+            "p99_ms": pct(times, 0.99) * 1000, "max_ms": max(times) * 1000,
+            "rate": len(times) / wall}
 
 
 async def ingest(n_loggers: int, interval: float, window: float) -> dict:
@@ -181,7 +182,8 @@ async def main(args) -> None:
         for callers, per in ((1, 200), (50, 20)):
             r = await latency(args.loggers, callers, per, gap)
             print(f"latency gap={gap:.2f}s callers={callers:2d}: n={r['n']} median "
-                  f"{r['median_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  ({r['rate']:.0f} req/s)")
+                  f"{r['median_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.0f} ms "
+                  f"({r['rate']:.0f} req/s)")
     r = await ingest(args.ingest, args.interval, args.window)
     print(f"ingest {args.ingest} dataloggers, a record every {args.interval:g} s: "
           f"{r['records_per_s']:.1f} records/s acked (expected {r['expected_per_s']:.0f}), "

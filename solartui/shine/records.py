@@ -9,6 +9,8 @@ they are read up to the first NUL and decoded as ISO-8859-1, so any byte is a ch
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,7 +75,10 @@ class _Reader:
 
 
 def _words(raw: bytes) -> tuple[int, ...]:
-    return tuple(int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2))
+    words = array("H", raw)
+    if sys.byteorder == "little":
+        words.byteswap()
+    return tuple(words)
 
 
 def _pack_words(values) -> bytes:

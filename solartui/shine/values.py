@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 
 from solartui.devices.readings import Reading
@@ -17,15 +18,26 @@ from solartui.registers.codec import decode, scaled, words_to_raw
 from solartui.registers.model import DeviceMap
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class RecordValues:
-    """The latest reading of one inverter, from one data record."""
+    """The latest reading of one inverter, from one data record.
+
+    The groups are kept raw and decoded on first use: a server with a thousand dataloggers
+    ingests every record but only decodes the ones someone looks at.
+    """
 
     inverter: str
     received: float                    # host time the record arrived
     timestamp: datetime | None         # the datalogger's own time stamp (local time, no zone)
     buffered: bool                     # history sent after an outage, not a live value
-    readings: tuple[Reading, ...] = field(default_factory=tuple)
+    groups: tuple = ()
+    device_map: DeviceMap | None = field(default=None, repr=False)
+
+    @cached_property
+    def readings(self) -> tuple[Reading, ...]:
+        if self.device_map is None:
+            return ()
+        return tuple(decode_groups(self.device_map, "input", self.groups, self.received))
 
     def as_json(self) -> dict:
         return {"inverter": self.inverter, "received": round(self.received, 3),
@@ -55,8 +67,8 @@ def decode_groups(device_map: DeviceMap, table: str, groups, when: float | None 
 
 def record_values(device_map: DeviceMap, record, when: float | None = None) -> RecordValues:
     when = time.time() if when is None else when
-    readings = decode_groups(device_map, "input", record.groups, when)
-    return RecordValues(record.inverter, when, record.timestamp, record.buffered, tuple(readings))
+    return RecordValues(record.inverter, when, record.timestamp, record.buffered, record.groups,
+                        device_map)
 
 
 def identity_from_groups(device_map: DeviceMap, groups) -> dict:
