@@ -251,14 +251,34 @@ async def test_commands_to_one_datalogger_are_paced(rig):
     assert conn.scheduler.stats.min_gap() >= 0.099
 
 
-async def test_hundred_dataloggers_with_concurrent_commands(rig):
-    sims = [await rig.add(interval=1.0) for _ in range(100)]
-    await until(lambda: sum(1 for s in sims if s.datalogger in rig.loggers
-                            and rig.loggers[s.datalogger].inverters) == 100, timeout=20)
-    for i, s in enumerate(sims):
-        s.bank.set_raw("holding", 3, [i])
-    got = await asyncio.gather(*(rig.read_inverter_registers(s.inverter, 3) for s in sims))
-    assert got == [[i] for i in range(100)]
+async def test_hundred_dataloggers_with_concurrent_api_calls(rig):
+    """100 dataloggers connected; 100 register reads through the HTTP API at once, each answered
+    by its own datalogger, while the registry keeps answering."""
+    import aiohttp
+
+    from solartui.shine.http_api import HttpApi
+
+    api = HttpApi(rig)
+    http_port = await api.start("127.0.0.1", 0)
+    try:
+        sims = [await rig.add(interval=1.0) for _ in range(100)]
+        await until(lambda: sum(1 for s in sims if s.datalogger in rig.loggers
+                                and rig.loggers[s.datalogger].inverters) == 100, timeout=20)
+        for i, s in enumerate(sims):
+            s.bank.set_raw("holding", 3, [i])
+        base = f"http://127.0.0.1:{http_port}"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
+            async def get(url):
+                async with session.get(url) as r:
+                    return r.status, await r.json()
+
+            calls = [get(f"{base}/inverter?command=register&inverter={s.inverter}&register=3")
+                     for s in sims] + [get(f"{base}/datalogger") for _ in range(10)]
+            got = await asyncio.gather(*calls)
+        assert got[:100] == [(200, {"value": i}) for i in range(100)]
+        assert all(status == 200 and len(body) == 100 for status, body in got[100:])
+    finally:
+        await api.stop()
 
 
 async def test_clock_resynced_when_zone_offset_changes(rig):

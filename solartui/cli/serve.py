@@ -53,8 +53,11 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     if command_gap < 0 or idle_timeout <= 0:
         raise SolartuiError("--command-gap must be >= 0 and --idle-timeout > 0")
     device_map = catalog.resolve(map_name)
+    from solartui.shine.http_api import is_loopback
     from solartui.shine.server import load_zone
     load_zone(tz)                       # a bad zone is one line before anything listens
+    if not token and not is_loopback(host):
+        raise SolartuiError(f"binding the HTTP API to {host} needs a token (--token)")
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(_serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
