@@ -137,16 +137,18 @@ async def latency(n_loggers: int, callers: int, per_caller: int, gap: float) -> 
                             raise SystemExit(f"HTTP {r.status}")
                     times.append(time.perf_counter() - t0)
 
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(server.proc.pid)
             await asyncio.gather(*(caller(k) for k in range(callers)))
             wall = time.perf_counter() - t0
+            cpu = cpu_seconds(server.proc.pid) - cpu0
         finally:
             for s in sims:
                 await s.stop()
             server.stop()
     return {"n": len(times), "median_ms": statistics.median(times) * 1000,
             "p99_ms": pct(times, 0.99) * 1000, "max_ms": max(times) * 1000,
-            "rate": len(times) / wall}
+            "rate": len(times) / wall, "cpu_pct": 100 * cpu / wall,
+            "cpu_ms_per_req": 1000 * cpu / len(times)}
 
 
 async def ingest(n_loggers: int, interval: float, window: float) -> dict:
@@ -183,7 +185,8 @@ async def main(args) -> None:
             r = await latency(args.loggers, callers, per, gap)
             print(f"latency gap={gap:.2f}s callers={callers:2d}: n={r['n']} median "
                   f"{r['median_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.0f} ms "
-                  f"({r['rate']:.0f} req/s)")
+                  f"({r['rate']:.0f} req/s; server CPU {r['cpu_pct']:.0f} % of a core, "
+                  f"{r['cpu_ms_per_req']:.2f} ms per request)")
     r = await ingest(args.ingest, args.interval, args.window)
     print(f"ingest {args.ingest} dataloggers, a record every {args.interval:g} s: "
           f"{r['records_per_s']:.1f} records/s acked (expected {r['expected_per_s']:.0f}), "
