@@ -6,7 +6,8 @@ Run from the repository root:  .venv/bin/python scripts/screenshots.py [--out sc
 It starts `SolartuiApp(demo=True)` (the simulated inverters in this process: the first target is
 the Growatt inverter on a pty wire with its real 850 ms pacing) under `App.run_test` at 120×40,
 waits for live values, then visits each screen: live, registers (browser), clock, traffic log,
-connect, and the live screen again at 80×24. A screen that is still a placeholder is saved as it
+connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then the
+datalogger's registers after a read), and the live screen again at 80×24. A screen that is still a placeholder is saved as it
 is. Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
 machine's recent targets and the demo leaves nothing behind. Each SVG is also converted to a PNG
 in screenshots/png/ (for looking at; the README shows the SVGs) when `rsvg-convert` (Debian:
@@ -61,6 +62,23 @@ def live_has_values(app) -> bool:
     if "value" in keys:
         return any(str(v).strip() for v in table.get_column("value"))
     return any(str(v).strip() for v in table.get_row_at(0)[1:])
+
+
+def server_has_values(app) -> bool:
+    """True once the server pane lists a datalogger and an inverter and shows decoded values."""
+    from textual.widgets import DataTable
+
+    if type(app.screen).__name__ != "ServerScreen":
+        return False
+    return (app.screen.query_one("#devices", DataTable).row_count >= 2
+            and app.screen.query_one("#values", DataTable).row_count > 0)
+
+
+def logger_registers_read(app) -> bool:
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one("#logger-regs", DataTable)
+    return table.row_count > 0 and "registers read" in str(app.screen.query_one("#pane-status").render())
 
 
 async def back(pilot, depth: int) -> None:
@@ -173,6 +191,18 @@ async def run(out: Path) -> list[Path]:
                 await wire.stop()
         else:
             await shoot(app, out, "discover", written)
+        await back(pilot, base)
+
+        # the Growatt server pane: the demo's simulated datalogger and the inverter behind it
+        await pilot.press("f5")
+        await pilot.pause(0.3)
+        if not await wait_until(pilot, lambda: server_has_values(app), 20):
+            print("warning: the server pane shows no values after 20 s; saving it as it is",
+                  file=sys.stderr)
+        await shoot(app, out, "server", written)
+        await pilot.press("2", "a")         # the datalogger registers tab: read them all
+        await wait_until(pilot, lambda: logger_registers_read(app), 15)
+        await shoot(app, out, "server-registers", written)
         await back(pilot, base)
 
         await pilot.resize_terminal(*SMALL)

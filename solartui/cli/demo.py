@@ -45,7 +45,7 @@ async def _demo(cycles):
 
     m = catalog.resolve(DEMO_MAP)
     points = [m.point(n) for n in LIVE_POINTS if m.has_point(n)]
-    rig = DemoRig()
+    rig = DemoRig(shine=False)          # the plain view shows the Modbus inverters only
     pool = LinkPool()
     devices = []
     for url in await rig.start():

@@ -1,20 +1,31 @@
-"""The demo's simulated devices: a Growatt inverter on a pty wire (real 850 ms pacing) and one on
-loopback TCP, started in this process. Used by `solartui demo` (TUI and plain) and the tests."""
+"""The demo's simulated devices: a Growatt inverter on a pty wire (real 850 ms pacing), one on
+loopback TCP, and the embedded Growatt server with one simulated datalogger (and its inverter)
+connected to it over loopback TCP, all started in this process. Used by `solartui demo` (TUI and
+plain) and the tests."""
 
 from __future__ import annotations
 
 from solartui.registers import catalog
+from solartui.shine.server import ShineServer
 from solartui.sim.modbus_server import ModbusSimulator
 from solartui.sim.register_bank import RegisterBank
 from solartui.sim.serial_wire import serve_on_pty
+from solartui.sim.shine_logger import SimulatedDatalogger
 
 DEMO_MAP = "growatt-protocol-ii"
+DEMO_LOGGER = "DEMOLOG001"
+DEMO_LOGGER_INVERTER = "DEMO000WIF"
+DEMO_LOGGER_INTERVAL = 10.0     # seconds between data records: the server pane moves visibly
 
 
 class DemoRig:
-    def __init__(self):
+    def __init__(self, journal=None, shine: bool = True):
         self.targets: list[str] = []
         self._stops = []
+        self.shine = shine
+        # made now so an app can show it before start(); writes through it go to `journal`
+        self.shine_server = ShineServer(journal=journal)
+        self.datalogger: SimulatedDatalogger | None = None
 
     async def start(self) -> list[str]:
         m = catalog.resolve(DEMO_MAP)
@@ -25,7 +36,18 @@ class DemoRig:
         port = await tcp_sim.start_tcp("127.0.0.1", 0)
         self._stops.append(tcp_sim.stop)
         self.targets = [f"rtu://{wire.client_path}?unit=1", f"tcp://127.0.0.1:{port}?unit=1"]
+        if self.shine:
+            await self._start_shine(m)
         return self.targets
+
+    async def _start_shine(self, m) -> None:
+        shine_port = await self.shine_server.start("127.0.0.1", 0)
+        self._stops.insert(0, self.shine_server.stop)
+        bank = RegisterBank(m, unit=1, seed=3, identity={"serial": DEMO_LOGGER_INVERTER})
+        self.datalogger = SimulatedDatalogger(bank, datalogger=DEMO_LOGGER,
+                                              interval=DEMO_LOGGER_INTERVAL)
+        await self.datalogger.start("127.0.0.1", shine_port)
+        self._stops.insert(0, self.datalogger.stop)      # the datalogger hangs up first
 
     async def stop(self) -> None:
         for stop in self._stops:

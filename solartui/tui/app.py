@@ -27,6 +27,7 @@ class SolartuiApp(App):
         ("f2", "show_live", "Live"),
         ("f3", "show_browser", "Registers"),
         ("f4", "show_clock", "Clock"),
+        ("f5", "show_server", "Server"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
@@ -34,7 +35,7 @@ class SolartuiApp(App):
     ]
 
     def __init__(self, target: str | None = None, map_name: str | None = None, *,
-                 demo: bool = False, session: Session | None = None):
+                 demo: bool = False, session: Session | None = None, shine_server=None):
         super().__init__()
         self.session = session or Session(Journal(), TrafficLog())
         if self.session.traffic is None:
@@ -44,6 +45,10 @@ class SolartuiApp(App):
         self.demo = demo
         self.demo_rig = None
         self.demo_targets: list[str] = []
+        if demo:                    # made now, started by start_demo: its server is ours at once
+            from solartui.sim.demo_rig import DemoRig
+            self.demo_rig = DemoRig(journal=self.session.journal)
+        self._shine_server = shine_server
         self.settings = load_settings()
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
@@ -53,6 +58,23 @@ class SolartuiApp(App):
     @property
     def device(self):
         return self.session.device
+
+    @property
+    def shine_server(self):
+        """The embedded Growatt server (the demo's in demo mode); made, not started, on first use.
+
+        Writes through it are journalled in the session's journal."""
+        if self._shine_server is None:
+            if self.demo_rig is not None:
+                self._shine_server = self.demo_rig.shine_server
+            else:
+                from solartui.shine.server import ShineServer
+                self._shine_server = ShineServer(journal=self.session.journal)
+        return self._shine_server
+
+    @shine_server.setter
+    def shine_server(self, server) -> None:
+        self._shine_server = server
 
     def describe_device(self) -> str:
         dev = self.device
@@ -80,9 +102,7 @@ class SolartuiApp(App):
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def start_demo(self) -> None:
-        from solartui.sim.demo_rig import DemoRig
-        self.demo_rig = DemoRig()
-        self.notify("starting simulated inverters…")
+        self.notify("starting simulated inverters and a datalogger…")
         targets = await self.demo_rig.start()
         self.demo_targets = targets
         await self._connect(targets[0], "growatt-protocol-ii", remember=False)
@@ -154,6 +174,11 @@ class SolartuiApp(App):
         if self._need_device():
             self.push_screen(ClockScreen())
 
+    def action_show_server(self) -> None:
+        from solartui.tui.screens.server import ServerScreen
+        if not isinstance(self.screen, ServerScreen):
+            self.push_screen(ServerScreen())
+
     def action_show_traffic(self) -> None:
         from solartui.tui.screens.traffic import TrafficScreen
         self.push_screen(TrafficScreen())
@@ -165,6 +190,8 @@ class SolartuiApp(App):
         yield SystemCommand("Live values", "The map's points, polled", self.action_show_live)
         yield SystemCommand("Register browser", "Any table, address and format", self.action_show_browser)
         yield SystemCommand("Clock", "Device time, drift, sync", self.action_show_clock)
+        yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
+                            self.action_show_server)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
 
     def watch_theme(self, theme: str) -> None:
@@ -187,5 +214,7 @@ class SolartuiApp(App):
 
     async def on_unmount(self) -> None:
         await self.session.close()
+        if self._shine_server is not None:
+            await self._shine_server.stop()
         if self.demo_rig is not None:
             await self.demo_rig.stop()

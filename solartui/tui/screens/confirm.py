@@ -1,11 +1,15 @@
 """ConfirmScreen: the last look before a write goes to the device.
 
 It shows every line of the plan's summary (device serial, point, old and new value, raw words,
-function code, trust). Focus starts on Cancel, so a stray Enter never writes; Escape cancels; only
-the Confirm button returns True.
+function code, trust). Any plan with `summary()` and `trust` will do: a Modbus WritePlan, or a
+ShinePlan for a write through the Growatt server (a "warning" row is shown in the error colour).
+Focus starts on Cancel, so a stray Enter never writes; Escape cancels; only the Confirm button
+returns True.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +17,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from solartui.devices.writes import WritePlan
+
+class Confirmable(Protocol):
+    """What a confirmation shows: labelled rows, and the trust rung (None: no map point)."""
+
+    trust: str | None
+
+    def summary(self) -> list[tuple[str, str]]: ...
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -24,7 +34,7 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, plan: WritePlan, title: str = "Write to the device?") -> None:
+    def __init__(self, plan: Confirmable, title: str = "Write to the device?") -> None:
         super().__init__()
         self.plan = plan
         self.title_text = title

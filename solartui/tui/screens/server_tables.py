@@ -1,0 +1,162 @@
+"""The server pane's tables as rows: what the ShineServer knows, turned into cells.
+
+Pure functions from the server's state (LoggerState, InverterState, RecordValues, CommandEntry)
+to (row key, cells) lists, and `sync_table`, which brings a DataTable to those rows touching only
+the cells that changed (rows are rebuilt only when the set of rows changes). No I/O here.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from solartui.registers.codec import decode
+from solartui.tui.screens.edit import point_limits
+from solartui.tui.shine_flow import LOGGER_REGISTERS, logger_register
+
+# at 120 columns every column shows; at 80 the first ones do (the rest scroll)
+DEVICE_COLUMNS = (("device", 10), ("serial", 10), ("address", 21), ("proto", 5),
+                  ("last seen", 19), ("records", 10), ("details", 28))
+VALUE_COLUMNS = (("point", 22), ("value", 14), ("unit", 5), ("group", 10), ("register", 13),
+                 ("doc", 28))
+LOGGER_COLUMNS = (("reg", 4), ("name", 22), ("value", 40), ("access", 10))
+INVERTER_COLUMNS = (("point", 24), ("reg", 8), ("value", 16), ("unit", 5), ("access", 7),
+                    ("limits", 36))
+
+Rows = list[tuple[str, tuple]]
+
+
+def seen_text(t: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    age = max(0, int(now - t))
+    ago = f"{age} s" if age < 120 else f"{age // 60} min"
+    return f"{time.strftime('%H:%M:%S', time.localtime(t))} ({ago} ago)"
+
+
+def device_rows(server) -> Rows:
+    rows: Rows = []
+    now = time.time()
+    for serial, lg in sorted(server.loggers.items()):
+        n = len(lg.inverters)
+        rows.append((f"L:{serial}", (
+            "datalogger", serial, f"{lg.ip}:{lg.port}", lg.protocol_text,
+            seen_text(lg.last_seen, now), str(lg.records),
+            f"{n} inverter{'s' if n != 1 else ''} · clock {lg.clock_status.split(' (')[0]}")))
+        for iserial, inv in sorted(lg.inverters.items()):
+            ident = inv.identity
+            details = " · ".join(f"{k} {ident[k]}" for k in ("model", "firmware") if k in ident)
+            records = str(inv.records) + (f" ({inv.buffered} buf)" if inv.buffered else "")
+            rows.append((f"I:{iserial}", (
+                "└ inverter", iserial, f"unit {inv.unit:02x}", "",
+                seen_text(inv.last_seen, now), records, details or "not announced yet")))
+    return rows
+
+
+def value_and_unit(reading) -> tuple[str, str]:
+    if reading.decoded is None:
+        return f"error: {reading.error}", ""
+    text, unit = reading.decoded.text, reading.point.unit
+    if unit and text.endswith(" " + unit):
+        return text[: -len(unit) - 1], unit
+    return text, unit if text[-1:].isdigit() else ""
+
+
+def values_head(inverter: str | None, latest) -> Text:
+    if inverter is None:
+        return Text("no inverter selected: pick one in the table above", style="dim")
+    if latest is None:
+        return Text(f"{inverter}: no data record yet (the datalogger sends one every upload "
+                    f"interval, register 4)", style="dim")
+    stamp = f"{latest.timestamp:%Y-%m-%d %H:%M:%S}" if latest.timestamp else "no time stamp"
+    received = time.strftime("%H:%M:%S", time.localtime(latest.received))
+    out = Text.assemble((inverter, "bold"), f" · record {stamp} (datalogger time) · received "
+                        f"{received} · {len(latest.readings)} values")
+    if latest.buffered:
+        out.append("  BUFFERED (history sent after an outage)", style="bold black on yellow")
+    return out
+
+
+def value_rows(latest) -> Rows:
+    if latest is None:
+        return []
+    rows: Rows = []
+    for r in latest.readings:
+        p = r.point
+        value, unit = value_and_unit(r)
+        reg = f"input {p.address}" + (f"..{p.end}" if p.end != p.address else "")
+        rows.append((p.name, (p.name, value, unit, p.group, reg, p.doc)))
+    return rows
+
+
+def logger_rows(registers: dict[int, bytes]) -> Rows:
+    rows: Rows = []
+    for number in sorted(set(LOGGER_REGISTERS) | set(registers)):
+        reg = logger_register(number)
+        raw = registers.get(number)
+        if reg.access == "w":
+            value = "(write-only)"
+        elif raw is None:
+            value = "(not read)"
+        else:
+            value = raw.decode("latin-1")
+        access = {"rw": "read/write", "r": "read-only", "w": "write-only"}[reg.access]
+        rows.append((str(number), (str(number), reg.name, value, access)))
+    return rows
+
+
+def holding_points(device_map) -> list:
+    return sorted((p for p in device_map.points if p.table == "holding" and p.alias_of is None),
+                  key=lambda p: p.address)
+
+
+def inverter_rows(points, holding: dict[int, int]) -> Rows:
+    rows: Rows = []
+    for p in points:
+        words = [holding.get(a) for a in range(p.address, p.end + 1)]
+        if None in words:
+            value, unit = "(not read)", p.unit
+        else:
+            try:
+                text = decode(p, words).text
+            except Exception:   # noqa: BLE001 - words the codec refuses are shown raw
+                text = " ".join(f"0x{w:04X}" for w in words)
+            value, unit = text, p.unit
+            if unit and text.endswith(" " + unit):
+                value = text[: -len(unit) - 1]
+        reg = str(p.address) + (f"..{p.end}" if p.end != p.address else "")
+        access = "guarded" if p.guard else p.access     # guarded: the map forbids writing it
+        rows.append((p.name, (p.name, reg, value, unit, access, point_limits(p))))
+    return rows
+
+
+def log_line(entry) -> Text:
+    mark, style = ("✓", "green") if entry.ok else ("✗", "bold red")
+    return Text.assemble((mark + " ", style), (entry.line(), "" if entry.ok else "red"))
+
+
+def sync_table(table: DataTable, rows: Rows, cache: dict) -> None:
+    """Show `rows` in `table`; `cache` (row key -> cells) remembers what is shown."""
+    keys = [k for k, _ in rows]
+    if keys != list(cache):
+        cursor_key = None
+        if table.row_count and 0 <= table.cursor_row < table.row_count:
+            cursor_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        table.clear()
+        cache.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+            cache[key] = cells
+        if cursor_key in cache:
+            table.move_cursor(row=keys.index(cursor_key), animate=False)
+        return
+    columns = [c.key for c in table.ordered_columns]
+    for key, cells in rows:
+        old = cache[key]
+        if old == cells:
+            continue
+        for col, new, was in zip(columns, cells, old):
+            if new != was:
+                table.update_cell(key, col, new)
+        cache[key] = cells
