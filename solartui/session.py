@@ -37,7 +37,7 @@ class Session:
     async def connect(self, target_url: str, map_name: str | None = None) -> RegisterDevice:
         target = parse_target(target_url)
         if map_name:
-            m = catalog.resolve(map_name)
+            m = catalog.resolve_register_map(map_name)
             link = self._link(target, m.link)
             dev = RegisterDevice(m, link, target.unit, self.journal)
             if m.identify:

@@ -7,6 +7,14 @@ import click
 from solartui.errors import MapError, SolartuiError
 from solartui.registers import catalog
 from solartui.registers.checks import check_map
+from solartui.registers.command_codec import check_command_map
+from solartui.registers.command_map import CommandMap
+
+
+def _size(m) -> str:
+    if isinstance(m, CommandMap):
+        return f"{len(m.fields)} fields, {len(m.settings)} settings"
+    return f"{len(m.points)} points"
 
 
 @click.group("maps")
@@ -17,8 +25,8 @@ def command():
 @command.command("list")
 def list_maps():
     """List the shipped maps."""
-    for m in catalog.all_maps():
-        click.echo(f"{m.id:28} {len(m.points):4} points  {m.trust:20} {m.vendor} — {m.name}")
+    for m in catalog.all_maps(protocol=None):
+        click.echo(f"{m.id:28} {_size(m):26} {m.trust:20} {m.vendor} — {m.name}")
 
 
 @command.command("check")
@@ -37,8 +45,8 @@ def check(maps):
                 click.echo(f"  {f}")
             click.echo("  earned: nothing (the map does not load)")
             continue
-        report = check_map(m)
-        click.echo(f"{m.path}: {m.id}, {len(m.points)} points")
+        report = check_command_map(m) if isinstance(m, CommandMap) else check_map(m)
+        click.echo(f"{m.path}: {m.id}, {_size(m)}")
         for f in report.findings:
             click.echo(f"  {f}")
         click.echo(f"  declared: {m.trust}; structurally earned: {report.earned}")

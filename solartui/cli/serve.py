@@ -52,7 +52,7 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     _port(http_port, "--http-port")
     if command_gap < 0 or idle_timeout <= 0:
         raise SolartuiError("--command-gap must be >= 0 and --idle-timeout > 0")
-    device_map = catalog.resolve(map_name)
+    device_map = catalog.resolve_register_map(map_name)
     from solartui.shine.http_api import is_loopback
     from solartui.shine.server import load_zone
     load_zone(tz)                       # a bad zone is one line before anything listens

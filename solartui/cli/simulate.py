@@ -93,7 +93,7 @@ def command(map_name, tcp, pty, unit, baud, serial_no, faults, server, protocol,
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
     if tcp and pty:
         raise SolartuiError("choose one of --tcp and --pty")
-    m = catalog.resolve(map_name)
+    m = catalog.resolve_register_map(map_name)
     fault_set = parse_faults(faults)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
                   baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set))

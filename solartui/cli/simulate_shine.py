@@ -85,13 +85,13 @@ def check_options(*, server, protocol, datalogger, inverter, interval, map_name)
 def resolve_map(name: str):
     """A map id or file; `growatt_protocol_ii` (the file's stem) finds `growatt-protocol-ii` too."""
     try:
-        return catalog.resolve(name)
+        return catalog.resolve_register_map(name)
     except SolartuiError:
         alt = name.replace("_", "-")
         if alt == name:
             raise
         try:
-            return catalog.resolve(alt)
+            return catalog.resolve_register_map(alt)
         except SolartuiError:
             pass
         raise

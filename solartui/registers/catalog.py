@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from solartui.errors import MapError, SolartuiError
-from solartui.registers.loader import load_map
+from solartui.registers.command_map import CommandMap, parse_command_map
+from solartui.registers.loader import load_map, parse_map
 from solartui.registers.model import DeviceMap
+
+AnyMap = DeviceMap | CommandMap
+# a command map says `protocol: pi30` at the top level; everything else is a register map
+_COMMAND_PROTOCOL = re.compile(r"^protocol:[ \t]*[\"']?pi30[\"']?[ \t]*(#.*)?$", re.M)
 
 
 def maps_dir() -> Path:
@@ -24,11 +30,17 @@ def map_files() -> list[Path]:
 
 
 @lru_cache(maxsize=None)
-def _load_cached(path: str, mtime: float) -> DeviceMap:
-    return load_map(path)
+def _load_cached(path: str, mtime: float) -> AnyMap:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return load_map(path)           # it reports the problem in its own words
+    if _COMMAND_PROTOCOL.search(text):
+        return parse_command_map(text, path)
+    return parse_map(text, path)
 
 
-def load(path: str | Path) -> DeviceMap:
+def load(path: str | Path) -> AnyMap:
     p = Path(path)
     try:
         mtime = p.stat().st_mtime
@@ -37,19 +49,25 @@ def load(path: str | Path) -> DeviceMap:
     return _load_cached(str(p), mtime)
 
 
-def all_maps() -> list[DeviceMap]:
-    """Every shipped map that loads (a broken one is skipped here; `maps check` reports it)."""
+def all_maps(protocol: str | None = "modbus") -> list:
+    """Every shipped map that loads (a broken one is skipped here; `maps check` reports it).
+
+    By default only register (Modbus) maps, which is what the Modbus scanners and the session
+    can drive; `protocol=None` gives every map, `protocol="pi30"` the command maps."""
     out = []
     for f in map_files():
         try:
-            out.append(load(f))
+            m = load(f)
         except MapError:
             continue
+        if protocol is None or m.protocol == protocol:
+            out.append(m)
     return out
 
 
-def resolve(name: str) -> DeviceMap:
-    """A map by id (`growatt-protocol-ii`) or by path to a YAML file."""
+def resolve(name: str) -> AnyMap:
+    """A map by id (`growatt-protocol-ii`, `voltronic-pi30`) or by path to a YAML file: a
+    DeviceMap, or a CommandMap for a `protocol: pi30` file."""
     p = Path(name)
     if p.suffix in (".yaml", ".yml") or p.exists():
         return load(p)
@@ -60,5 +78,14 @@ def resolve(name: str) -> DeviceMap:
             continue
         if m.id == name:
             return m
-    known = ", ".join(m.id for m in all_maps())
+    known = ", ".join(m.id for m in all_maps(protocol=None))
     raise SolartuiError(f"no map with id '{name}' (known: {known})")
+
+
+def resolve_register_map(name: str) -> DeviceMap:
+    """`resolve` for the places that drive Modbus registers: a command map there is one clear line."""
+    m = resolve(name)
+    if not isinstance(m, DeviceMap):
+        raise SolartuiError(f"map '{m.id}' describes {m.protocol.upper()} commands, not registers; "
+                            "PI30 devices are not wired into this command yet")
+    return m
