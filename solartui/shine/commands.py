@@ -13,8 +13,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from solartui.errors import (CommandRejected, LinkError, NoAnswer, RegisterUnavailable,
-                             ShineError, SolartuiError, UnknownDevice)
+from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
+                             RegisterUnavailable, ShineError, SolartuiError, UnknownDevice)
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.shine import frame as F
 from solartui.shine import records as R
@@ -42,6 +42,8 @@ class ShineCommands:
         started = time.monotonic()
 
         async def run(_transport):
+            if conn.closed:                 # it went while this command waited in the queue
+                raise ConnectionFailed("the datalogger disconnected")
             loop = asyncio.get_running_loop()
             done_when = None
             if collect_last is not None:
