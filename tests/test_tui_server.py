@@ -27,6 +27,7 @@ from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
 from solartui.tui.shine_flow import plan_inverter_point
+from tui_rig import record_notifications
 
 MAP = "growatt-protocol-ii"
 LOGGER = "SIMLOG0001"
@@ -111,16 +112,9 @@ async def running(tmp_path, start_server: bool = True, connect: bool = True):
             await asyncio.wait_for(sim.announced.wait(), 5)
     app = SolartuiApp(session=session, shine_server=server)
     app.animation_level = "none"         # no tab-underline animation for Pilot to wait out
-    notes: list = []
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            real_notify = app.notify
-
-            def notify(message, *args, **kw):
-                notes.append((str(message), kw.get("severity", "information")))
-                return real_notify(message, *args, **kw)
-
-            app.notify = notify
+            notes = record_notifications(app)
             await pilot.press("f5")
             p = Pane(app, pilot, server, sim, bank, notes)
             await p.at(ServerScreen)

@@ -35,6 +35,19 @@ class Host(Screen):
         self.finished.append(message.outcome)
 
 
+def record_notifications(app) -> list[tuple[str, str]]:
+    """Keep every notification (message, severity) the app shows, for the test to assert on."""
+    notes: list[tuple[str, str]] = []
+    real_notify = app.notify
+
+    def notify(message, *args, **kw):
+        notes.append((str(message), kw.get("severity", "information")))
+        return real_notify(message, *args, **kw)
+
+    app.notify = notify
+    return notes
+
+
 @dataclass
 class Rig:
     app: SolartuiApp
@@ -92,15 +105,8 @@ async def running(growatt_map, tmp_path, fast: bool = False):
         if fast:
             fast_readback(session.device)
         app = SolartuiApp(session=session)
-        notes: list = []
         async with app.run_test(size=(120, 40)) as pilot:
-            real_notify = app.notify
-
-            def notify(message, *args, **kw):
-                notes.append((str(message), kw.get("severity", "information")))
-                return real_notify(message, *args, **kw)
-
-            app.notify = notify
+            notes = record_notifications(app)
             host = Host()
             app.switch_to(host)
             await pilot.pause()

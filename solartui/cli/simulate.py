@@ -37,16 +37,18 @@ def parse_faults(specs: tuple[str, ...]):
     return faults
 
 
-def parse_hostport(text: str) -> tuple[str, int]:
+def parse_hostport(text: str, option: str = "--tcp", lowest: int = 0) -> tuple[str, int]:
+    """HOST:PORT for a listening (--tcp, port 0 = any) or connecting (--server) option."""
     host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
     if not sep or not host:
-        raise SolartuiError(f"--tcp wants HOST:PORT, got '{text}'")
+        raise SolartuiError(f"{option} wants HOST:PORT, got '{text}'")
     try:
         p = int(port)
     except ValueError:
-        raise SolartuiError(f"--tcp port '{port}' is not a number") from None
-    if not 0 <= p <= 65535:
-        raise SolartuiError(f"--tcp port {p} is outside 0-65535")
+        raise SolartuiError(f"{option} port '{port}' is not a number") from None
+    if not lowest <= p <= 65535:
+        raise SolartuiError(f"{option} port {p} is outside {lowest}-65535")
     return host, p
 
 

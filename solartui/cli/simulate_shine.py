@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from solartui.cli.simulate import parse_hostport
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
 
@@ -20,17 +21,7 @@ PROTOCOLS = {"2": 2, "02": 2, "5": 5, "05": 5, "6": 6, "06": 6}
 
 
 def parse_server(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host:
-        raise SolartuiError(f"--server wants HOST:PORT, got '{text}'")
-    try:
-        p = int(port)
-    except ValueError:
-        raise SolartuiError(f"--server port '{port}' is not a number") from None
-    if not 1 <= p <= 65535:
-        raise SolartuiError(f"--server port {p} is outside 1-65535")
-    return host, p
+    return parse_hostport(text, "--server", lowest=1)
 
 
 def parse_protocol(text: str | None) -> int:

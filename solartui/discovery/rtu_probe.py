@@ -50,6 +50,7 @@ from solartui.devices.identify import choose_map
 from solartui.devices.register_device import RegisterDevice
 from solartui.discovery.results import Found, OnFound, OnProgress, Progress
 from solartui.errors import ConnectionFailed, SolartuiError
+from solartui.links.crc import crc16_modbus
 from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
@@ -160,26 +161,6 @@ def period_for(maps: list[DeviceMap], baud: int) -> float:
 
 
 # --- RTU framing -----------------------------------------------------------------------------
-
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC_TABLE = _crc_table()
-
-
-def crc16_modbus(data: bytes) -> int:
-    crc = 0xFFFF
-    for b in data:
-        crc = (crc >> 8) ^ _CRC_TABLE[(crc ^ b) & 0xFF]
-    return crc
-
 
 def _with_crc(body: bytes) -> bytes:
     return body + crc16_modbus(body).to_bytes(2, "little")

@@ -19,7 +19,7 @@ import errno
 import os
 
 from solartui.errors import ConnectionFailed
-from solartui.links.pi30_serial import FrameSinkFn, _FdStream, collect_reply, command_of
+from solartui.links.pi30_serial import FdTransport, FrameSinkFn, _FdStream, command_of
 from solartui.pi30.codec import DEFAULT_TIMING, Pi30Timing, hid_chunks
 from solartui.pi30.errors import (
     UDEV_HINT,
@@ -31,7 +31,7 @@ from solartui.pi30.errors import (
 )
 
 
-class Pi30HidrawTransport:
+class Pi30HidrawTransport(FdTransport):
     """One /dev/hidrawN node to one PI30 inverter.
 
     report_id=True writes 9 bytes per chunk (0x00 + 8 data bytes, what hidapi does);
@@ -47,17 +47,6 @@ class Pi30HidrawTransport:
         self._fd: int | None = None
         self._stream: _FdStream | None = None
         self._sink: FrameSinkFn | None = None
-
-    def set_frame_sink(self, sink: FrameSinkFn | None) -> None:
-        self._sink = sink
-
-    def _emit(self, direction: str, data: bytes) -> None:
-        if self._sink is not None and data:
-            self._sink(direction, bytes(data))
-
-    @property
-    def connected(self) -> bool:
-        return self._stream is not None and self._stream.gone is None
 
     async def connect(self) -> None:
         if self.connected:
@@ -85,18 +74,9 @@ class Pi30HidrawTransport:
         chunks = hid_chunks(request)
         return [b"\x00" + c for c in chunks] if self.report_id else chunks
 
-    async def exchange(self, request: bytes, timeout: float | None = None) -> bytes:
-        """Send one request frame; return the raw reply bytes (see Pi30SerialTransport)."""
-        await self.connect()
-        assert self._stream is not None and self._fd is not None
-        stream, fd = self._stream, self._fd
-        stale = stream.read_pending()
-        if stale:
-            self._emit("rx", stale)
-        if stream.gone is not None:
-            await self.close()
-            raise Pi30DeviceGone(f"{self.description} disappeared (unplugged?)")
-        self._emit("tx", request)
+    async def _send(self, request: bytes) -> None:
+        assert self._fd is not None
+        fd = self._fd
         for i, report in enumerate(self._reports(request)):
             if i and self.timing.chunk_gap > 0:
                 await asyncio.sleep(self.timing.chunk_gap)
@@ -113,14 +93,6 @@ class Pi30HidrawTransport:
                 await self.close()
                 raise Pi30DeviceGone(f"{self.description}: short write ({written} of "
                                      f"{len(report)} bytes)")
-        if self.timing.first_read_delay > 0:
-            await asyncio.sleep(self.timing.first_read_delay)
-        t = self.timing.timeout if timeout is None else timeout
-        try:
-            return await collect_reply(stream, request, t, self.description, self._emit)
-        except Pi30DeviceGone:
-            await self.close()
-            raise
 
 
 def hidraw_open_error(path: str, exc: OSError) -> Pi30Error | ConnectionFailed:

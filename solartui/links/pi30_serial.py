@@ -5,7 +5,8 @@ the non-blocking descriptor pyserial keeps), so no thread waits and nothing poll
 read and discard whatever is pending (a late reply to an earlier command), write the whole frame,
 collect bytes until the first CR or the deadline. The caller (Pi30Link) parses.
 
-`_FdStream` is shared with the hidraw transport: a descriptor read by the loop into a buffer.
+`_FdStream` and `FdTransport` are shared with the hidraw transport: a descriptor read by the
+loop into a buffer, and the exchange around it.
 """
 
 from __future__ import annotations
@@ -126,7 +127,63 @@ async def collect_reply(stream: _FdStream, request: bytes, timeout: float, descr
                    f"on {description}")
 
 
-class Pi30SerialTransport:
+class FdTransport:
+    """What the serial and hidraw transports share: a descriptor read by the loop (`_FdStream`),
+    the frame sink, and the exchange: discard stale input, write (`_send`, per transport),
+    optionally pause, collect the reply up to CR."""
+
+    description = "PI30 device"
+    timing: Pi30Timing = DEFAULT_TIMING
+    _stream: _FdStream | None = None
+    _sink: FrameSinkFn | None = None
+
+    def set_frame_sink(self, sink: FrameSinkFn | None) -> None:
+        self._sink = sink
+
+    def _emit(self, direction: str, data: bytes) -> None:
+        if self._sink is not None and data:
+            self._sink(direction, bytes(data))
+
+    @property
+    def connected(self) -> bool:
+        return self._stream is not None and self._stream.gone is None
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def _send(self, request: bytes) -> None:
+        """Put the whole request frame on the wire; raise Pi30DeviceGone (after close) if not."""
+        raise NotImplementedError
+
+    async def exchange(self, request: bytes, timeout: float | None = None) -> bytes:
+        """Send one request frame; return the raw reply bytes (up to the first CR and whatever
+        arrived with it). NoAnswer on silence; partial bytes without CR are returned as they are
+        (the parser reports them as truncated)."""
+        await self.connect()
+        assert self._stream is not None
+        stream = self._stream
+        stale = stream.read_pending()
+        if stale:
+            self._emit("rx", stale)
+        if stream.gone is not None:
+            await self.close()
+            raise Pi30DeviceGone(f"{self.description} disappeared (unplugged?)")
+        self._emit("tx", request)
+        await self._send(request)
+        if self.timing.first_read_delay > 0:
+            await asyncio.sleep(self.timing.first_read_delay)
+        t = self.timing.timeout if timeout is None else timeout
+        try:
+            return await collect_reply(stream, request, t, self.description, self._emit)
+        except Pi30DeviceGone:
+            await self.close()
+            raise
+
+
+class Pi30SerialTransport(FdTransport):
     """One RS232 port to one PI30 inverter."""
 
     def __init__(self, path: str, *, baud: int = 2400, timing: Pi30Timing = DEFAULT_TIMING,
@@ -139,17 +196,6 @@ class Pi30SerialTransport:
         self._serial = None
         self._stream: _FdStream | None = None
         self._sink: FrameSinkFn | None = None
-
-    def set_frame_sink(self, sink: FrameSinkFn | None) -> None:
-        self._sink = sink
-
-    def _emit(self, direction: str, data: bytes) -> None:
-        if self._sink is not None and data:
-            self._sink(direction, bytes(data))
-
-    @property
-    def connected(self) -> bool:
-        return self._stream is not None and self._stream.gone is None
 
     async def connect(self) -> None:
         if self.connected:
@@ -178,32 +224,14 @@ class Pi30SerialTransport:
                 pass
             self._serial = None
 
-    async def exchange(self, request: bytes, timeout: float | None = None) -> bytes:
-        """Send one request frame; return the raw reply bytes (up to the first CR and whatever
-        arrived with it). NoAnswer on silence; partial bytes without CR are returned as they are
-        (the parser reports them as truncated)."""
-        await self.connect()
-        assert self._stream is not None and self._serial is not None
-        stream = self._stream
-        stale = stream.read_pending()
-        if stale:
-            self._emit("rx", stale)
-        if stream.gone is not None:
-            await self.close()
-            raise Pi30DeviceGone(f"{self.description} disappeared (unplugged?)")
-        self._emit("tx", request)
+    async def _send(self, request: bytes) -> None:
+        assert self._serial is not None
         try:
             self._serial.write(request)
         except Exception as exc:  # pylint: disable=broad-except  # SerialException, OSError
             await self.close()
             raise Pi30DeviceGone(f"{self.description}: cannot write {command_of(request)} "
                                  f"(unplugged? {exc})") from None
-        t = self.timing.timeout if timeout is None else timeout
-        try:
-            return await collect_reply(stream, request, t, self.description, self._emit)
-        except Pi30DeviceGone:
-            await self.close()
-            raise
 
 
 def serial_open_error(path: str, exc: BaseException) -> Pi30Error | ConnectionFailed:

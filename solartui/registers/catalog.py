@@ -8,7 +8,7 @@ from pathlib import Path
 
 from solartui.errors import MapError, SolartuiError
 from solartui.registers.command_map import CommandMap, parse_command_map
-from solartui.registers.loader import load_map, parse_map
+from solartui.registers.loader import parse_map, read_map_text
 from solartui.registers.model import DeviceMap
 
 AnyMap = DeviceMap | CommandMap
@@ -31,10 +31,7 @@ def map_files() -> list[Path]:
 
 @lru_cache(maxsize=None)
 def _load_cached(path: str, mtime: float) -> AnyMap:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return load_map(path)           # it reports the problem in its own words
+    text = read_map_text(path)
     if _COMMAND_PROTOCOL.search(text):
         return parse_command_map(text, path)
     return parse_map(text, path)

@@ -21,7 +21,7 @@ from solartui.registers.command_model import (  # noqa: F401  (re-exported)
     CommandField, CommandLinkSpec, CommandMap, FlagSpec, IdField, ReadBack, Rule, Setting,
 )
 from solartui.registers.loader import GROUPS, NAME_RE, _device, _Findings, _is_int, _is_num, \
-    _unknown_keys
+    _unknown_keys, check_top_level, read_map_text
 from solartui.registers.model import RUNGS
 from solartui.registers.units import UNITS
 from solartui.registers.yaml_lines import parse_yaml
@@ -40,13 +40,7 @@ TOKEN_RE = re.compile(r"^\d+(\.\d+)?$")
 
 def load_command_map(path: str | Path) -> CommandMap:
     """Read and validate one command map file; raise MapError listing every problem."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else exc
-        raise MapError(str(p), [f"{p}: cannot read map: {why}"]) from None
-    return parse_command_map(text, str(p))
+    return parse_command_map(read_map_text(path), str(path))
 
 
 def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
@@ -64,17 +58,9 @@ def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
                 owners[id(item)] = item.get("name")
             elif isinstance(item.get(sub), list):
                 owners.update({id(x): x.get("name") for x in item[sub] if isinstance(x, dict)})
-    for ln, key, mapping in duplicates:
-        owner = owners.get(id(mapping))
-        f.add(ln, f"duplicate key '{key}'", owner if isinstance(owner, str) else None)
-    _unknown_keys(data, TOP_KEYS, f, "the map")
-    for key in ("schema", "device", "protocol", "link", "commands"):
-        if data.get(key) is None:
-            f.add(data.line, f"missing '{key}'")
-    if data.get("schema") is not None and data["schema"] != 1:
-        f.add(data.line, f"schema {data['schema']!r} is not supported (expected 1)")
-    if data.get("protocol") is not None and data["protocol"] != "pi30":
-        f.add(data.line, f"protocol {data['protocol']!r} is not a command protocol (expected pi30)")
+    check_top_level(data, duplicates, owners, f, TOP_KEYS,
+                    ("schema", "device", "protocol", "link", "commands"), "pi30",
+                    "is not a command protocol")
     device = _device(data.get("device"), f)
     trust = device.get("trust", "generated")
     link = _link(data.get("link"), f, data.line)

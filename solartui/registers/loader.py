@@ -69,14 +69,35 @@ def _unknown_keys(obj: dict, allowed: set, f: _Findings, what: str, point: str |
             f.add(line, f"unknown key '{key}' in {what}", point)
 
 
-def load_map(path: str | Path) -> DeviceMap:
-    """Read and validate one map file; raise MapError listing every problem."""
+def read_map_text(path: str | Path) -> str:
+    """A map file's text; an unreadable file is a MapError like any other finding."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MapError(str(p), [f"{p}: cannot read map: {exc.strerror if isinstance(exc, OSError) else exc}"]) from None
-    return parse_map(text, str(p))
+
+
+def load_map(path: str | Path) -> DeviceMap:
+    """Read and validate one map file; raise MapError listing every problem."""
+    return parse_map(read_map_text(path), str(path))
+
+
+def check_top_level(data: dict, duplicates, owners: dict, f: _Findings, top_keys: set,
+                    required: tuple[str, ...], protocol: str, wrong_protocol: str) -> None:
+    """What every map file must get right at the top: no duplicate or unknown keys, the
+    required sections, schema 1 and its protocol (shared by register and command maps)."""
+    for ln, key, mapping in duplicates:
+        owner = owners.get(id(mapping))
+        f.add(ln, f"duplicate key '{key}'", owner if isinstance(owner, str) else None)
+    _unknown_keys(data, top_keys, f, "the map")
+    for key in required:
+        if data.get(key) is None:
+            f.add(data.line, f"missing '{key}'")
+    if data.get("schema") is not None and data["schema"] != 1:
+        f.add(data.line, f"schema {data['schema']!r} is not supported (expected 1)")
+    if data.get("protocol") is not None and data["protocol"] != protocol:
+        f.add(data.line, f"protocol {data['protocol']!r} {wrong_protocol} (expected {protocol})")
 
 
 def parse_map(text: str, path: str = "<map>") -> DeviceMap:
@@ -86,17 +107,8 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         raise MapError(path, [f"{path}:1: a map is a mapping with schema, device, link and points"])
     owners = {id(p): p.get("name") for p in data.get("points") or () if isinstance(p, dict)} \
         if isinstance(data.get("points"), list) else {}
-    for ln, key, mapping in duplicates:
-        owner = owners.get(id(mapping))
-        f.add(ln, f"duplicate key '{key}'", owner if isinstance(owner, str) else None)
-    _unknown_keys(data, TOP_KEYS, f, "the map")
-    for key in ("schema", "device", "protocol", "link", "points"):
-        if data.get(key) is None:
-            f.add(data.line, f"missing '{key}'")
-    if data.get("schema") is not None and data["schema"] != 1:
-        f.add(data.line, f"schema {data['schema']!r} is not supported (expected 1)")
-    if data.get("protocol") is not None and data["protocol"] != "modbus":
-        f.add(data.line, f"protocol {data['protocol']!r} is not supported (expected modbus)")
+    check_top_level(data, duplicates, owners, f, TOP_KEYS,
+                    ("schema", "device", "protocol", "link", "points"), "modbus", "is not supported")
 
     device = _device(data.get("device"), f)
     link = _link(data.get("link"), f, data.line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from solartui.errors import FrameError
+from solartui.links.crc import crc16_modbus
 
 MASK_KEY = b"Growatt"
 MASKED_PROTOCOLS = (5, 6)
@@ -29,28 +30,6 @@ TYPE_NAMES = {PING: "ping", ANNOUNCE: "announce", DATA: "data", BUFFERED: "buffe
               READ_HOLDING: "read holding", WRITE_HOLDING: "write holding",
               WRITE_MULTIPLE: "write multiple", METER_LOG: "meter log", METER_DATA: "meter data",
               PARAM_DUMP: "parameter dump"}
-
-
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE = _crc_table()
-
-
-def crc16_modbus(data: bytes) -> int:
-    """CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF); check value of b"123456789" is 0x4B37."""
-    crc = 0xFFFF
-    table = _TABLE
-    for b in data:
-        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
-    return crc
 
 
 def mask(data: bytes) -> bytes:

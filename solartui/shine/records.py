@@ -179,10 +179,9 @@ class InverterRecord:
 
 
 @dataclass(frozen=True)
-class LoggerValue:
-    """0x19 answer: one datalogger register (ASCII value)."""
+class _TextRegister:
+    """Serial, register, length-prefixed ASCII value: a 0x19 answer and a 0x18 command alike."""
 
-    TYPE = F.READ_LOGGER
     datalogger: str
     register: int
     value: bytes
@@ -190,6 +189,12 @@ class LoggerValue:
     def payload(self, protocol: int) -> bytes:
         return (pack_serial(self.datalogger, protocol) + _u16(self.register, "register")
                 + _u16(len(self.value), "value length") + self.value)
+
+
+class LoggerValue(_TextRegister):
+    """0x19 answer: one datalogger register (ASCII value)."""
+
+    TYPE = F.READ_LOGGER
 
 
 @dataclass(frozen=True)
@@ -299,37 +304,27 @@ class Ack:
 
 
 @dataclass(frozen=True)
-class ReadLogger:
+class _RegisterRange:
+    """Serial, first and last register: the 0x19 and 0x05 read commands alike."""
+
+    datalogger: str
+    first: int
+    last: int
+
+    def payload(self, protocol: int) -> bytes:
+        return pack_serial(self.datalogger, protocol) + _u16(self.first, "first register") + _u16(self.last, "last register")
+
+
+class ReadLogger(_RegisterRange):
     TYPE = F.READ_LOGGER
-    datalogger: str
-    first: int
-    last: int
-
-    def payload(self, protocol: int) -> bytes:
-        return pack_serial(self.datalogger, protocol) + _u16(self.first, "first register") + _u16(self.last, "last register")
 
 
-@dataclass(frozen=True)
-class WriteLogger:
+class WriteLogger(_TextRegister):
     TYPE = F.WRITE_LOGGER
-    datalogger: str
-    register: int
-    value: bytes
-
-    def payload(self, protocol: int) -> bytes:
-        return (pack_serial(self.datalogger, protocol) + _u16(self.register, "register")
-                + _u16(len(self.value), "value length") + self.value)
 
 
-@dataclass(frozen=True)
-class ReadHolding:
+class ReadHolding(_RegisterRange):
     TYPE = F.READ_HOLDING
-    datalogger: str
-    first: int
-    last: int
-
-    def payload(self, protocol: int) -> bytes:
-        return pack_serial(self.datalogger, protocol) + _u16(self.first, "first register") + _u16(self.last, "last register")
 
 
 @dataclass(frozen=True)
@@ -375,6 +370,14 @@ def _what(frame: Frame, side: str) -> str:
     return f"{frame.type_name} {side}"
 
 
+def _parse_text_register(cls, r: _Reader, protocol: int):
+    logger = r.serial(protocol, "datalogger serial")
+    reg = r.u16("register")
+    value = r.take(r.u16("value length"), "value")
+    r.done()
+    return cls(logger, reg, value)
+
+
 def parse_from_logger(frame: Frame):
     """The record a datalogger sent; RecordError if the payload does not fit its type."""
     p = frame.protocol
@@ -390,12 +393,7 @@ def parse_from_logger(frame: Frame):
         ts = _timestamp(r.take(6, "timestamp"))
         return InverterRecord(t, logger, inverter, ts, _parse_groups(r))
     if t == F.READ_LOGGER:
-        logger = r.serial(p, "datalogger serial")
-        reg = r.u16("register")
-        n = r.u16("value length")
-        value = r.take(n, "value")
-        r.done()
-        return LoggerValue(logger, reg, value)
+        return _parse_text_register(LoggerValue, r, p)
     if t == F.WRITE_LOGGER:
         rec = LoggerWriteReply(r.serial(p, "datalogger serial"), r.u16("register"), r.u8("status"))
         r.done()
@@ -446,11 +444,7 @@ def parse_from_server(frame: Frame):
         r.done()
         return rec
     if t == F.WRITE_LOGGER:
-        logger = r.serial(p, "datalogger serial")
-        reg = r.u16("register")
-        value = r.take(r.u16("value length"), "value")
-        r.done()
-        return WriteLogger(logger, reg, value)
+        return _parse_text_register(WriteLogger, r, p)
     if t == F.WRITE_HOLDING:
         rec = WriteHolding(r.serial(p, "datalogger serial"), r.u16("register"), r.u16("value"))
         r.done()

@@ -22,24 +22,12 @@ from __future__ import annotations
 import asyncio
 import os
 import termios
-import tty
 
 from solartui.pi30.codec import hid_chunks
 from solartui.sim.pi30_inverter import Pi30Faults, Pi30Inverter
+from solartui.sim.serial_wire import open_pty, pty_write
 
 SERIAL_BAUD = 2400
-
-
-def _open_pty() -> tuple[int, int, str]:
-    """A raw pty pair: binary frames pass unchanged (no echo, no CR/LF translation)."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    attrs = termios.tcgetattr(slave)
-    attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
-    attrs[1] &= ~termios.OPOST
-    termios.tcsetattr(slave, termios.TCSANOW, attrs)
-    os.set_blocking(master, False)
-    return master, slave, os.ttyname(slave)
 
 
 class Pi30PtyServer:
@@ -76,7 +64,7 @@ class Pi30PtyServer:
             assert self.client_path is not None
             return self.client_path
         self._loop = asyncio.get_running_loop()
-        self._master, self._slave, self.client_path = _open_pty()
+        self._master, self._slave, self.client_path = open_pty()
         self._loop.add_reader(self._master, self._on_readable)
         return self.client_path
 
@@ -182,34 +170,9 @@ class Pi30PtyServer:
             self._write(data)
 
     def _write(self, data: bytes) -> None:
-        if self._master is None:
+        if self._master is None or self._loop is None:
             return
-        if self._out:
-            self._out += data
-            return
-        try:
-            n = os.write(self._master, data)
-        except (BlockingIOError, InterruptedError):
-            n = 0
-        except OSError:
-            return
-        if n < len(data):
-            self._out += data[n:]
-            assert self._loop is not None
-            self._loop.add_writer(self._master, self._flush)
-
-    def _flush(self) -> None:
-        if self._master is None:
-            return
-        try:
-            n = os.write(self._master, bytes(self._out))
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            n = len(self._out)
-        del self._out[:n]
-        if not self._out and self._loop is not None:
-            self._loop.remove_writer(self._master)
+        pty_write(self._loop, self._master, self._out, data)
 
 
 async def serve_pi30_on_pty(inverter: Pi30Inverter | None = None, *, mode: str = "serial",

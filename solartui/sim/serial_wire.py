@@ -26,7 +26,7 @@ def _speed_const(baud: int) -> int:
     return const
 
 
-def _open_pty() -> tuple[int, int, str]:
+def open_pty() -> tuple[int, int, str]:
     """A raw pty pair: binary frames pass unchanged (no echo, no CR/LF translation)."""
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -36,6 +36,35 @@ def _open_pty() -> tuple[int, int, str]:
     termios.tcsetattr(slave, termios.TCSANOW, attrs)
     os.set_blocking(master, False)
     return master, slave, os.ttyname(slave)
+
+
+def pty_write(loop: asyncio.AbstractEventLoop, fd: int, pending: bytearray, data: bytes) -> None:
+    """Non-blocking write to a pty master; what it cannot take now is kept in `pending` and goes
+    out, in order, when the fd is writable."""
+    if pending:
+        pending += data
+        return
+    try:
+        n = os.write(fd, data)
+    except (BlockingIOError, InterruptedError):
+        n = 0
+    except OSError:
+        return
+    if n < len(data):
+        pending += data[n:]
+        loop.add_writer(fd, _pty_flush, loop, fd, pending)
+
+
+def _pty_flush(loop: asyncio.AbstractEventLoop, fd: int, pending: bytearray) -> None:
+    try:
+        n = os.write(fd, bytes(pending))
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        n = len(pending)
+    del pending[:n]
+    if not pending:
+        loop.remove_writer(fd)
 
 
 @dataclass
@@ -51,7 +80,7 @@ class SerialWire:
     """One bus: a client tty and any number of device ttys, each device at its own baud."""
 
     def __init__(self):
-        master, slave, path = _open_pty()
+        master, slave, path = open_pty()
         self._client = _Port(master, slave, path)
         self.client_path = path
         self._devices: list[_Port] = []
@@ -73,7 +102,7 @@ class SerialWire:
         """Add a device listening at `baud`; returns the tty path its server should open."""
         if self.closed:
             raise RuntimeError("the wire is stopped")
-        master, slave, path = _open_pty()
+        master, slave, path = open_pty()
         dev = _Port(master, slave, path, _speed_const(baud))
         self._devices.append(dev)
         if self._loop is not None:
@@ -141,31 +170,8 @@ class SerialWire:
             self._write(self._client, data)
 
     def _write(self, port: _Port, data: bytes) -> None:
-        """Non-blocking write; what the pty cannot take now goes out when it is writable."""
-        if port.pending:
-            port.pending += data
-            return
-        try:
-            n = os.write(port.master, data)
-        except (BlockingIOError, InterruptedError):
-            n = 0
-        except OSError:
-            return
-        if n < len(data):
-            port.pending += data[n:]
-            assert self._loop is not None
-            self._loop.add_writer(port.master, self._flush, port)
-
-    def _flush(self, port: _Port) -> None:
-        try:
-            n = os.write(port.master, bytes(port.pending))
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            n = len(port.pending)
-        del port.pending[:n]
-        if not port.pending and self._loop is not None:
-            self._loop.remove_writer(port.master)
+        assert self._loop is not None
+        pty_write(self._loop, port.master, port.pending, data)
 
 
 async def serve_on_pty(banks: list[RegisterBank] | RegisterBank, baud: int = 9600,

@@ -120,8 +120,31 @@ class _EntryScreen(ModalScreen[ResultT]):
         elif event.button.id == "ok":
             self._accept()
 
-    def _accept(self) -> None:  # pragma: no cover - overridden
+    # the text box: validated on every change, accepted on Enter (subclasses give _validate,
+    # and _result when what they return is not the text itself)
+
+    def entered(self) -> str | None:
+        return self.query_one("#value", Input).value
+
+    def _validate(self, text: str | None) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _result(self, text: str):
+        return text
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._validate(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._accept()
+
+    def _accept(self) -> None:
+        text = self.entered()
+        self._validate(text)
+        if self.valid and text is not None:
+            self.dismiss(self._result(text))
 
 
 class EditScreen(_EntryScreen["str | None"]):
@@ -178,23 +201,9 @@ class EditScreen(_EntryScreen["str | None"]):
             return
         self._show(True, f"{meaning} → raw {words_text(words)}")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._validate(event.value)
-
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
         self._validate(self.entered())
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def _accept(self) -> None:
-        text = self.entered()
-        self._validate(text)
-        if self.valid and text is not None:
-            self.dismiss(text)
 
 
 class RawEditScreen(_EntryScreen["list[int] | None"]):
@@ -238,16 +247,5 @@ class RawEditScreen(_EntryScreen["list[int] | None"]):
         span = f"register {self.address}" if len(words) == 1 else f"registers {self.address}..{last}"
         self._show(True, f"{span} ← {words_text(words)}")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._validate(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def _accept(self) -> None:
-        text = self.query_one("#value", Input).value
-        self._validate(text)
-        if self.valid:
-            self.dismiss(self._check(text))
+    def _result(self, text: str) -> list[int]:
+        return self._check(text)

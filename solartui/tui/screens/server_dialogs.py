@@ -66,16 +66,3 @@ class LoggerEditScreen(_EntryScreen["str | None"]):
             return
         self._show(True, f"sends {value!r} ({len(value)} ASCII bytes) to register {self.number}")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self._validate(event.value)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._accept()
-
-    def _accept(self) -> None:
-        text = self.query_one("#value", Input).value
-        self._validate(text)
-        if self.valid:
-            self.dismiss(text)
