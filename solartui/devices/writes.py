@@ -15,6 +15,7 @@ MISMATCHED = "mismatched"
 REJECTED = "rejected"
 NO_ANSWER = "no answer"
 UNVERIFIED = "unverified"   # the device took the write but the read-back failed
+NOT_SENT = "not sent"       # a later step of an action, skipped because an earlier one failed
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,23 @@ class WritePlan:
     new_value: Any
     trust: str
     readback_delay: float
+    command: str | None = None    # command devices (PI30): the setter sent instead of words
+    action: str | None = None     # the named action this write is part of, if any
 
     def summary(self) -> list[tuple[str, str]]:
         """The lines a confirmation shows, in order."""
         old = self.old_text if self.old_text is not None else "(could not be read)"
+        trust = ("trust", self.trust + ("" if self.trust == "hardware-verified"
+                                        else " — not confirmed on real hardware"))
+        if self.command is not None:
+            return [
+                ("device", f"{self.device_serial} ({self.map_id}) at {self.target}"),
+                ("setting", f"{self.name} ({self.doc}), reads back from {self.table}"),
+                ("old", old),
+                ("new", self.new_text),
+                ("command", self.command),
+                trust,
+            ]
         return [
             ("device", f"{self.device_serial} ({self.map_id}) at {self.target} unit {self.unit}"),
             ("point", f"{self.name} ({self.doc}), {self.table} register {self.address}"),
@@ -47,8 +61,7 @@ class WritePlan:
             ("raw words", " ".join(f"0x{w:04X}" for w in self.words)),
             ("function", f"FC{self.function:02d} "
                          f"({'write single register' if self.function == 6 else 'write multiple registers'})"),
-            ("trust", self.trust + ("" if self.trust == "hardware-verified"
-                                    else " — not confirmed on real hardware")),
+            trust,
         ]
 
 
@@ -76,6 +89,8 @@ class WriteOutcome:
             "readback": self.readback_text,
             "readback_words": list(self.readback_words) if self.readback_words else None,
             "outcome": self.status, "detail": self.detail,
+            **({"command": p.command} if p.command is not None else {}),
+            **({"action": p.action} if p.action is not None else {}),
         }
 
     def line(self) -> str:
