@@ -1,7 +1,8 @@
 """A session: the links, the connected device, the journal and the traffic log, without Textual.
 
 The CLI and the TUI open devices the same way through here: a target URL and an optional map
-(without one, the map is chosen by identification).
+(without one, the map is chosen by identification). Modbus targets give a RegisterDevice on a
+pooled link; PI30 targets (pi30://, hid://, hidraw://) a Pi30Device on a link of its own.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from solartui.devices.identify import choose_map
+from solartui.devices.pi30_device import Pi30Device
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import WriteOutcome
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
+from solartui.links.pi30_open import open_pi30_link
 from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
@@ -28,14 +31,43 @@ def merged_spec(maps) -> LinkSpec:
 
 
 class Session:
-    def __init__(self, journal: Journal | None = None, traffic: TrafficLog | None = None):
+    def __init__(self, journal: Journal | None = None, traffic: TrafficLog | None = None, *,
+                 usb_backend=None):
         self.pool = LinkPool()
         self.journal = journal
         self.traffic = traffic
-        self.device: RegisterDevice | None = None
+        self.usb_backend = usb_backend          # pyusb backend for hid:// (tests: the simulator)
+        self.device: RegisterDevice | Pi30Device | None = None
+        self._own_links: list = []
 
-    async def connect(self, target_url: str, map_name: str | None = None) -> RegisterDevice:
+    async def connect(self, target_url: str, map_name: str | None = None
+                      ) -> RegisterDevice | Pi30Device:
         target = parse_target(target_url)
+        if target.is_pi30:
+            dev = await self._connect_pi30(target, map_name)
+        else:
+            dev = await self._connect_registers(target, map_name)
+        self.device = dev
+        if self.traffic is not None:
+            self.traffic.note(f"connected to {dev.map.vendor} {dev.identity.serial if dev.identity else ''} "
+                              f"at {dev.target_text} ({dev.map.id})")
+        return dev
+
+    async def _connect_pi30(self, target, map_name: str | None) -> Pi30Device:
+        m = catalog.resolve_command_map(map_name)
+        link = open_pi30_link(target, m.link, usb_backend=self.usb_backend)
+        self._own_links.append(link)
+        if self.traffic is not None:
+            link.add_sink(self.traffic.frame)
+        await link.connect()            # permission, busy, absent: said now, in one line
+        dev = Pi30Device(m, link, self.journal)
+        ident = await dev.identify()
+        if not ident.values:
+            raise SolartuiError(f"no answer from {target}: "
+                                f"{next(iter(ident.errors.values()), 'no reply to QPI')}")
+        return dev
+
+    async def _connect_registers(self, target, map_name: str | None) -> RegisterDevice:
         if map_name:
             m = catalog.resolve_register_map(map_name)
             link = self._link(target, m.link)
@@ -52,10 +84,6 @@ class Session:
             link = self._link(target, merged_spec(maps))
             dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit,
                                                                      self.journal))
-        self.device = dev
-        if self.traffic is not None:
-            self.traffic.note(f"connected to {dev.map.vendor} {dev.identity.serial if dev.identity else ''} "
-                              f"at {dev.target_text} ({dev.map.id})")
         return dev
 
     def _link(self, target, spec):
@@ -70,4 +98,7 @@ class Session:
 
     async def close(self) -> None:
         await self.pool.close()
+        for link in self._own_links:
+            await link.close()
+        self._own_links.clear()
         self.device = None

@@ -43,12 +43,41 @@ def readings_table(readings, title: str, compact: bool = False) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per point.")
 @click.option("--trace", is_flag=True, help="Print every frame to stderr.")
 def command(target, points, map_name, group, as_json, trace):
-    """Read points from TARGET (tcp://HOST:PORT?unit=1 or rtu:///dev/ttyUSB0?baud=9600&unit=1)."""
+    """Read points from TARGET (tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1,
+    givenergy://HOST, or a PI30 inverter: pi30:///dev/ttyUSB0, hid://0665:5161,
+    hidraw:///dev/hidraw0 — then POINTs are the map's fields)."""
     run(_read(target, points, map_name, group, as_json, trace))
+
+
+def fields_table(readings, title: str, compact: bool = False) -> Table:
+    """PI30 field readings as a rich table: the query and token index take the register's place."""
+    t = Table(title=title, title_justify="left")
+    cols = [("field", {}), ("doc", {"style": "dim"}), ("command", {}),
+            ("value", {"justify": "right", "style": "bold"}), ("group", {"style": "dim"}),
+            ("trust", {"style": "dim"})]
+    if compact:
+        cols = [c for c in cols if c[0] not in ("doc", "group")]
+    for col, kw in cols:
+        t.add_column(col, no_wrap=compact, **kw)
+    for r in readings:
+        f = r.point
+        if r.ok:
+            value = r.decoded.text
+        elif r.absent:
+            value = f"[dim]{r.error}[/dim]"
+        else:
+            value = f"[red]{r.error or r.decoded.error}[/red]"
+        row = [f.name, f.doc, f"{f.command}[{f.index}]", value, f.group, f.trust]
+        if compact:
+            row = [row[0], row[2], row[3], row[5]]
+        t.add_row(*row)
+    return t
 
 
 async def _read(target, names, map_name, group, as_json, trace):
     async with open_device(target, map_name, trace=trace) as dev:
+        if getattr(dev, "kind", "") == "pi30":
+            return await _read_pi30(dev, names, group, as_json)
         m = dev.map
         if names:
             unknown = [n for n in names if not m.has_point(n)]
@@ -73,4 +102,27 @@ async def _read(target, names, map_name, group, as_json, trace):
         if len(failed) == len(readings):
             raise SolartuiError(f"no point could be read: {failed[0].error}")
         raise SolartuiError(f"{len(failed)} of {len(readings)} points could not be read "
+                            f"(first: {failed[0].point.name}: {failed[0].error})")
+
+
+async def _read_pi30(dev, names, group, as_json):
+    """`read` for a PI30 device: NAMES are fields; one query per command that carries them."""
+    m = dev.map
+    fields = [dev.field(n) for n in names] if names else dev.fields()
+    if group:
+        fields = [f for f in fields if f.group.lower() == group.lower()]
+        if not fields:
+            raise SolartuiError(f"no fields in group '{group}' of map {m.id}")
+    readings = await dev.poll(fields)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in readings], indent=1, ensure_ascii=False))
+    else:
+        ident = dev.identity.summary() if dev.identity else ""
+        console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        console.print(fields_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}"))
+    failed = [r for r in readings if not r.ok and not r.absent]
+    if failed:
+        if len(failed) == len(readings):
+            raise SolartuiError(f"no field could be read: {failed[0].error}")
+        raise SolartuiError(f"{len(failed)} of {len(readings)} fields could not be read "
                             f"(first: {failed[0].point.name}: {failed[0].error})")

@@ -6,10 +6,27 @@ only take 26): `auto` reads either and writes the two-digit form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from solartui.errors import CodecError
 from solartui.registers.model import ClockSpec
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """A device clock read: its time (None: unreadable, see error), the host's at that moment,
+    and the raw register words (empty for command devices)."""
+
+    device: datetime | None
+    host: datetime
+    words: tuple[int, ...]
+    error: str | None = None
+
+    @property
+    def drift(self) -> float | None:
+        """Device minus host, in seconds."""
+        return None if self.device is None else (self.device - self.host).total_seconds()
 
 
 def decode_year(raw: int, mode: str) -> int:

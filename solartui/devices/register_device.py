@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
-from solartui.devices.clock import decode_clock, encode_clock
+from solartui.devices.clock import ClockReading, decode_clock, encode_clock
 from solartui.devices.readings import Identity, Reading
 from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
@@ -27,19 +27,6 @@ from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRIT
 from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Field, Point
 from solartui.registers.planner import plan_for_map
-
-
-@dataclass(frozen=True)
-class ClockReading:
-    device: datetime | None
-    host: datetime
-    words: tuple[int, ...]
-    error: str | None = None
-
-    @property
-    def drift(self) -> float | None:
-        """Device minus host, in seconds."""
-        return None if self.device is None else (self.device - self.host).total_seconds()
 
 
 class RegisterDevice:

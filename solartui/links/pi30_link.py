@@ -38,8 +38,10 @@ class Pi30Transport(Transport, Protocol):
 class Pi30Link:
     """query() for Q... commands, send() for setters; both return a parsed Response."""
 
-    def __init__(self, transport: Pi30Transport, *, timing: Pi30Timing | None = None):
+    def __init__(self, transport: Pi30Transport, *, timing: Pi30Timing | None = None,
+                 target=None):
         self.transport = transport
+        self.target = target            # the Target it was opened from, when there is one
         self.timing = timing or getattr(transport, "timing", None) or DEFAULT_TIMING
         self.scheduler = LinkScheduler(transport, min_period=self.timing.min_period,
                                        timeout=self.timing.timeout)
@@ -51,6 +53,10 @@ class Pi30Link:
     @property
     def stats(self) -> LinkStats:
         return self.scheduler.stats
+
+    @property
+    def min_period(self) -> float:
+        return self.scheduler.min_period
 
     def add_sink(self, sink: FrameSink) -> None:
         self.scheduler.add_sink(sink)

@@ -2,8 +2,12 @@
 
   tcp://HOST[:PORT]?unit=1                       Modbus TCP (port 502 by default)
   rtu:///dev/ttyUSB0?baud=9600&parity=N&unit=1   Modbus RTU on a serial port
+  givenergy://HOST[:PORT]                        GivEnergy dongle (port 8899 by default)
+  pi30:///dev/ttyUSB0[?baud=2400]                PI30 inverter on RS232
+  hid://0665:5161[?bus=1&address=4]              PI30 inverter on USB, through libusb
+  hidraw:///dev/hidraw0                          PI30 inverter on USB, through the kernel
 
-Optional on both: timeout=<ms>, period=<ms> (override the map's minimum command period).
+Optional on all: timeout=<ms>, period=<ms> (override the map's minimum command period).
 A malformed URL raises TargetError with one line saying what is wrong.
 """
 
@@ -14,10 +18,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 from solartui.errors import TargetError
 
-SCHEMES = ("tcp", "rtu")
+SCHEMES = ("tcp", "rtu", "givenergy", "pi30", "hid", "hidraw")
+PI30_SCHEMES = ("pi30", "hid", "hidraw")      # command devices (PI30), not Modbus
 BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
-COMMON_KEYS = {"unit", "timeout", "period"}
-SCHEME_KEYS = {"tcp": COMMON_KEYS, "rtu": COMMON_KEYS | {"baud", "parity", "stopbits"}}
+PACING_KEYS = {"timeout", "period"}
+COMMON_KEYS = {"unit"} | PACING_KEYS
+SCHEME_KEYS = {"tcp": COMMON_KEYS, "rtu": COMMON_KEYS | {"baud", "parity", "stopbits"},
+               "givenergy": COMMON_KEYS, "pi30": PACING_KEYS | {"baud"},
+               "hid": PACING_KEYS | {"bus", "address"}, "hidraw": PACING_KEYS}
+DEFAULT_PORTS = {"tcp": 502, "givenergy": 8899}
+USAGE = ("use tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1, givenergy://HOST, "
+         "pi30:///dev/ttyUSB0, hid://0665:5161 or hidraw:///dev/hidraw0")
 
 
 @dataclass(frozen=True)
@@ -32,11 +43,23 @@ class Target:
     stopbits: int = 1
     timeout_ms: int | None = None
     period_ms: int | None = None
+    usb_id: tuple[int, int] | None = None     # hid: (vendor id, product id)
+    usb_bus: int | None = None                # hid: pin one device by bus + address
+    usb_address: int | None = None
+
+    @property
+    def is_pi30(self) -> bool:
+        return self.scheme in PI30_SCHEMES
 
     @property
     def link_key(self) -> str:
         """What identifies the physical link: devices sharing it share one scheduler."""
-        return f"tcp://{self.host}:{self.port}" if self.scheme == "tcp" else f"rtu://{self.path}"
+        if self.scheme in ("tcp", "givenergy"):
+            return f"{self.scheme}://{self.host}:{self.port}"
+        if self.scheme == "hid":
+            assert self.usb_id is not None
+            return f"hid://{self.usb_id[0]:04x}:{self.usb_id[1]:04x}"
+        return f"{self.scheme}://{self.path}"
 
     def with_unit(self, unit: int) -> "Target":
         return replace(self, unit=unit)
@@ -45,11 +68,15 @@ class Target:
         q = []
         if self.unit is not None:
             q.append(f"unit={self.unit}")
-        if self.scheme == "rtu":
+        if self.scheme in ("rtu", "pi30"):
             if self.baud:
                 q.append(f"baud={self.baud}")
             if self.parity:
                 q.append(f"parity={self.parity}")
+        if self.usb_bus is not None:
+            q.append(f"bus={self.usb_bus}")
+        if self.usb_address is not None:
+            q.append(f"address={self.usb_address}")
         query = ("?" + "&".join(q)) if q else ""
         return f"{self.link_key}{query}"
 
@@ -67,8 +94,7 @@ def _int(key: str, text: str, lo: int, hi: int) -> int:
 def parse_target(url: str) -> Target:
     url = url.strip()
     if "://" not in url:
-        raise TargetError(f"{url!r} is not a target URL: use tcp://HOST:PORT?unit=1 or "
-                          "rtu:///dev/ttyUSB0?baud=9600&unit=1")
+        raise TargetError(f"{url!r} is not a target URL: {USAGE}")
     try:
         parts = urlsplit(url)
         port_text = parts.port
@@ -76,7 +102,7 @@ def parse_target(url: str) -> Target:
         raise TargetError(f"bad target URL {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise TargetError(f"unknown scheme '{scheme}://' (use tcp:// or rtu://)")
+        raise TargetError(f"unknown scheme '{scheme}://' ({USAGE})")
     query: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key in query:
@@ -89,20 +115,29 @@ def parse_target(url: str) -> Target:
     unit = _int("unit", query["unit"], 1, 255) if "unit" in query else None
     timeout = _int("timeout", query["timeout"], 1, 60000) if "timeout" in query else None
     period = _int("period", query["period"], 0, 60000) if "period" in query else None
-    if scheme == "tcp":
+    if scheme in DEFAULT_PORTS:
+        default = DEFAULT_PORTS[scheme]
         if not parts.hostname:
-            raise TargetError(f"{url!r} names no host (tcp://HOST:PORT)")
+            raise TargetError(f"{url!r} names no host ({scheme}://HOST:PORT)")
         if parts.path not in ("", "/"):
-            raise TargetError(f"tcp:// takes no path, got {parts.path!r}")
+            raise TargetError(f"{scheme}:// takes no path, got {parts.path!r}")
         if port_text == 0:
-            raise TargetError(f"port 0 cannot be connected to (leave it out for 502): {url!r}")
-        return Target("tcp", host=parts.hostname, port=502 if port_text is None else port_text,
+            raise TargetError(f"port 0 cannot be connected to (leave it out for {default}): {url!r}")
+        return Target(scheme, host=parts.hostname,
+                      port=default if port_text is None else port_text,
                       unit=unit, timeout_ms=timeout, period_ms=period)
+    if scheme == "hid":
+        return _hid_target(url, parts, query, timeout, period)
+    example = {"rtu": "rtu:///dev/ttyUSB0", "pi30": "pi30:///dev/ttyUSB0",
+               "hidraw": "hidraw:///dev/hidraw0"}[scheme]
     if parts.netloc:
-        raise TargetError(f"rtu:// takes a device path, not a host: rtu:///dev/ttyUSB0 "
+        raise TargetError(f"{scheme}:// takes a device path, not a host: {example} "
                           f"(three slashes), got {url!r}")
     if not parts.path or parts.path == "/":
-        raise TargetError(f"{url!r} names no serial device (rtu:///dev/ttyUSB0)")
+        what = "HID device" if scheme == "hidraw" else "serial device"
+        raise TargetError(f"{url!r} names no {what} ({example})")
+    if scheme == "hidraw":
+        return Target("hidraw", path=parts.path, timeout_ms=timeout, period_ms=period)
     baud = None
     if "baud" in query:
         baud = _int("baud", query["baud"], 1, 4_000_000)
@@ -114,5 +149,29 @@ def parse_target(url: str) -> Target:
         if parity not in ("N", "E", "O"):
             raise TargetError(f"parity={query['parity']!r} must be N, E or O")
     stopbits = _int("stopbits", query["stopbits"], 1, 2) if "stopbits" in query else 1
-    return Target("rtu", path=parts.path, unit=unit, baud=baud, parity=parity,
+    return Target(scheme, path=parts.path, unit=unit, baud=baud, parity=parity,
                   stopbits=stopbits, timeout_ms=timeout, period_ms=period)
+
+
+def _hid_target(url: str, parts, query: dict[str, str], timeout, period) -> Target:
+    """hid://VID:PID (hex), optionally pinned to one device with bus= and address=."""
+    ident = parts.netloc or parts.path.strip("/")
+    vid_text, sep, pid_text = ident.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        vid, pid = int(vid_text, 16), int(pid_text, 16)
+        if not (0 <= vid <= 0xFFFF and 0 <= pid <= 0xFFFF and len(vid_text) <= 4
+                and len(pid_text) <= 4):
+            raise ValueError
+    except ValueError:
+        raise TargetError(f"{url!r}: hid:// takes a USB id VID:PID in hex, "
+                          "e.g. hid://0665:5161") from None
+    if parts.path not in ("", "/") and parts.netloc:
+        raise TargetError(f"hid:// takes no path, got {parts.path!r}")
+    bus = _int("bus", query["bus"], 0, 255) if "bus" in query else None
+    address = _int("address", query["address"], 1, 127) if "address" in query else None
+    if (bus is None) != (address is None):
+        raise TargetError("hid://: give bus= and address= together, or neither")
+    return Target("hid", path=f"{vid:04x}:{pid:04x}", usb_id=(vid, pid), usb_bus=bus,
+                  usb_address=address, timeout_ms=timeout, period_ms=period)

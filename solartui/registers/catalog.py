@@ -84,5 +84,19 @@ def resolve_register_map(name: str) -> DeviceMap:
     m = resolve(name)
     if not isinstance(m, DeviceMap):
         raise SolartuiError(f"map '{m.id}' describes {m.protocol.upper()} commands, not registers; "
-                            "PI30 devices are not wired into this command yet")
+                            "use it with a pi30://, hid:// or hidraw:// target")
+    return m
+
+
+def resolve_command_map(name: str | None) -> CommandMap:
+    """The command map for a PI30 target: the one named, or the shipped PI30 map."""
+    if name is None:
+        maps = all_maps(protocol="pi30")
+        if not maps:
+            raise SolartuiError("no PI30 command map is shipped; name one with --map")
+        return maps[0]
+    m = resolve(name)
+    if not isinstance(m, CommandMap):
+        raise SolartuiError(f"map '{m.id}' describes Modbus registers; a PI30 target needs a "
+                            "command map (protocol: pi30), e.g. voltronic-pi30")
     return m
