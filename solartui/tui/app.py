@@ -81,10 +81,10 @@ class SolartuiApp(App):
         if dev is None:
             return "not connected"
         ident = dev.identity.values if dev.identity else {}
+        where = dev.link.description + (f" unit {dev.unit}" if dev.unit is not None else "")
         parts = [dev.map.vendor, ident.get("serial", "serial ?"),
                  f"fw {ident.get('firmware', '?')}", f"model {ident.get('model', '?')}",
-                 f"{dev.link.description} unit {dev.unit}",
-                 f"{dev.link.min_period * 1000:.0f} ms pacing"]
+                 where, f"{dev.link.min_period * 1000:.0f} ms pacing"]
         return " · ".join(str(p) for p in parts)
 
     # --- start-up ------------------------------------------------------------------------------
@@ -128,9 +128,13 @@ class SolartuiApp(App):
         self.show_connected()
 
     def show_connected(self) -> None:
-        from solartui.tui.screens.live import LiveScreen
         self.sub_title = self.describe_device()
-        self.switch_to(LiveScreen())
+        if getattr(self.device, "kind", "") == "pi30":
+            from solartui.tui.screens.pi30_live import Pi30LiveScreen
+            self.switch_to(Pi30LiveScreen())
+        else:
+            from solartui.tui.screens.live import LiveScreen
+            self.switch_to(LiveScreen())
 
     def switch_to(self, screen: Screen) -> None:
         """Make `screen` the base screen (closing anything stacked above it)."""
@@ -166,8 +170,13 @@ class SolartuiApp(App):
 
     def action_show_browser(self) -> None:
         from solartui.tui.screens.browser import BrowserScreen
-        if self._need_device():
-            self.push_screen(BrowserScreen())
+        if not self._need_device():
+            return
+        if getattr(self.device, "kind", "") == "pi30":
+            self.notify("a PI30 inverter has no registers: its queries and settings are on "
+                        "the live screen (f2)", severity="warning")
+            return
+        self.push_screen(BrowserScreen())
 
     def action_show_clock(self) -> None:
         from solartui.tui.screens.clock import ClockScreen

@@ -81,6 +81,20 @@ def start_raw_write(screen: Screen, address: int,
                   lambda device, plan: device.execute_write(plan))
 
 
+def start_setting_write(screen: Screen, setting, current_text: str | None = None
+                        ) -> Worker | None:
+    """Choose or enter, confirm and write one setting of a command device (PI30)."""
+    from solartui.tui.screens.setting_edit import SettingEditScreen
+
+    async def enter(app, device):
+        return await app.push_screen_wait(SettingEditScreen(setting, current_text,
+                                                            device.context))
+
+    return _start(screen, setting.name, enter,
+                  lambda device, text: device.plan_write(setting.name, text),
+                  lambda device, plan: device.execute_write(plan))
+
+
 def start_clock_sync(screen: Screen) -> Worker | None:
     """Confirm and set the device clock to host time; verified by read-back."""
     return _start(screen, "clock", None,

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from solartui.registers.command_model import ClockCommand
 from solartui.tui.write_flow import WriteFinished, start_clock_sync
 
 YEAR_ENCODING = {
@@ -90,11 +91,17 @@ class ClockScreen(Screen):
                 "not connected" if device is None else f"map {device.map.id} describes no clock")
             self.query_one("#sync", Button).disabled = True
             return
-        self.query_one("#year", Static).update(YEAR_ENCODING.get(spec.year, spec.year)
-                                               + f" (map: {spec.year})")
-        self.query_one("#source", Static).update(
-            f"{spec.table} {spec.address}..{spec.address + len(spec.fields) - 1}: "
-            + ", ".join(spec.fields) + f" · FC{spec.function:02d}")
+        if isinstance(spec, ClockCommand):       # a command device (PI30)
+            self.query_one("#year", Static).update(f"as {spec.command} shows it ({spec.format})")
+            self.query_one("#source", Static).update(
+                f"read by {spec.command}; set by {' or '.join(p.split('%')[0] for p in spec.setters)}"
+                f" ({', '.join(spec.setters)}), each verified by {spec.command}")
+        else:
+            self.query_one("#year", Static).update(YEAR_ENCODING.get(spec.year, spec.year)
+                                                   + f" (map: {spec.year})")
+            self.query_one("#source", Static).update(
+                f"{spec.table} {spec.address}..{spec.address + len(spec.fields) - 1}: "
+                + ", ".join(spec.fields) + f" · FC{spec.function:02d}")
         self.set_interval(0.5, self._tick)
         self.run_worker(self._poll(device), name="clock", group="clock", exclusive=True,
                         exit_on_error=False)
@@ -122,7 +129,7 @@ class ClockScreen(Screen):
         if r.device is not None:
             self.last_good, self.last_error = r, None
             words = " ".join(str(w) for w in r.words)
-            status.update(f"read {r.host:%H:%M:%S} · words {words}")
+            status.update(f"read {r.host:%H:%M:%S}" + (f" · words {words}" if words else ""))
             status.remove_class("error")
             if self._after_sync:
                 self._after_sync = False

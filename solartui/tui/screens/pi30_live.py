@@ -1,0 +1,212 @@
+"""The live screen of a PI30 inverter: every field of its live and settings queries, grouped.
+
+A worker asks the live queries (QPIGS, QMOD, QPIWS...) every pass and the settings queries (QPIRI,
+QFLAG...) every few passes and after each write: at 0.5 s between commands the settings would
+otherwise double every refresh. Mode and warnings show as words, a set warning in the warning
+colour, a fault in the error colour. A field that shows a setting is edited with `e`, through
+the same confirm dialog and journal as a register write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from solartui.devices.pi30_device import setting_for_field
+from solartui.tui.messages import LinkDown, Polled
+
+COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
+           ("group", 9), ("trust", 18))
+GROUP_ORDER = ("Status", "PV", "Battery", "AC", "Grid", "Temperature", "Settings", "Other")
+SETTINGS_EVERY = 5          # passes between two reads of the settings queries
+
+
+def _group_key(group: str) -> int:
+    return GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
+
+
+def _split_unit(text: str, unit: str) -> str:
+    return text[: -len(unit) - 1] if unit and text.endswith(" " + unit) else text
+
+
+def _alarm_style(reading) -> str:
+    value = reading.decoded.value
+    if reading.point.type != "flags" or not value:
+        return "bold"
+    return "bold red" if any(a.severity == "fault" for a in value) else "bold yellow"
+
+
+class Pi30LiveScreen(Screen):
+    BINDINGS = [
+        ("p", "toggle_pause", "Pause"),
+        ("e", "edit", "Change setting"),
+        ("r", "refresh_settings", "Re-read settings"),
+    ]
+
+    min_refresh: float = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = False
+        self.suspended = False
+        self._wake = asyncio.Event()
+        self._settings_due = True
+        self._last: dict[str, object] = {}
+        self._errors: dict[str, str] = {}
+        self._pass_seconds: float | None = None
+        self._down: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        dev = self.app.device
+        order = {id(f): i for i, f in enumerate(dev.fields())}
+        self.fields = sorted(dev.fields(), key=lambda f: (_group_key(f.group), order[id(f)]))
+        self.live = [f for f in self.fields if dev.map.command(f.command).role == "live"]
+        table = self.query_one("#fields", DataTable)
+        for name, width in COLUMNS:
+            table.add_column(name, key=name, width=width)
+        for f in self.fields:
+            editable = setting_for_field(dev.map, f.name) is not None
+            table.add_row(f.name + (" ✎" if editable else ""), "", f.unit, "",
+                          f"{f.command}[{f.index}]", f.group, f.trust, key=f.name)
+        table.focus()
+        self.poll()
+        self._status()
+
+    # --- polling -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="live-poll", exit_on_error=False)
+    async def poll(self) -> None:
+        dev = self.app.device
+        passes = 0
+        while True:
+            while self.paused or self.suspended:
+                self._wake.clear()
+                await self._wake.wait()
+            started = time.monotonic()
+            full = self._settings_due or passes % SETTINGS_EVERY == 0
+            self._settings_due = False
+            readings = await dev.poll(self.fields if full else self.live)
+            passes += 1
+            took = time.monotonic() - started
+            if readings and not any(r.ok for r in readings):
+                self.post_message(LinkDown(readings[0].error or "no answer"))
+                self._settings_due = full
+                await asyncio.sleep(max(1.0, self.min_refresh))
+                continue
+            self.post_message(Polled(readings, took))
+            rest = self.min_refresh - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
+
+    def on_polled(self, message: Polled) -> None:
+        self._down = None
+        self._pass_seconds = message.seconds
+        table = self.query_one("#fields", DataTable)
+        for r in message.readings:
+            name = r.point.name
+            if r.ok:
+                self._last[name] = r
+                self._errors.pop(name, None)
+                value = Text(_split_unit(r.decoded.text, r.point.unit), style=_alarm_style(r),
+                             justify="right")
+                table.update_cell(name, "value", value)
+                table.update_cell(name, "age", "now")
+            elif r.absent:
+                table.update_cell(name, "value", Text("not reported", style="dim",
+                                                      justify="right"))
+            else:
+                self._errors[name] = r.error or "unreadable"
+                table.update_cell(name, "age", Text("failed", style="red"))
+        self._status()
+        self._detail()
+
+    def on_link_down(self, message: LinkDown) -> None:
+        self._down = message.reason
+        self._status()
+
+    # --- status and detail ---------------------------------------------------------------------
+
+    def _status(self) -> None:
+        st = self.app.device.link.stats
+        period = ("first pass…" if self._pass_seconds is None
+                  else f"refresh {self._pass_seconds:.2f} s")
+        lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
+        state = ("paused" if self.paused else
+                 f"[b red]device not answering: {self._down} — retrying[/]" if self._down else
+                 "polling")
+        self.query_one("#status", Static).update(
+            f"{period} · {st.requests} req · {st.timeouts} timeouts · {st.errors} errors · "
+            f"last {lat} · {state}")
+
+    def _current(self):
+        table = self.query_one("#fields", DataTable)
+        row = table.cursor_row
+        if row is None or not 0 <= row < len(self.fields):
+            return None
+        return self.fields[row]
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, _event=None) -> None:
+        f = self._current()
+        if f is None:
+            return
+        setting = setting_for_field(self.app.device.map, f.name)
+        how = (f"setting {setting.name}: e to change ({setting.doc})" if setting
+               else "read-only")
+        text = f"[b]{f.name}[/b] — {f.doc} ({f.command} field {f.index}, {f.type}); {how}"
+        if f.name in self._errors:
+            text += f"\n[red]last read failed: {self._errors[f.name]}[/red]"
+        if f.note:
+            text += f"\n{f.note}"
+        self.query_one("#detail", Static).update(text)
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._wake.set()
+        self._status()
+
+    def action_refresh_settings(self) -> None:
+        self._settings_due = True
+        self._wake.set()
+
+    def on_screen_suspend(self) -> None:
+        self.call_after_refresh(self._suspend_unless_traffic)
+
+    def _suspend_unless_traffic(self) -> None:
+        from solartui.tui.screens.traffic import TrafficScreen
+        if self.app.screen is not self:
+            self.suspended = not isinstance(self.app.screen, TrafficScreen)
+
+    def on_screen_resume(self) -> None:
+        self.suspended = False
+        self._wake.set()
+
+    def on_write_finished(self, _message) -> None:
+        self.action_refresh_settings()
+
+    def action_edit(self) -> None:
+        f = self._current()
+        if f is None:
+            return
+        setting = setting_for_field(self.app.device.map, f.name)
+        if setting is None:
+            self.notify(f"{f.name} is read-only", severity="warning")
+            return
+        from solartui.tui.write_flow import start_setting_write
+        last = self._last.get(f.name)
+        start_setting_write(self, setting, last.decoded.text if last is not None else None)
