@@ -224,6 +224,7 @@ async def test_demo_runs_one_cycle():
     code, out, err = await cli("demo", "--plain", "--cycles", "1", timeout=90)
     assert code == 0, err
     assert "DEMO000RTU" in out and "DEMO000TCP" in out and " V" in out
+    assert "96332309100452" in out and "Line" in out          # the PI30 inverter
 
 
 async def test_tui_refuses_without_a_terminal():

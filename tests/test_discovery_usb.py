@@ -125,7 +125,7 @@ def test_recognised_prefers_hidraw_nodes():
     pyusb_dev = UsbDeviceInfo(0x0665, 0x5161, "pyusb", manufacturer="INNO", bus=1, address=5)
     other = UsbDeviceInfo(0x1D6B, 0x0002, "pyusb", product="hub", bus=1, address=1)
     only_pyusb = recognised([other, pyusb_dev])
-    assert [(f.target, f.link) for f in only_pyusb] == [("hid://0665:5161",
+    assert [(f.target, f.link) for f in only_pyusb] == [("hid://0665:5161?bus=1&address=5",
                                                          "USB 0665:5161 bus 1 address 5")]
     node = UsbDeviceInfo(0x0665, 0x5161, "hidraw", path="/dev/hidraw4", name="x")
     both = recognised([other, pyusb_dev, node])
@@ -159,7 +159,7 @@ def test_pyusb_listing_with_unreadable_strings():
 async def test_scan_through_pyusb_backend(tmp_path):
     found = await scan_usb(sysfs_root=tmp_path / "no-hidraw", backend=_OneDeviceBackend())
     assert [(f.kind, f.target, f.link) for f in found] == [
-        ("usb", "hid://0665:5161", "USB 0665:5161 bus 3 address 7")]
+        ("usb", "hid://0665:5161?bus=3&address=7", "USB 0665:5161 bus 3 address 7")]
 
 
 def test_listing_on_this_machine_does_not_raise():
@@ -171,3 +171,52 @@ def test_listing_on_this_machine_does_not_raise():
 async def test_scan_on_this_machine_does_not_raise():
     found = await scan_usb()
     assert all(f.kind == "usb" for f in found)
+
+
+# --- identification by QPI, against the simulated inverter ----------------------------------------
+
+async def test_hidraw_node_identified_by_qpi(tmp_path):
+    """A fake sysfs whose hidraw1 node is the simulator's hidraw pty (a symlink in a fake /dev):
+    QPI/QID/QVFW go over the wire and pick the PI30 map; hidraw10 (nothing behind it) fails
+    in one line and stays unidentified."""
+    import os
+
+    from solartui.discovery.pi30_identify import pi30_identifier
+    from solartui.sim.pi30_inverter import Pi30Inverter
+    from solartui.sim.pi30_pty import serve_pi30_on_pty
+
+    inverter = Pi30Inverter(serial="55501234567890")
+    server = await serve_pi30_on_pty(inverter, mode="hidraw")
+    dev_root = tmp_path / "dev"
+    dev_root.mkdir()
+    os.symlink(server.client_path, dev_root / "hidraw1")
+    try:
+        found = await scan_usb(sysfs_root=_fake_sysfs(tmp_path / "hidraw"), dev_root=str(dev_root),
+                               use_pyusb=False, identify_pi30=pi30_identifier(timeout_ms=500))
+    finally:
+        await server.stop()
+    first, second = found
+    assert (first.map_id, first.vendor, first.serial, first.firmware) == (
+        "voltronic-pi30", "Voltronic", "55501234567890", inverter.firmware)
+    assert first.title().startswith("Voltronic 55501234567890 at ")
+    assert second.map_id is None and "QPI failed" in second.detail
+    assert "\n" not in second.detail
+    assert [e.command for e in inverter.log][:1] == ["QPI"]
+
+
+async def test_pyusb_device_identified_and_a_ups_is_not(tmp_path):
+    from solartui.discovery.pi30_identify import pi30_identifier
+    from solartui.sim.pi30_inverter import Pi30Inverter
+    from solartui.sim.pi30_usb_backend import Pi30UsbBackend
+
+    backend = Pi30UsbBackend(Pi30Inverter(serial="11122233344455"), bus=1, address=5)
+    ups = Pi30Inverter()
+    ups.answer = lambda command: "PI17" if command == "QPI" else None
+    backend.add_device(ups, bus=1, address=9)
+    found = await scan_usb(sysfs_root=tmp_path / "none", backend=backend,
+                           identify_pi30=pi30_identifier(backend, timeout_ms=500))
+    by_target = {f.target: f for f in found}
+    inverter = by_target["hid://0665:5161?bus=1&address=5"]
+    assert (inverter.map_id, inverter.serial) == ("voltronic-pi30", "11122233344455")
+    other = by_target["hid://0665:5161?bus=1&address=9"]
+    assert other.map_id is None and "PI17" in other.detail and "not PI30" in other.detail

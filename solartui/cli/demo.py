@@ -1,6 +1,7 @@
-"""`solartui demo`: simulated Growatt inverters in this process, and the TUI connected to them.
+"""`solartui demo`: simulated inverters in this process, and the TUI connected to them.
 
-One inverter sits on a pseudo-terminal (Modbus RTU, the real 850 ms pacing), one on loopback TCP.
+One Growatt inverter sits on a pseudo-terminal (Modbus RTU, the real 850 ms pacing), one on
+loopback TCP, and a Voltronic PI30 inverter on a pseudo-terminal at 2400 baud.
 `--plain` prints the live values instead of opening the TUI, refreshed as fast as the link
 allows, until Ctrl+C; `--cycles N` stops after N refreshes (tests, headless machines).
 """
@@ -14,9 +15,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from solartui.cli.read import readings_table
+from solartui.cli.read import fields_table, readings_table
 from solartui.cli.session import run
+from solartui.devices.pi30_device import Pi30Device
 from solartui.devices.register_device import RegisterDevice
+from solartui.links.pi30_open import open_pi30_link
 from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
@@ -50,7 +53,11 @@ async def _demo(cycles):
     devices = []
     for url in await rig.start():
         target = parse_target(url)
-        dev = RegisterDevice(m, pool.get(target, m.link), target.unit)
+        if target.is_pi30:
+            pm = catalog.resolve_command_map(None)
+            dev = Pi30Device(pm, open_pi30_link(target, pm.link))
+        else:
+            dev = RegisterDevice(m, pool.get(target, m.link), target.unit)
         await dev.identify()
         devices.append(dev)
     console = Console(highlight=False)
@@ -61,18 +68,27 @@ async def _demo(cycles):
                 started = time.monotonic()
                 tables = []
                 for dev in devices:
-                    readings = await dev.poll(points)
                     st = dev.link.stats
-                    title = (f"{m.vendor} {dev.identity.serial} via {dev.link.description} unit "
-                             f"{dev.unit}, {dev.link.min_period * 1000:.0f} ms pacing\n"
+                    unit = f" unit {dev.unit}" if dev.unit is not None else ""
+                    title = (f"{dev.map.vendor} {dev.identity.serial} via {dev.link.description}"
+                             f"{unit}, {dev.link.min_period * 1000:.0f} ms pacing\n"
                              f"{st.requests} requests, {st.timeouts} timeouts, "
                              f"{st.errors} errors")
-                    tables.append(readings_table(readings, title, compact=True))
+                    if isinstance(dev, Pi30Device):
+                        readings = [r for r in await dev.poll(dev.fields(("live",)))
+                                    if not r.absent]
+                        tables.append(fields_table(readings, title, compact=True))
+                    else:
+                        tables.append(readings_table(await dev.poll(points), title, compact=True))
                 took = time.monotonic() - started
-                footer = Text(f"refresh {n + 1}: {took:.1f} s for both devices. Ctrl+C to stop.",
+                footer = Text(f"refresh {n + 1}: {took:.1f} s for {len(devices)} devices. "
+                              "Ctrl+C to stop.",
                               style="dim")
                 live.update(Group(*tables, footer), refresh=True)
                 n += 1
     finally:
         await pool.close()
+        for dev in devices:
+            if isinstance(dev, Pi30Device):
+                await dev.link.close()
         await rig.stop()

@@ -58,7 +58,7 @@ def fields_table(readings, title: str, compact: bool = False) -> Table:
     if compact:
         cols = [c for c in cols if c[0] not in ("doc", "group")]
     for col, kw in cols:
-        t.add_column(col, no_wrap=compact, **kw)
+        t.add_column(col, no_wrap=compact, min_width=10 if col == "command" else None, **kw)
     for r in readings:
         f = r.point
         if r.ok:

@@ -52,7 +52,9 @@ def _jobs(serial_, ports, usb, nets, find_all):
         jobs.append((path, lambda f, p, path=path: probe_port(path, find_all=find_all,
                                                               on_found=f, on_progress=p)))
     if usb:
-        jobs.append(("usb", lambda f, p: scan_usb(on_found=f, on_progress=p)))
+        from solartui.discovery.pi30_identify import pi30_identifier
+        jobs.append(("usb", lambda f, p: scan_usb(on_found=f, on_progress=p,
+                                                  identify_pi30=pi30_identifier())))
     networks = []
     for text in nets:
         networks += local_subnets() if text == "local" else [parse_cidr(text)]

@@ -7,8 +7,8 @@ what a PI30 inverter (Voltronic/Axpert, USB HID 0665:5161) is opened through on 
 be missing (no libusb, no USB at all, a container): listing then returns what it can and never
 raises.
 
-Identification of a PI30 device by its `QPI` query needs the PI30 codec and link; until that is
-wired in, `scan_usb(identify_pi30=...)` takes it as a hook and the result says so.
+Identification of a PI30 device by its `QPI` query is a hook, `scan_usb(identify_pi30=...)`
+(discovery.pi30_identify gives it), so listing stays free of the PI30 link.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ PI30_VID_PID = (0x0665, 0x5161)
 KNOWN_USB: dict[tuple[int, int], str] = {
     PI30_VID_PID: "Voltronic/Axpert-style inverter (PI30 over USB HID; also used by some UPSes)",
 }
-PI30_PENDING = "identification by QPI comes with PI30 support"
+PI30_PENDING = "not identified (QPI not asked)"
 
 IdentifyPi30 = Callable[[Found], Awaitable["Found | None"]]
 
@@ -164,9 +164,9 @@ def recognised(devices: list[UsbDeviceInfo]) -> list[Found]:
         elif (d.vid, d.pid) in with_node:
             continue                 # reported through its hidraw node
         else:
-            target = f"hid://{d.id}"
-            link = f"USB {d.id}" + (f" bus {d.bus} address {d.address}"
-                                    if d.bus is not None else "")
+            pinned = d.bus is not None and d.address is not None
+            target = f"hid://{d.id}" + (f"?bus={d.bus}&address={d.address}" if pinned else "")
+            link = f"USB {d.id}" + (f" bus {d.bus} address {d.address}" if pinned else "")
         names = " ".join(x for x in (d.manufacturer, d.product) if x) or d.name
         detail = what + (f" [{names}]" if names else "") + f"; {PI30_PENDING}"
         out.append(Found(kind="usb", target=target, link=link, serial=d.serial_number,
@@ -182,7 +182,7 @@ async def scan_usb(*, on_found: OnFound | None = None, on_progress: OnProgress |
 
     `identify_pi30(found)` is the hook for the PI30 `QPI` identification: it gets the preliminary
     Found and returns an identified one (or None: keep the preliminary). Without it, each result
-    says identification comes with PI30 support. A SolartuiError from the hook is kept in the
+    says it was not identified. A SolartuiError from the hook is kept in the
     result's detail; cancellation passes through."""
     devices = await asyncio.to_thread(list_usb_devices, sysfs_root=sysfs_root, dev_root=dev_root,
                                       backend=backend, use_pyusb=use_pyusb)

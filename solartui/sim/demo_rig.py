@@ -1,13 +1,15 @@
 """The demo's simulated devices: a Growatt inverter on a pty wire (real 850 ms pacing), one on
-loopback TCP, and the embedded Growatt server with one simulated datalogger (and its inverter)
-connected to it over loopback TCP, all started in this process. Used by `solartui demo` (TUI and
-plain) and the tests."""
+loopback TCP, a Voltronic PI30 inverter on a pty at 2400 baud, and the embedded Growatt server with
+one simulated datalogger (and its inverter) connected to it over loopback TCP, all started in this
+process. Used by `solartui demo` (TUI and plain) and the tests."""
 
 from __future__ import annotations
 
 from solartui.registers import catalog
 from solartui.shine.server import ShineServer
 from solartui.sim.modbus_server import ModbusSimulator
+from solartui.sim.pi30_inverter import Pi30Inverter
+from solartui.sim.pi30_pty import serve_pi30_on_pty
 from solartui.sim.register_bank import RegisterBank
 from solartui.sim.serial_wire import serve_on_pty
 from solartui.sim.shine_logger import SimulatedDatalogger
@@ -16,13 +18,16 @@ DEMO_MAP = "growatt-protocol-ii"
 DEMO_LOGGER = "DEMOLOG001"
 DEMO_LOGGER_INVERTER = "DEMO000WIF"
 DEMO_LOGGER_INTERVAL = 10.0     # seconds between data records: the server pane moves visibly
+DEMO_PI30_SERIAL = "96332309100452"
 
 
 class DemoRig:
-    def __init__(self, journal=None, shine: bool = True):
+    def __init__(self, journal=None, shine: bool = True, pi30: bool = True):
         self.targets: list[str] = []
         self._stops = []
         self.shine = shine
+        self.pi30 = pi30
+        self.pi30_inverter: Pi30Inverter | None = None
         # made now so an app can show it before start(); writes through it go to `journal`
         self.shine_server = ShineServer(journal=journal)
         self.datalogger: SimulatedDatalogger | None = None
@@ -36,6 +41,11 @@ class DemoRig:
         port = await tcp_sim.start_tcp("127.0.0.1", 0)
         self._stops.append(tcp_sim.stop)
         self.targets = [f"rtu://{wire.client_path}?unit=1", f"tcp://127.0.0.1:{port}?unit=1"]
+        if self.pi30:
+            self.pi30_inverter = Pi30Inverter(serial=DEMO_PI30_SERIAL)
+            pi30_server = await serve_pi30_on_pty(self.pi30_inverter, pace=True)
+            self._stops.append(pi30_server.stop)
+            self.targets.append(f"pi30://{pi30_server.client_path}")
         if self.shine:
             await self._start_shine(m)
         return self.targets

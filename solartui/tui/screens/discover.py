@@ -110,14 +110,17 @@ class DiscoverScreen(Screen):
 
     def _port_in_use(self) -> str | None:
         dev = self.app.device
-        if dev is not None and dev.link.target.scheme == "rtu":
+        if dev is not None and getattr(dev.link, "target", None) is not None \
+                and dev.link.target.scheme in ("rtu", "pi30"):
             return dev.link.target.path
         return None
 
     @on(Button.Pressed, "#usb")
     def action_scan_usb(self) -> None:
+        from solartui.discovery.pi30_identify import pi30_identifier
         from solartui.discovery.usb import scan_usb
-        self._start("USB", lambda f, p: scan_usb(on_found=f, on_progress=p))
+        self._start("USB", lambda f, p: scan_usb(on_found=f, on_progress=p,
+                                                 identify_pi30=pi30_identifier()))
 
     @on(Button.Pressed, "#net")
     @on(Input.Submitted, "#cidr")
@@ -178,7 +181,10 @@ class DiscoverScreen(Screen):
         if not f.target:
             self.notify(f"{f.title()}: nothing to open yet", severity="warning")
             return
-        if f.kind == "usb" or not f.target.startswith(("tcp://", "rtu://")):
+        if f.kind == "usb":                  # PI30: the command map (QPI decides on connect)
+            self.app.connect(f.target, f.map_id)
+            return
+        if not f.target.startswith(("tcp://", "rtu://", "givenergy://")):
             self.notify(f"{f.target}: this kind of device is not supported yet", severity="warning")
             return
         self.app.connect(f.target, f.map_id or GENERIC_MAP, browse=f.map_id is None)
