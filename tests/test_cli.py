@@ -202,6 +202,44 @@ async def test_simulate_pty_and_read_with_real_pacing():
         await sim.wait()
 
 
+@pytest.mark.parametrize("hidraw", [False, True])
+async def test_simulate_pi30_and_read_write_time_across_processes(hidraw, tmp_path):
+    """`solartui simulate pi30` in one process; read, write and time in others, at the map's
+    real 0.5 s pacing and 1 s read-back delay."""
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "solartui", "simulate", "pi30", "--serial", "77700011122233",
+        *(["--hidraw"] if hidraw else []),
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        target = None
+        while target is None:
+            line = (await asyncio.wait_for(sim.stdout.readline(), 20)).decode()
+            assert line, (await sim.stderr.read()).decode()
+            if line.startswith("target: "):
+                target = line.split(" ", 1)[1].strip()
+        assert target.startswith("hidraw:///dev/" if hidraw else "pi30:///dev/")
+        code, out, err = await cli("read", target, "mode", "battery_rating_voltage", "--json")
+        assert code == 0, err
+        rows = {r["name"]: r for r in json.loads(out)}
+        assert rows["mode"]["text"] == "Line" and rows["battery_rating_voltage"]["value"] == 48
+        code, out, err = await cli("write", target, "max_charging_current=40", "--yes")
+        assert code == 0 and "verified" in out and "MCHGC040" in out, err
+        code, out, err = await cli("write", target, "max_charging_current=45", "--yes")
+        assert "this device offers only" in one_line_error(code, err)
+        code, out, err = await cli("time", target, "--sync", "--yes")
+        assert code == 0 and "verified" in out, err
+    finally:
+        sim.terminate()
+        await sim.wait()
+
+
+async def test_simulate_pi30_refuses_modbus_options():
+    code, out, err = await cli("simulate", "pi30", "--tcp", "127.0.0.1:0")
+    assert "--tcp is not for 'simulate pi30'" in one_line_error(code, err)
+    code, out, err = await cli("simulate", "pi30", "--fault", "explode")
+    assert "unknown fault 'explode' for pi30" in one_line_error(code, err)
+
+
 async def test_simulate_tcp_prints_where_it_listens():
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "solartui", "simulate", MAP, "--tcp", "127.0.0.1:0", "--unit", "3",

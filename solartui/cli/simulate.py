@@ -8,6 +8,7 @@ import asyncio
 import click
 
 from solartui.cli.session import run
+from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
 
@@ -58,13 +59,15 @@ SHINE = "shine"
 @click.command("simulate")
 @click.argument("map_name", metavar="MAP")
 @click.option("--tcp", "tcp", metavar="HOST:PORT", help="Serve Modbus TCP here (default 127.0.0.1:5020).")
-@click.option("--pty", is_flag=True, help="Serve Modbus RTU on a new pseudo-terminal.")
+@click.option("--pty", is_flag=True, help="Serve Modbus RTU on a new pseudo-terminal (pi30: always).")
+@click.option("--hidraw", is_flag=True, help="pi30: speak HID reports on the pty, as /dev/hidrawN does.")
 @click.option("--unit", type=click.IntRange(1, 255), default=None, help="Unit address (default: the map's).")
 @click.option("--baud", type=int, default=None, help="Baud rate on the pty (default: the map's).")
 @click.option("--serial", "serial_no", default=None, help="Serial number to report (default SIM0000001).")
 @click.option("--fault", "faults", multiple=True,
               help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N; "
-                   "for shine: silent, nack, delay=S, no-announce, garbage.")
+                   "for shine: silent, nack, delay=S, no-announce, garbage; "
+                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc.")
 @click.option("--server", metavar="HOST:PORT",
               help="shine: the Shine server to connect to (default 127.0.0.1:5781).")
 @click.option("--protocol", metavar="02|05|06", help="shine: Shine protocol (default 06).")
@@ -74,15 +77,25 @@ SHINE = "shine"
               help="shine: seconds between data records (default: logger register 4, 5 minutes).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine: the inverter's register map (default growatt-protocol-ii).")
-def command(map_name, tcp, pty, unit, baud, serial_no, faults, server, protocol, datalogger,
-            inverter, interval, shine_map):
+def command(map_name, tcp, pty, hidraw, unit, baud, serial_no, faults, server, protocol,
+            datalogger, inverter, interval, shine_map):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
-    connects out to a Shine server: `simulate shine --server HOST:PORT`.
+    connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
+    Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node).
     """
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
+    if map_name in PI30_NAMES:
+        used = [name for name, value in {**shine_only, "--tcp": tcp, "--unit": unit,
+                                         "--baud": baud}.items() if value is not None]
+        if used:
+            raise SolartuiError(f"{used[0]} is not for 'simulate pi30' (it runs on a pty)")
+        run(simulate_pi30(hidraw, serial_no, parse_pi30_faults(faults)))
+        return
+    if hidraw:
+        raise SolartuiError("--hidraw is only for 'simulate pi30'")
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
         used = [name for name, value in modbus_only.items() if value]
