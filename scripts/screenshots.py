@@ -205,11 +205,52 @@ async def run(out: Path) -> list[Path]:
         await shoot(app, out, "server-registers", written)
         await back(pilot, base)
 
+        # the demo's PI30 inverter: its live screen, then the editor of a setting
+        await pi30_screens(app, pilot, out, written)
+
         await pilot.resize_terminal(*SMALL)
         await wait_until(pilot, lambda: live_has_values(app), 10)
         await pilot.pause(2.0)      # a fresh pass after the screens above paused polling
         await shoot(app, out, f"live-{SMALL[0]}x{SMALL[1]}", written)
     return written
+
+
+def pi30_values(app) -> bool:
+    from textual.widgets import DataTable
+    screen = app.screen
+    if type(screen).__name__ != "Pi30LiveScreen":
+        return False
+    table = screen.query_one("#fields", DataTable)
+    try:
+        return str(table.get_cell("output_source_priority", "value")) != ""
+    except Exception:  # pylint: disable=broad-except
+        return False
+
+
+async def pi30_screens(app, pilot, out: Path, written: list[Path]) -> None:
+    from textual.widgets import DataTable
+    pi30 = [t for t in app.demo_targets if t.startswith("pi30://")]
+    if not pi30:
+        print("warning: the demo has no PI30 inverter", file=sys.stderr)
+        return
+    first = app.demo_targets[0]
+    app.connect(pi30[0])
+    if not await wait_until(pilot, lambda: pi30_values(app), 30):
+        print("warning: the PI30 live screen has no values after 30 s", file=sys.stderr)
+    await pilot.pause(0.5)
+    await shoot(app, out, "pi30-live", written)
+    table = app.screen.query_one("#fields", DataTable)
+    table.move_cursor(row=table.get_row_index("battery_float_voltage"))
+    await pilot.pause(0.2)
+    await pilot.press("e")
+    await pilot.pause(0.5)
+    await pilot.press("5", "4", "full_stop", "5")
+    await pilot.pause(0.3)
+    await shoot(app, out, "pi30-setting", written)
+    await pilot.press("escape")
+    await pilot.pause(0.3)
+    app.connect(first, "growatt-protocol-ii")
+    await wait_until(pilot, lambda: live_has_values(app), 20)
 
 
 def to_png(svg: Path) -> Path | None:

@@ -115,6 +115,7 @@ class SolartuiApp(App):
 
     async def _connect(self, target: str, map_name: str | None, remember: bool = True) -> None:
         if self.session.device is not None:
+            self.switch_to(Screen())        # the old device's screens stop polling first
             await self.session.close()
         self.sub_title = f"connecting to {target}…"
         try:

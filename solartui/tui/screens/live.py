@@ -74,7 +74,8 @@ class LiveScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        dev = self.app.device
+        # the screen's own device: a reconnect closes the session's before this screen goes
+        dev = self.device = self.app.device
         self.points = sorted((p for p in dev.map.points if p.readable),
                              key=lambda p: (GROUPS.index(p.group), p.table != "input", p.address))
         self.reads = len(plan_for_map(dev.map, self.points))
@@ -107,7 +108,7 @@ class LiveScreen(Screen):
 
     @work(exclusive=True, group="live-poll", exit_on_error=False)
     async def poll(self) -> None:
-        dev = self.app.device
+        dev = self.device
         while True:
             while self.paused or self.suspended:
                 self._wake.clear()
@@ -191,7 +192,7 @@ class LiveScreen(Screen):
     # --- status and detail ---------------------------------------------------------------------
 
     def _status(self) -> None:
-        dev = self.app.device
+        dev = self.device
         st = dev.link.stats
         limit = self.reads * dev.link.min_period
         if self._pass_seconds is None:

@@ -70,7 +70,8 @@ class Pi30LiveScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        dev = self.app.device
+        # the screen's own device: a reconnect closes the session's before this screen goes
+        dev = self.device = self.app.device
         order = {id(f): i for i, f in enumerate(dev.fields())}
         self.fields = sorted(dev.fields(), key=lambda f: (_group_key(f.group), order[id(f)]))
         self.live = [f for f in self.fields if dev.map.command(f.command).role == "live"]
@@ -89,7 +90,7 @@ class Pi30LiveScreen(Screen):
 
     @work(exclusive=True, group="live-poll", exit_on_error=False)
     async def poll(self) -> None:
-        dev = self.app.device
+        dev = self.device
         passes = 0
         while True:
             while self.paused or self.suspended:
@@ -140,7 +141,7 @@ class Pi30LiveScreen(Screen):
     # --- status and detail ---------------------------------------------------------------------
 
     def _status(self) -> None:
-        st = self.app.device.link.stats
+        st = self.device.link.stats
         period = ("first pass…" if self._pass_seconds is None
                   else f"refresh {self._pass_seconds:.2f} s")
         lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
@@ -163,7 +164,7 @@ class Pi30LiveScreen(Screen):
         f = self._current()
         if f is None:
             return
-        setting = setting_for_field(self.app.device.map, f.name)
+        setting = setting_for_field(self.device.map, f.name)
         how = (f"setting {setting.name}: e to change ({setting.doc})" if setting
                else "read-only")
         text = f"[b]{f.name}[/b] — {f.doc} ({f.command} field {f.index}, {f.type}); {how}"
@@ -203,7 +204,7 @@ class Pi30LiveScreen(Screen):
         f = self._current()
         if f is None:
             return
-        setting = setting_for_field(self.app.device.map, f.name)
+        setting = setting_for_field(self.device.map, f.name)
         if setting is None:
             self.notify(f"{f.name} is read-only", severity="warning")
             return
