@@ -162,3 +162,21 @@ async def test_clock_screen_syncs_a_pi30_clock(rig):
         await r.until(lambda: r.journal.entries(), timeout=10)
         assert r.journal.entries()[0]["outcome"] == VERIFIED
         assert abs(r.inverter._clock_offset) < 3
+
+
+async def test_connecting_elsewhere_from_the_live_screen(rig):
+    """The live screen of the old device must not outlive its session (it used to crash)."""
+    other = Pi30Inverter(serial="22233344455566")
+    server = await serve_pi30_on_pty(other)
+    try:
+        async with rig() as r:
+            live = await r.screen(Pi30LiveScreen)
+            await r.until(lambda: cell(live, "mode", "value") == "Line")
+            r.app.connect(f"pi30://{server.client_path}?period=0&timeout=800")
+            await r.until(lambda: r.device is not None and r.device.serial == other.serial)
+            new = await r.screen(Pi30LiveScreen)
+            assert new is not live
+            await r.until(lambda: cell(new, "mode", "value") == "Line")
+            assert r.app.is_running and not any(sev == "error" for _, sev in r.notes)
+    finally:
+        await server.stop()
