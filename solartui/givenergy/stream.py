@@ -1,0 +1,149 @@
+"""Cut the dongle's TCP byte stream into GivEnergy messages (protocols/givenergy.md §2.1).
+
+One socket read may hold several frames, part of one, or stray bytes (a lone 00 in one capture,
+a frame split across reads that then fails CRC). The cutter scans for the marker 59 59 00 01,
+sanity-checks the header (length <= 300, uid 0/1, fid 1/2), waits for the whole frame and decodes
+it; a header that fails the check is skipped one byte at a time. Nothing here raises: garbage and
+frames that do not decode are counted in `rejected` (with the reason and bytes in `rejections`)
+and the stream carries on. A frame that fails to decode while another marker sits inside its span
+is cut at that marker, so one truncated frame costs only itself; likewise a header still waiting
+for bytes is given up when a complete, valid frame already starts inside its span (a heartbeat
+must not sit behind a truncated frame until its deadline passes).
+
+Memory stays bounded: without a marker only the last 3 bytes are kept, and a pending frame is at
+most 306 bytes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from solartui.givenergy.errors import GivCrcError, GivFrameError
+from solartui.givenergy.frame import DIRECTIONS, HEADER, MARKER, check_header, decode
+
+MAX_BUFFER = 4096               # hard cap; the logic above never gets near it
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    data: bytes
+
+    def __str__(self) -> str:
+        shown = self.data[:48].hex(" ")
+        return f"{self.reason}: {shown}{' …' if len(self.data) > 48 else ''}"
+
+
+class FrameStream:
+    """Bytes in, messages out, for one direction of one connection."""
+
+    def __init__(self, direction: str, *, keep: int = 50, check_crc: bool = True):
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+        self.direction = direction
+        self.check_crc = check_crc
+        self._buf = bytearray()
+        self.frames = 0
+        self.rejected = 0
+        self.crc_failures = 0           # of the rejections, frames whose CRC did not verify
+        self.rejections: deque[Rejection] = deque(maxlen=keep)
+
+    def _reject(self, reason: str, data: bytes) -> None:
+        self.rejected += 1
+        self.rejections.append(Rejection(reason, bytes(data)))
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list:
+        """Add bytes; return every complete, valid message now available, oldest first."""
+        buf = self._buf
+        buf += data
+        out: list = []
+        pos = 0
+        garbage_from = None             # start of a run of skipped bytes, reported as one
+        n = len(buf)
+        while True:
+            i = buf.find(MARKER, pos)
+            if i < 0:
+                # keep a possible partial marker at the end; the rest is garbage
+                keep = max(pos, n - 3)
+                while keep < n and not MARKER.startswith(bytes(buf[keep:])):
+                    keep += 1
+                if garbage_from is None and keep > pos:
+                    garbage_from = pos
+                pos = keep
+                break
+            if i > pos and garbage_from is None:
+                garbage_from = pos
+            pos = i
+            if n - pos < HEADER:
+                break
+            try:
+                size = check_header(buf[pos:pos + HEADER])
+            except GivFrameError:
+                if garbage_from is None:
+                    garbage_from = pos
+                pos += 1
+                continue
+            if n - pos < size:
+                later = self._later_frame(pos, size)
+                if later is None:
+                    break
+                if garbage_from is None:
+                    garbage_from = pos
+                pos = later
+                continue
+            if garbage_from is not None:
+                self._garbage(buf[garbage_from:pos])
+                garbage_from = None
+            wire = bytes(buf[pos:pos + size])
+            try:
+                out.append(decode(wire, self.direction, check_crc=self.check_crc))
+            except GivFrameError as exc:
+                self.crc_failures += isinstance(exc, GivCrcError)
+                cut = wire.find(MARKER, 1)
+                if cut > 0:             # a truncated frame ran into the next one
+                    self._reject(f"truncated frame ({exc})", wire[:cut])
+                    pos += cut
+                else:
+                    self._reject(str(exc), wire)
+                    pos += size
+                continue
+            self.frames += 1
+            pos += size
+        if garbage_from is not None:
+            self._garbage(buf[garbage_from:pos])
+        del buf[:pos]
+        if len(buf) > MAX_BUFFER:       # cannot happen with the rules above; a guard all the same
+            self._reject(f"{len(buf)} bytes buffered without a frame", buf)
+            buf.clear()
+        return out
+
+    def _garbage(self, data) -> None:
+        if data:
+            self._reject(f"{len(data)} bytes that do not start a frame", data)
+
+    def _later_frame(self, start: int, size: int) -> int | None:
+        """Offset of a complete, decodable frame inside the span a pending header claims."""
+        buf = self._buf
+        j = buf.find(MARKER, start + 1, start + size)
+        while j >= 0:
+            try:
+                later = check_header(buf[j:j + HEADER]) if len(buf) - j >= HEADER else None
+                if later is not None and j + later <= len(buf):
+                    decode(bytes(buf[j:j + later]), self.direction, check_crc=self.check_crc)
+                    return j
+            except GivFrameError:
+                pass
+            j = buf.find(MARKER, j + 1, start + size)
+        return None
+
+    def finish(self) -> None:
+        """The connection ended: whatever is left was a truncated frame or garbage."""
+        if self._buf:
+            self._reject(f"truncated frame: {len(self._buf)} bytes when the connection ended",
+                         self._buf)
+            self._buf.clear()
