@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from solartui.registers.codec import decode
-from solartui.registers.model import RUNGS, DeviceMap, Point, rung_index
+from solartui.registers.model import RUNGS, TEXT_TYPES, DeviceMap, Point, rung_index
 from solartui.registers.planner import PlanError, plan_for_map
 from solartui.registers.units import NAME_HINTS, quantity
 
@@ -106,7 +106,7 @@ def _split_pair(p: Point, by_addr: dict) -> list[Finding]:
 
 
 def _finite(p: Point) -> list[Finding]:
-    if p.type in ("ascii", "hhmm"):
+    if p.type in TEXT_TYPES:
         return []
     bad = []
     for fill in (0x0000, 0xFFFF, 0x7FFF, 0x8000):

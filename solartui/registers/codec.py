@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from solartui.errors import CodecError, ValueRejected
-from solartui.registers.model import INTEGER_TYPES, Point
+from solartui.registers.model import INTEGER_TYPES, TEXT_TYPES, TIME_TYPES, Point
 
 _SIGNED_BITS = {"s16": 16, "s32": 32}
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
@@ -27,7 +27,7 @@ def words_to_raw(typ: str, words: list[int], order: str = "big") -> int | float 
     """Interpret register words as the type says."""
     if any(not 0 <= w <= 0xFFFF for w in words):
         raise CodecError(f"register words must be 0-65535, got {words}")
-    if typ in ("u16", "s16", "hhmm"):
+    if typ in ("u16", "s16", *TIME_TYPES):
         _need(words, 1, typ)
         raw = words[0]
     elif typ in ("u32", "s32", "f32"):
@@ -43,6 +43,8 @@ def words_to_raw(typ: str, words: list[int], order: str = "big") -> int | float 
         raise CodecError(f"unknown type {typ!r}")
     if typ == "hhmm":
         return f"{raw >> 8:02d}:{raw & 0xFF:02d}"
+    if typ == "hhmm_dec":
+        return _hhmm_dec_text(raw)
     bits = _SIGNED_BITS.get(typ)
     if bits and raw >= 1 << (bits - 1):
         raw -= 1 << bits
@@ -59,14 +61,14 @@ def raw_to_words(typ: str, raw: int | float | str, count: int = 1, order: str = 
             raise CodecError(f"text must be at most {2 * count} ASCII characters")
         data = data.ljust(2 * count, b"\x00")
         return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
-    if typ == "hhmm":
+    if typ in TIME_TYPES:
         m = _HHMM.match(raw) if isinstance(raw, str) else None
         if not m:
             raise CodecError("a time of day is written HH:MM")
         h, mi = int(m.group(1)), int(m.group(2))
         if h > 23 or mi > 59:
             raise CodecError(f"{raw} is not a time of day")
-        return [(h << 8) | mi]
+        return [(h << 8) | mi] if typ == "hhmm" else [h * 100 + mi]
     if typ == "f32":
         if not isinstance(raw, (int, float)) or not math.isfinite(raw):
             raise CodecError("f32 needs a finite number")
@@ -89,8 +91,17 @@ def raw_to_words(typ: str, raw: int | float | str, count: int = 1, order: str = 
 
 
 def raw_limits(typ: str) -> tuple[int, int]:
+    """The integers a type's registers can hold (time types: the one word, valid or not)."""
     return {"u16": (0, 0xFFFF), "s16": (-0x8000, 0x7FFF), "u32": (0, 0xFFFFFFFF),
-            "s32": (-0x80000000, 0x7FFFFFFF)}[typ]
+            "s32": (-0x80000000, 0x7FFFFFFF), "hhmm": (0, 0xFFFF),
+            "hhmm_dec": (0, 0xFFFF)}[typ]
+
+
+def _hhmm_dec_text(raw: int) -> str:
+    """Why text, not an error: a slot register holding 60 or 2460 is a fact to show (GivEnergy
+    uses 60 as "unset"), like an unknown enum code, not a failed read."""
+    h, m = divmod(raw, 100)
+    return f"{h:02d}:{m:02d}" if h <= 23 and m <= 59 else f"invalid ({raw})"
 
 
 def _need(words: list[int], n: int, typ: str) -> None:
@@ -151,7 +162,7 @@ def describe(point: Point, raw, value) -> str:
 def parse_value(point: Point, text: str) -> int | float | str:
     """Turn what a person typed into an engineering value (a label becomes its raw value)."""
     s = str(text).strip()
-    if point.type in ("ascii", "hhmm"):
+    if point.type in TEXT_TYPES:
         return s
     for labels in (point.enum, point.special):
         if labels:
@@ -180,7 +191,7 @@ def _choices(point: Point) -> str:
 def encode_value(point: Point, value: int | float | str) -> list[int]:
     """Validate an engineering value against the map and encode it; raise ValueRejected."""
     try:
-        if point.type in ("ascii", "hhmm"):
+        if point.type in TEXT_TYPES:
             if not isinstance(value, str):
                 raise ValueRejected(f"{point.name}: needs text")
             return raw_to_words(point.type, value, point.count, point.words)

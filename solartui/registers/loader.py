@@ -14,7 +14,8 @@ from typing import Any
 
 from solartui.errors import MapError
 from solartui.registers.model import (
-    INTEGER_TYPES, RUNGS, TABLES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec, Point,
+    INTEGER_TYPES, RUNGS, TABLES, TEXT_TYPES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec,
+    Point,
 )
 from solartui.registers.units import UNITS
 from solartui.registers.yaml_lines import parse_yaml
@@ -23,6 +24,8 @@ GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Ide
           "Settings", "Clock", "Other")
 CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 
+# register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
+REGISTER_PROTOCOLS = ("modbus", "givenergy")
 TOP_KEYS = {"schema", "device", "protocol", "link", "blocks", "holes", "identify", "clock",
             "points"}
 DEVICE_KEYS = {"id", "vendor", "name", "families", "source", "trust"}
@@ -36,7 +39,8 @@ POINT_KEYS = {"name", "doc", "table", "address", "type", "count", "words", "scal
 POINT_REQUIRED = ("name", "doc", "table", "address", "type")
 WRITE_KEYS = {"function", "delay_ms"}
 RAW_LIMITS = {"u16": (0, 0xFFFF), "s16": (-0x8000, 0x7FFF), "u32": (0, 0xFFFFFFFF),
-              "s32": (-0x80000000, 0x7FFFFFFF), "hhmm": (0, 0xFFFF)}
+              "s32": (-0x80000000, 0x7FFFFFFF), "hhmm": (0, 0xFFFF),
+              "hhmm_dec": (0, 0xFFFF)}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -84,7 +88,8 @@ def load_map(path: str | Path) -> DeviceMap:
 
 
 def check_top_level(data: dict, duplicates, owners: dict, f: _Findings, top_keys: set,
-                    required: tuple[str, ...], protocol: str, wrong_protocol: str) -> None:
+                    required: tuple[str, ...], protocol: str | tuple[str, ...],
+                    wrong_protocol: str) -> None:
     """What every map file must get right at the top: no duplicate or unknown keys, the
     required sections, schema 1 and its protocol (shared by register and command maps)."""
     for ln, key, mapping in duplicates:
@@ -96,8 +101,10 @@ def check_top_level(data: dict, duplicates, owners: dict, f: _Findings, top_keys
             f.add(data.line, f"missing '{key}'")
     if data.get("schema") is not None and data["schema"] != 1:
         f.add(data.line, f"schema {data['schema']!r} is not supported (expected 1)")
-    if data.get("protocol") is not None and data["protocol"] != protocol:
-        f.add(data.line, f"protocol {data['protocol']!r} {wrong_protocol} (expected {protocol})")
+    allowed = (protocol,) if isinstance(protocol, str) else protocol
+    if data.get("protocol") is not None and data["protocol"] not in allowed:
+        f.add(data.line, f"protocol {data['protocol']!r} {wrong_protocol} "
+                         f"(expected {' or '.join(allowed)})")
 
 
 def parse_map(text: str, path: str = "<map>") -> DeviceMap:
@@ -108,7 +115,8 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     owners = {id(p): p.get("name") for p in data.get("points") or () if isinstance(p, dict)} \
         if isinstance(data.get("points"), list) else {}
     check_top_level(data, duplicates, owners, f, TOP_KEYS,
-                    ("schema", "device", "protocol", "link", "points"), "modbus", "is not supported")
+                    ("schema", "device", "protocol", "link", "points"), REGISTER_PROTOCOLS,
+                    "is not supported")
 
     device = _device(data.get("device"), f)
     link = _link(data.get("link"), f, data.line)
@@ -247,7 +255,7 @@ def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None)
     if not (_is_num(scale) and scale != 0):
         f.add(ln, f"scale must be a non-zero number, not {scale!r}", point)
         ok = False
-    elif scale != 1 and typ in ("ascii", "hhmm"):
+    elif scale != 1 and typ in TEXT_TYPES:
         f.add(ln, f"type {typ} cannot have a scale", point)
         ok = False
     width = count if typ == "ascii" else TYPE_WIDTH[typ]
@@ -409,7 +417,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
         r = d["range"]
         if not (isinstance(r, list) and len(r) == 2 and all(_is_num(x) for x in r) and r[0] <= r[1]):
             f.add(ln, "range must be [min, max] with min <= max", label)
-        elif typ in ("ascii", "hhmm"):
+        elif typ in TEXT_TYPES:
             f.add(ln, f"range does not apply to type {typ}", label)
         else:
             rng = (r[0], r[1])
@@ -444,7 +452,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
             delay = w.get("delay_ms", 1000)
             if not (_is_int(delay) and 0 <= delay <= 600000):
                 f.add(ln, "write.delay_ms must be an integer 0-600000", label)
-    if access in ("rw", "w") and not guard and typ not in ("hhmm", "ascii") and bits is None \
+    if access in ("rw", "w") and not guard and typ not in TEXT_TYPES and bits is None \
             and rng is None and enum is None:
         f.add(ln, "a writable point needs a range or an enum (or guard: true)", label)
     if blocks.get(base["table"]):

@@ -7,8 +7,14 @@ from dataclasses import dataclass, field
 TABLES = ("input", "holding")
 READ_FUNCTION = {"input": 4, "holding": 3}
 
-TYPE_WIDTH = {"u16": 1, "s16": 1, "hhmm": 1, "u32": 2, "s32": 2, "f32": 2, "ascii": None}
+TYPE_WIDTH = {"u16": 1, "s16": 1, "hhmm": 1, "hhmm_dec": 1, "u32": 2, "s32": 2, "f32": 2,
+              "ascii": None}
 INTEGER_TYPES = ("u16", "s16", "u32", "s32")
+# types whose value is text: no scale, range or enum; written as typed ("06:30", a serial)
+TEXT_TYPES = ("ascii", "hhmm", "hhmm_dec")
+# a time of day as one register: hhmm = hour in the high byte, minute in the low byte;
+# hhmm_dec = hour * 100 + minute (GivEnergy slots: 430 is 04:30)
+TIME_TYPES = ("hhmm", "hhmm_dec")
 
 RUNGS = ("generated", "structure-verified", "interop-verified", "simulator-verified",
          "hardware-verified")
