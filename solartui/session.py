@@ -78,7 +78,8 @@ class Session:
                     raise SolartuiError(f"no answer from {target}: "
                                         f"{next(iter(ident.errors.values()))}")
         else:
-            maps = [m for m in catalog.all_maps() if m.identify]
+            protocol = "givenergy" if target.scheme == "givenergy" else "modbus"
+            maps = [m for m in catalog.all_maps(protocol) if m.identify]
             if not maps:
                 raise SolartuiError("no shipped map can identify devices; name one with --map")
             link = self._link(target, merged_spec(maps))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ["registers", "links", "devices", "discovery", "shine", "sim", "pi30"]
+CORE = ["registers", "links", "devices", "discovery", "shine", "sim", "pi30", "givenergy"]
 
 
 def core_modules() -> list[str]:

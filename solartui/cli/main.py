@@ -55,8 +55,8 @@ def cli(ctx, debug):
 
 
 def _register() -> None:
-    from solartui.cli import demo, maps_cmd, read, scan, serve, simulate, timecmd, ui, write
-    for mod in (ui, scan, read, write, timecmd, serve, simulate, maps_cmd, demo):
+    from solartui.cli import action, demo, maps_cmd, read, scan, serve, simulate, timecmd, ui, write
+    for mod in (ui, scan, read, write, timecmd, action, serve, simulate, maps_cmd, demo):
         cli.add_command(mod.command)
 
 

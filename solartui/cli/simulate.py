@@ -8,6 +8,7 @@ import asyncio
 import click
 
 from solartui.cli.session import run
+from solartui.cli.simulate_givenergy import GIVENERGY_NAMES, simulate_givenergy
 from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
@@ -77,13 +78,16 @@ SHINE = "shine"
               help="shine: seconds between data records (default: logger register 4, 5 minutes).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine: the inverter's register map (default growatt-protocol-ii).")
+@click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
+              help="givenergy: a single-phase hybrid (default) or an All-in-One.")
 def command(map_name, tcp, pty, hidraw, unit, baud, serial_no, faults, server, protocol,
-            datalogger, inverter, interval, shine_map):
+            datalogger, inverter, interval, shine_map, model):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
-    Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node).
+    Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
+    `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
     """
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
@@ -96,6 +100,16 @@ def command(map_name, tcp, pty, hidraw, unit, baud, serial_no, faults, server, p
         return
     if hidraw:
         raise SolartuiError("--hidraw is only for 'simulate pi30'")
+    if map_name in GIVENERGY_NAMES:
+        used = [name for name, value in {**shine_only, "--unit": unit, "--baud": baud}.items()
+                if value is not None] + (["--pty"] if pty else []) + (["--fault"] if faults else [])
+        if used:
+            raise SolartuiError(f"{used[0]} is not for 'simulate givenergy'")
+        run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), model or "hybrid",
+                               serial_no, 180.0, None))
+        return
+    if model is not None:
+        raise SolartuiError("--model is only for 'simulate givenergy'")
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
         used = [name for name, value in modbus_only.items() if value]

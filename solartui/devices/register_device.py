@@ -116,6 +116,7 @@ class RegisterDevice:
             raise ValueRejected(f"{name} is read-only")
         value = parse_value(point, value_text)
         words = encode_value(point, value)
+        self._check_link_allows(point.address, len(words))
         new_raw = words_to_raw(point.type, words, point.words)
         new_text = describe(point, new_raw, value if isinstance(value, str) else scaled(new_raw, point.scale))
         old_text = old_words = None
@@ -141,6 +142,7 @@ class RegisterDevice:
                    and p.address <= address + len(words) - 1 and address <= p.end]
         if guarded:
             raise ValueRejected(f"register {address} is guarded ({guarded[0]}); solartui does not write it")
+        self._check_link_allows(address, len(words))
         fn = 6 if len(words) == 1 and 6 in self.map.link.functions else 16
         try:
             old = await self.link.read(3, self.unit, address, len(words), PRIORITY_WRITE)
@@ -156,6 +158,12 @@ class RegisterDevice:
             new_text=" ".join(f"0x{w:04X}" for w in words), new_value=list(words),
             trust="generated", readback_delay=1.0)
 
+    def _check_link_allows(self, address: int, count: int) -> None:
+        """A link with its own write rules (GivEnergy's write-safe list) refuses at plan time."""
+        check = getattr(self.link, "check_write", None)
+        if check is not None:
+            check(address, count)
+
     async def execute_write(self, plan: WritePlan) -> WriteOutcome:
         outcome = await self._write_and_verify(plan, self._readback_registers)
         self._journal(outcome)
@@ -168,10 +176,21 @@ class RegisterDevice:
             return words, decode(point, words).text
         return words, " ".join(f"0x{w:04X}" for w in words)
 
-    async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
-        try:
+    async def _write_words(self, plan: WritePlan) -> None:
+        """FC16 in one go; FC06 one register after another (a device without FC16). A clock
+        written register by register takes each register's value from the time it is sent."""
+        if plan.function != 6 or len(plan.words) == 1:
             await self.link.write(plan.function, self.unit, plan.address, list(plan.words),
                                   PRIORITY_WRITE)
+            return
+        for i, word in enumerate(plan.words):
+            if plan.name == "clock":
+                word = encode_clock(self._clock_spec(), datetime.now())[i]
+            await self.link.write(6, self.unit, plan.address + i, [word], PRIORITY_WRITE)
+
+    async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
+        try:
+            await self._write_words(plan)
         except DeviceException as exc:
             return WriteOutcome(plan, REJECTED, str(exc))
         except LinkError as exc:
@@ -213,9 +232,11 @@ class RegisterDevice:
         spec = self._clock_spec()
         when = when or datetime.now()
         words = encode_clock(spec, when)
+        self._check_link_allows(spec.address, len(words))
         before = await self.read_clock(PRIORITY_WRITE)
         old = before.device.isoformat(sep=" ") if before.device else None
-        fn = spec.function if len(words) == 1 or spec.function == 16 else 16
+        functions = self.map.link.functions
+        fn = 16 if len(words) > 1 and 16 in functions else spec.function
         return WritePlan(
             device_serial=self.identity.serial if self.identity else "unknown",
             map_id=self.map.id, target=self.link.description, unit=self.unit, name="clock",

@@ -39,6 +39,13 @@ class WritePlan:
     command: str | None = None    # command devices (PI30): the setter sent instead of words
     action: str | None = None     # the named action this write is part of, if any
 
+    def _function_text(self) -> str:
+        if self.function == 16:
+            return "FC16 (write multiple registers)"
+        if len(self.words) > 1:
+            return f"FC{self.function:02d} × {len(self.words)} (one register at a time, in order)"
+        return f"FC{self.function:02d} (write single register)"
+
     def summary(self) -> list[tuple[str, str]]:
         """The lines a confirmation shows, in order."""
         old = self.old_text if self.old_text is not None else "(could not be read)"
@@ -59,8 +66,7 @@ class WritePlan:
             ("old", old),
             ("new", self.new_text),
             ("raw words", " ".join(f"0x{w:04X}" for w in self.words)),
-            ("function", f"FC{self.function:02d} "
-                         f"({'write single register' if self.function == 6 else 'write multiple registers'})"),
+            ("function", self._function_text()),
             trust,
         ]
 

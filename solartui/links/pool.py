@@ -49,7 +49,7 @@ class ModbusLink:
 
 
 class LinkPool:
-    """Hands out one ModbusLink per physical channel."""
+    """Hands out one link per physical channel: a ModbusLink, or a GivEnergyLink for a dongle."""
 
     def __init__(self):
         self._links: dict[str, ModbusLink] = {}
@@ -57,7 +57,12 @@ class LinkPool:
     def get(self, target: Target, spec: LinkSpec) -> ModbusLink:
         link = self._links.get(target.link_key)
         if link is None:
-            link = self._links[target.link_key] = ModbusLink(target, spec)
+            if target.scheme == "givenergy":
+                from solartui.links.givenergy import GivEnergyLink
+                link = GivEnergyLink(target, spec)
+            else:
+                link = ModbusLink(target, spec)
+            self._links[target.link_key] = link
         return link
 
     async def close(self) -> None:
