@@ -307,3 +307,37 @@ def test_local_subnets_is_computed_without_connecting():
         assert isinstance(net, IPv4Network)
         assert net.prefixlen >= 24 and net.prefixlen < 32
         assert not net.is_loopback and not net.is_link_local
+
+
+async def test_a_givenergy_dongle_on_the_logger_port_is_identified():
+    """The simulated dongle on 127.0.0.11: read through the envelope at device 0x11; a silent
+    listener on the same port elsewhere stays an unidentified logger port."""
+    from solartui.sim.givenergy_dongle import GivEnergyDongle
+
+    port = _port_free_everywhere()
+    dongle = GivEnergyDongle("127.0.0.11", port, inverter_serial="SA2203G123")
+    await dongle.start()
+    silent = await _listen("127.0.0.12", port, _silent)
+    try:
+        found = await scan_network("127.0.0.8/29", ports=(port,), logger_ports=(port,))
+    finally:
+        silent.close()
+        await dongle.stop()
+    by_link = {f.link: f for f in found}
+    g = by_link[f"127.0.0.11:{port}"]
+    assert (g.kind, g.target, g.map_id, g.vendor, g.serial) == (
+        "givenergy", f"givenergy://127.0.0.11:{port}", "givenergy-hybrid", "GivEnergy",
+        "SA2203G123")
+    assert g.model == "2001 single-phase hybrid Gen1" and g.firmware == "D0.449-A0.449"
+    assert g.title().startswith("GivEnergy SA2203G123 at 127.0.0.11:")
+    other = by_link[f"127.0.0.12:{port}"]
+    assert (other.target, other.detail) == ("", LOGGER_DETAIL)
+
+
+def test_model_text():
+    from solartui.givenergy.models import model_text
+    assert model_text(0x2001, 449) == "2001 single-phase hybrid Gen1"
+    assert model_text(0x2003, 920) == "2003 single-phase hybrid Gen2"
+    assert model_text(0x8102) == "8102 HV Gen3 hybrid"
+    assert model_text(0x3001) == "3001 AC-coupled"
+    assert model_text(0x9999) == "9999 unknown family"

@@ -12,7 +12,8 @@ Why it is shaped this way:
     scheduler), with a short timeout and no pacing: one FC03 probe per unit address (1, then the
     gateway addresses 255 and 0 if 1 is silent), then `choose_map` over the catalog's maps.
   * Port 8899 (GivEnergy dongles, Solarman-style loggers) speaks a proprietary envelope: it is
-    reported as found, and its identification comes with the GivEnergy link.
+    identified through the GivEnergy link (identity registers at device 0x11); a port that does
+    not answer that way is reported as an unidentified logger.
 
 No I/O at import time; `local_subnets()` only reads local interface data and never connects.
 """
@@ -48,7 +49,7 @@ PROGRESS_INTERVAL = 0.05             # seconds between progress callbacks (plus 
 NO_MODBUS = "port open, no Modbus answer"
 NO_MAP = "no map fits"
 LOGGER_DETAIL = ("GivEnergy dongle or Solarman-style logger (port 8899); "
-                 "identification comes with GivEnergy support")
+                 "no GivEnergy answer")
 
 
 # --- ranges --------------------------------------------------------------------------------------
@@ -262,6 +263,37 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
         await pool.close()
 
 
+async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> Found:
+    """A GivEnergy dongle: the identity registers of the inverter at 0x11 through the envelope.
+    Anything else on the port (a Solarman logger, silence) is an unidentified logger port."""
+    from solartui.devices.register_device import RegisterDevice
+    from solartui.givenergy.models import model_text
+    from solartui.links.givenergy import GivEnergyLink
+    from solartui.links.target import Target
+    from solartui.registers import catalog
+
+    where = f"{host}:{port}"
+    maps = catalog.all_maps("givenergy")
+    if not maps:
+        return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
+    m = maps[0]
+    target = Target("givenergy", host=host, port=port, timeout_ms=max(1, round(timeout * 1000)),
+                    period_ms=0)
+    link = GivEnergyLink(target, m.link)
+    try:
+        ident = await RegisterDevice(m, link, m.link.unit).identify()
+    finally:
+        await link.close()
+    v = ident.values
+    serial = str(v.get("serial", "")).strip(" \x00")
+    if not serial or not isinstance(v.get("device_type"), int):
+        return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
+    arm = v.get("arm_firmware")
+    return Found(kind="givenergy", target=f"givenergy://{host}:{port}", link=where,
+                 vendor=m.vendor, model=model_text(v["device_type"], arm), serial=serial,
+                 firmware=f"D0.{v.get('dsp_firmware')}-A0.{arm}", map_id=m.id, detail=m.name)
+
+
 async def scan_network(cidr: str | IPv4Network, ports: Iterable[int] = DEFAULT_PORTS, *,
                        concurrency: int = 256, connect_timeout: float = 0.3,
                        identify: bool = True, maps=None,
@@ -326,16 +358,25 @@ async def scan_network(cidr: str | IPv4Network, ports: Iterable[int] = DEFAULT_P
             report(await identify_modbus_tcp(host, port, candidates, timeout=identify_timeout))
         finished(host, port)
 
+    async def examine_logger(host: str, port: int) -> None:
+        async with identify_gate:
+            report(await identify_givenergy(host, port, timeout=max(identify_timeout, 1.0)))
+        finished(host, port)
+
     async def sweeper() -> None:
         for host, port in pairs:     # one shared iterator: each pair goes to one sweeper
             async with connect_gate:
                 is_open = await probe_port(host, port, connect_timeout)
             if not is_open:
                 finished(host, port)
-            elif port in logger_ports:
+            elif port in logger_ports and not identify:
                 report(Found(kind="tcp-port", target="", link=f"{host}:{port}",
                              detail=LOGGER_DETAIL))
                 finished(host, port)
+            elif port in logger_ports:
+                task = asyncio.get_running_loop().create_task(examine_logger(host, port))
+                identifying.add(task)
+                task.add_done_callback(identifying.discard)
             elif not identify:
                 report(Found(kind="tcp-port", target="", link=f"{host}:{port}",
                              detail="port open (not identified)"))
