@@ -263,6 +263,7 @@ async def test_demo_runs_one_cycle():
     assert code == 0, err
     assert "DEMO000RTU" in out and "DEMO000TCP" in out and " V" in out
     assert "96332309100452" in out and "Line" in out          # the PI30 inverter
+    assert "SA2301G042" in out and "battery_soc" in out       # the GivEnergy hybrid
 
 
 async def test_tui_refuses_without_a_terminal():

@@ -1,7 +1,8 @@
 """`solartui demo`: simulated inverters in this process, and the TUI connected to them.
 
 One Growatt inverter sits on a pseudo-terminal (Modbus RTU, the real 850 ms pacing), one on
-loopback TCP, and a Voltronic PI30 inverter on a pseudo-terminal at 2400 baud.
+loopback TCP, a Voltronic PI30 inverter on a pseudo-terminal at 2400 baud, and a GivEnergy hybrid
+behind a simulated dongle on loopback TCP (its envelope, 300 ms pacing).
 `--plain` prints the live values instead of opening the TUI, refreshed as fast as the link
 allows, until Ctrl+C; `--cycles N` stops after N refreshes (tests, headless machines).
 """
@@ -24,6 +25,9 @@ from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 
+GIVENERGY_POINTS = ("inverter_status", "p_pv1", "p_pv2", "v_ac1", "f_ac1", "p_grid_out",
+                    "p_load_demand", "p_battery", "v_battery", "battery_soc", "e_pv_generation_today",
+                    "t_inverter_heatsink")
 LIVE_POINTS = ("inverter_status", "ppv", "vpv1", "ipv1", "ppv1", "vpv2", "ipv2", "ppv2", "pac",
                "fac", "vac1", "iac1", "eac_today", "eac_total", "temp_inverter", "temp_ipm",
                "sys_work_mode", "vbat", "soc", "battery_charge_power", "battery_discharge_power",
@@ -56,6 +60,9 @@ async def _demo(cycles):
         if target.is_pi30:
             pm = catalog.resolve_command_map(None)
             dev = Pi30Device(pm, open_pi30_link(target, pm.link))
+        elif target.scheme == "givenergy":
+            gm = catalog.all_maps("givenergy")[0]
+            dev = RegisterDevice(gm, pool.get(target, gm.link), gm.link.unit)
         else:
             dev = RegisterDevice(m, pool.get(target, m.link), target.unit)
         await dev.identify()
@@ -79,7 +86,9 @@ async def _demo(cycles):
                                     if not r.absent]
                         tables.append(fields_table(readings, title, compact=True))
                     else:
-                        tables.append(readings_table(await dev.poll(points), title, compact=True))
+                        wanted = points if dev.map is m else \
+                            [p for p in dev.map.points if p.name in GIVENERGY_POINTS]
+                        tables.append(readings_table(await dev.poll(wanted), title, compact=True))
                 took = time.monotonic() - started
                 footer = Text(f"refresh {n + 1}: {took:.1f} s for {len(devices)} devices. "
                               "Ctrl+C to stop.",

@@ -1,12 +1,14 @@
 """The demo's simulated devices: a Growatt inverter on a pty wire (real 850 ms pacing), one on
-loopback TCP, a Voltronic PI30 inverter on a pty at 2400 baud, and the embedded Growatt server with
-one simulated datalogger (and its inverter) connected to it over loopback TCP, all started in this
-process. Used by `solartui demo` (TUI and plain) and the tests."""
+loopback TCP, a Voltronic PI30 inverter on a pty at 2400 baud, a GivEnergy hybrid behind a
+simulated dongle on loopback TCP, and the embedded Growatt server with one simulated datalogger
+(and its inverter) connected to it over loopback TCP, all started in this process. Used by
+`solartui demo` (TUI and plain) and the tests."""
 
 from __future__ import annotations
 
 from solartui.registers import catalog
 from solartui.shine.server import ShineServer
+from solartui.sim.givenergy_dongle import GivEnergyDongle
 from solartui.sim.modbus_server import ModbusSimulator
 from solartui.sim.pi30_inverter import Pi30Inverter
 from solartui.sim.pi30_pty import serve_pi30_on_pty
@@ -19,14 +21,18 @@ DEMO_LOGGER = "DEMOLOG001"
 DEMO_LOGGER_INVERTER = "DEMO000WIF"
 DEMO_LOGGER_INTERVAL = 10.0     # seconds between data records: the server pane moves visibly
 DEMO_PI30_SERIAL = "96332309100452"
+DEMO_GIVENERGY_SERIAL = "SA2301G042"
 
 
 class DemoRig:
-    def __init__(self, journal=None, shine: bool = True, pi30: bool = True):
+    def __init__(self, journal=None, shine: bool = True, pi30: bool = True,
+                 givenergy: bool = True):
         self.targets: list[str] = []
         self._stops = []
         self.shine = shine
         self.pi30 = pi30
+        self.givenergy = givenergy
+        self.dongle: GivEnergyDongle | None = None
         self.pi30_inverter: Pi30Inverter | None = None
         # made now so an app can show it before start(); writes through it go to `journal`
         self.shine_server = ShineServer(journal=journal)
@@ -46,6 +52,12 @@ class DemoRig:
             pi30_server = await serve_pi30_on_pty(self.pi30_inverter, pace=True)
             self._stops.append(pi30_server.stop)
             self.targets.append(f"pi30://{pi30_server.client_path}")
+        if self.givenergy:
+            self.dongle = GivEnergyDongle("127.0.0.1", 0, inverter_serial=DEMO_GIVENERGY_SERIAL,
+                                          latency=0.15, unsolicited_interval=30.0)
+            dongle_port = await self.dongle.start()
+            self._stops.append(self.dongle.stop)
+            self.targets.append(f"givenergy://127.0.0.1:{dongle_port}")
         if self.shine:
             await self._start_shine(m)
         return self.targets

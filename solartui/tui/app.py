@@ -184,6 +184,11 @@ class SolartuiApp(App):
         if self._need_device():
             self.push_screen(ClockScreen())
 
+    def action_run_action(self) -> None:
+        from solartui.tui.write_flow import start_action
+        if self._need_device():
+            start_action(self.screen)
+
     def action_show_server(self) -> None:
         from solartui.tui.screens.server import ServerScreen
         if not isinstance(self.screen, ServerScreen):
@@ -200,6 +205,9 @@ class SolartuiApp(App):
         yield SystemCommand("Live values", "The map's points, polled", self.action_show_live)
         yield SystemCommand("Register browser", "Any table, address and format", self.action_show_browser)
         yield SystemCommand("Clock", "Device time, drift, sync", self.action_show_clock)
+        yield SystemCommand("Actions", "Named controls of the device (GivEnergy: charge "
+                            "schedule, slots, reserve, mode), confirmed as a whole",
+                            self.action_run_action)
         yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
                             self.action_show_server)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)

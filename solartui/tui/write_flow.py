@@ -95,6 +95,74 @@ def start_setting_write(screen: Screen, setting, current_text: str | None = None
                   lambda device, plan: device.execute_write(plan))
 
 
+def start_action(screen: Screen) -> Worker | None:
+    """Choose a named action, plan every step, confirm the whole list once, run it in order."""
+    from solartui.devices.actions import actions_for
+    from solartui.tui.screens.action import ActionScreen
+    app = screen.app
+    device = app.session.device
+    actions = actions_for(device.map) if device is not None else {}
+    if device is not None and not actions:
+        app.notify(f"map {device.map.id} offers no actions", severity="warning")
+        return None
+    return screen.run_worker(_action_flow(screen, ActionScreen(actions)), name="action",
+                             group=GROUP, exclusive=False, exit_on_error=False) \
+        if _may_start(app) else None
+
+
+async def _action_flow(screen, chooser) -> list[WriteOutcome] | None:
+    from solartui.devices.actions import plan_action, run_action
+    from solartui.tui.screens.action import ActionPlan
+    app = screen.app
+    device = app.session.device
+    chosen = await app.push_screen_wait(chooser)
+    if chosen is None:
+        return _cancelled(app, "action")
+    action, args = chosen
+    if action.clock:
+        plan = await _plan_or_notify(app, action.name, device.plan_clock())
+        if plan is None:
+            return None
+        if not await app.push_screen_wait(ConfirmScreen(plan, "Set the device clock?")):
+            return _cancelled(app, action.name)
+        return [await _execute(app, screen, device, plan, lambda d, p: d.set_clock(p))]
+    plans = await _plan_or_notify(app, action.name, plan_action(device, action, args))
+    if plans is None:
+        return None
+    whole = ActionPlan(action.name, tuple(args), tuple(plans))
+    if not await app.push_screen_wait(ConfirmScreen(whole, f"Run {action.name}?")):
+        return _cancelled(app, action.name)
+    task = asyncio.get_running_loop().create_task(run_action(device, plans),
+                                                  name=f"action {action.name}")
+    outcomes = await asyncio.shield(task)         # journalled step by step by the device
+    for outcome in outcomes:
+        report(app, screen, outcome)
+    return outcomes
+
+
+async def _plan_or_notify(app, name: str, coro):
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        raise
+    except ValueRejected as exc:
+        app.notify(f"{exc} — nothing written", title="value refused", severity="warning",
+                   timeout=8)
+    except SolartuiError as exc:
+        app.notify(f"{name}: {exc} — nothing written", severity="error", timeout=8)
+    return None
+
+
+def _may_start(app) -> bool:
+    if app.session.device is None:
+        app.notify("not connected: open a target first (ctrl+o)", severity="warning")
+        return False
+    if write_in_progress(app):
+        app.notify("a write is already in progress; wait for its outcome", severity="warning")
+        return False
+    return True
+
+
 def start_clock_sync(screen: Screen) -> Worker | None:
     """Confirm and set the device clock to host time; verified by read-back."""
     return _start(screen, "clock", None,
@@ -113,11 +181,7 @@ def _start(screen: Screen, name: str, enter: Enter | None,
            execute: Callable[[Any, WritePlan], Awaitable[WriteOutcome]],
            title: str = "Write to the device?") -> Worker | None:
     app = screen.app
-    if app.session.device is None:
-        app.notify("not connected: open a target first (ctrl+o)", severity="warning")
-        return None
-    if write_in_progress(app):
-        app.notify("a write is already in progress; wait for its outcome", severity="warning")
+    if not _may_start(app):
         return None
     return screen.run_worker(_flow(screen, name, enter, plan, execute, title),
                              name=f"write {name}", group=GROUP, exclusive=False,
@@ -132,16 +196,8 @@ async def _flow(screen, name, enter, plan_fn, execute, title) -> WriteOutcome | 
         entry = await enter(app, device)
         if entry is None:
             return _cancelled(app, name)
-    try:
-        plan = await plan_fn(device, entry)
-    except asyncio.CancelledError:
-        raise
-    except ValueRejected as exc:
-        app.notify(f"{exc} — nothing written", title="value refused", severity="warning",
-                   timeout=8)
-        return None
-    except SolartuiError as exc:
-        app.notify(f"{name}: {exc} — nothing written", severity="error", timeout=8)
+    plan = await _plan_or_notify(app, name, plan_fn(device, entry))
+    if plan is None:
         return None
     if not await app.push_screen_wait(ConfirmScreen(plan, title)):
         return _cancelled(app, name)

@@ -41,6 +41,7 @@ class LiveScreen(Screen):
         ("p", "toggle_pause", "Pause"),
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Write"),
+        ("a", "action", "Actions"),
         ("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -286,3 +287,7 @@ class LiveScreen(Screen):
             return
         last = self._last.get(p.name)
         start_point_write(self, p, last.decoded.text if last is not None else None)
+
+    def action_action(self) -> None:
+        from solartui.tui.write_flow import start_action
+        start_action(self)
