@@ -207,6 +207,8 @@ async def run(out: Path) -> list[Path]:
 
         # the demo's PI30 inverter: its live screen, then the editor of a setting
         await pi30_screens(app, pilot, out, written)
+        # the demo's GivEnergy hybrid: its live screen and an action's confirmation
+        await givenergy_screens(app, pilot, out, written)
 
         await pilot.resize_terminal(*SMALL)
         await wait_until(pilot, lambda: live_has_values(app), 10)
@@ -248,6 +250,36 @@ async def pi30_screens(app, pilot, out: Path, written: list[Path]) -> None:
     await pilot.pause(0.3)
     await shoot(app, out, "pi30-setting", written)
     await pilot.press("escape")
+    await pilot.pause(0.3)
+    app.connect(first, "growatt-protocol-ii")
+    await wait_until(pilot, lambda: live_has_values(app), 20)
+
+
+async def givenergy_screens(app, pilot, out: Path, written: list[Path]) -> None:
+    from textual.widgets import Select
+    targets = [t for t in app.demo_targets if t.startswith("givenergy://")]
+    if not targets:
+        print("warning: the demo has no GivEnergy dongle", file=sys.stderr)
+        return
+    first = app.demo_targets[0]
+    app.connect(targets[0])
+    if not await wait_until(pilot, lambda: live_has_values(app)
+                            and app.device.map.vendor == "GivEnergy", 30):
+        print("warning: the GivEnergy live screen has no values after 30 s", file=sys.stderr)
+    await pilot.pause(1.0)
+    await shoot(app, out, "givenergy-live", written)
+    await pilot.press("a")
+    await pilot.pause(0.5)
+    app.screen.query_one("#action", Select).value = "set-charge-slot-1"
+    app.screen.query_one("#value").value = "00:30 04:30 80"
+    await pilot.pause(0.3)
+    await pilot.click("#ok")
+    if await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen", 15):
+        await pilot.pause(0.3)
+        await shoot(app, out, "givenergy-action", written)
+        await pilot.press("escape")
+    else:
+        print("warning: the action's confirmation did not open", file=sys.stderr)
     await pilot.pause(0.3)
     app.connect(first, "growatt-protocol-ii")
     await wait_until(pilot, lambda: live_has_values(app), 20)
