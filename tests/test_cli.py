@@ -202,10 +202,11 @@ async def test_simulate_pty_and_read_with_real_pacing():
         await sim.wait()
 
 
-@pytest.mark.parametrize("hidraw", [False, True])
+@pytest.mark.parametrize("hidraw", [True])
 async def test_simulate_pi30_and_read_write_time_across_processes(hidraw, tmp_path):
     """`solartui simulate pi30` in one process; read, write and time in others, at the map's
-    real 0.5 s pacing and 1 s read-back delay."""
+    real 0.5 s pacing and 1 s read-back delay (HID reports on the pty: the serial path runs
+    end to end in test_pi30_device; at this pacing a second run costs 20 s for little)."""
     sim = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "solartui", "simulate", "pi30", "--serial", "77700011122233",
         *(["--hidraw"] if hidraw else []),
