@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading
+from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity
 from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
@@ -70,7 +71,7 @@ def _plain(value):
     return value
 
 
-class Pi30Device:
+class Pi30Device(DeviceCommon):
     kind = "pi30"
 
     def __init__(self, device_map: CommandMap, link: Pi30Link, journal: Journal | None = None):
@@ -256,16 +257,7 @@ class Pi30Device:
         return WriteOutcome(plan, MISMATCHED, f"ACK, but the device reads back {text}, not "
                                               f"{plan.new_text}", (), text)
 
-    def _journal(self, outcome: WriteOutcome) -> None:
-        if self.journal is not None:
-            self.journal.append(outcome.journal_entry())
-
     # --- clock ---------------------------------------------------------------------------------
-
-    def _clock_spec(self):
-        if self.map.clock is None:
-            raise SolartuiError(f"map {self.map.id} describes no clock")
-        return self.map.clock
 
     async def read_clock(self, priority: int = PRIORITY_READ) -> ClockReading:
         spec = self._clock_spec()

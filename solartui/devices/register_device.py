@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading, decode_clock, encode_clock
+from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity, Reading
 from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
@@ -29,7 +30,7 @@ from solartui.registers.model import Field, Point
 from solartui.registers.planner import plan_for_map
 
 
-class RegisterDevice:
+class RegisterDevice(DeviceCommon):
     def __init__(self, device_map, link: ModbusLink, unit: int | None = None,
                  journal: Journal | None = None):
         self.map = device_map
@@ -205,16 +206,7 @@ class RegisterDevice:
         return WriteOutcome(plan, MISMATCHED, f"wrote {plan.new_text}, device reads back {text}",
                             tuple(words), text)
 
-    def _journal(self, outcome: WriteOutcome) -> None:
-        if self.journal is not None:
-            self.journal.append(outcome.journal_entry())
-
     # --- clock ---------------------------------------------------------------------------------
-
-    def _clock_spec(self):
-        if self.map.clock is None:
-            raise SolartuiError(f"map {self.map.id} describes no clock")
-        return self.map.clock
 
     async def read_clock(self, priority: int = PRIORITY_READ) -> ClockReading:
         spec = self._clock_spec()

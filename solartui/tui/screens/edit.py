@@ -124,7 +124,15 @@ class _EntryScreen(ModalScreen[ResultT]):
     # and _result when what they return is not the text itself)
 
     def entered(self) -> str | None:
-        return self.query_one("#value", Input).value
+        """The text typed, or the choice made (None: nothing chosen yet)."""
+        widget = self.query_one("#value")
+        if isinstance(widget, Select):
+            return None if widget.value is Select.NULL else str(widget.value)
+        return widget.value
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._validate(self.entered())
 
     def _validate(self, text: str | None) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -184,12 +192,6 @@ class EditScreen(_EntryScreen["str | None"]):
         self.query_one("#value").focus()
         self._validate(self.entered())
 
-    def entered(self) -> str | None:
-        widget = self.query_one("#value")
-        if isinstance(widget, Select):
-            return None if widget.value is Select.NULL else str(widget.value)
-        return widget.value
-
     def _validate(self, text: str | None) -> None:
         if text is None:
             self._show(False, "choose one of: " + ", ".join(self.labels.values()))
@@ -200,10 +202,6 @@ class EditScreen(_EntryScreen["str | None"]):
             self._show(False, str(exc))
             return
         self._show(True, f"{meaning} → raw {words_text(words)}")
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        event.stop()
-        self._validate(self.entered())
 
 
 class RawEditScreen(_EntryScreen["list[int] | None"]):

@@ -16,12 +16,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 
 from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
+from solartui.tui.screens.polling import PollingScreen
 
 # the columns an installer needs first come first: at 80 columns they are what shows
 COLUMNS = (("point", 22), ("value", 14), ("unit", 4), ("age", 8), ("raw", 11), ("table", 7),
@@ -36,7 +36,7 @@ def _value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-class LiveScreen(Screen):
+class LiveScreen(PollingScreen):
     BINDINGS = [
         ("p", "toggle_pause", "Pause"),
         ("slash", "focus_filter", "Filter"),
@@ -45,14 +45,8 @@ class LiveScreen(Screen):
         ("escape", "clear_filter", "Clear filter"),
     ]
 
-    #: seconds between the starts of two passes; a paced link that needs longer sets the pace
-    min_refresh: float = 1.0
-
     def __init__(self) -> None:
         super().__init__()
-        self.paused = False
-        self.suspended = False
-        self._wake = asyncio.Event()
         self._last: dict[str, object] = {}       # point name -> last good Reading
         self._errors: dict[str, str] = {}        # point name -> why its last read failed
         self._cells: dict[tuple[str, str], object] = {}   # what each cell shows now
@@ -111,9 +105,7 @@ class LiveScreen(Screen):
     async def poll(self) -> None:
         dev = self.device
         while True:
-            while self.paused or self.suspended:
-                self._wake.clear()
-                await self._wake.wait()
+            await self.wait_while_paused()
             started = time.monotonic()
             readings = await dev.poll(self.points)
             took = time.monotonic() - started
@@ -237,24 +229,6 @@ class LiveScreen(Screen):
             + (f"\n{p.note}" if p.note else ""))
 
     # --- actions -------------------------------------------------------------------------------
-
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self._wake.set()
-        self._status()
-
-    def on_screen_suspend(self) -> None:
-        # the traffic pane is for watching this very polling: keep it going under it
-        self.call_after_refresh(self._suspend_unless_traffic)
-
-    def _suspend_unless_traffic(self) -> None:
-        from solartui.tui.screens.traffic import TrafficScreen
-        if self.app.screen is not self:
-            self.suspended = not isinstance(self.app.screen, TrafficScreen)
-
-    def on_screen_resume(self) -> None:
-        self.suspended = False
-        self._wake.set()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()

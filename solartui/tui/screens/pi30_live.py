@@ -15,11 +15,11 @@ import time
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from solartui.devices.pi30_device import setting_for_field
 from solartui.tui.messages import LinkDown, Polled
+from solartui.tui.screens.polling import PollingScreen
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
            ("group", 9), ("trust", 18))
@@ -42,20 +42,15 @@ def _alarm_style(reading) -> str:
     return "bold red" if any(a.severity == "fault" for a in value) else "bold yellow"
 
 
-class Pi30LiveScreen(Screen):
+class Pi30LiveScreen(PollingScreen):
     BINDINGS = [
         ("p", "toggle_pause", "Pause"),
         ("e", "edit", "Change setting"),
         ("r", "refresh_settings", "Re-read settings"),
     ]
 
-    min_refresh: float = 1.0
-
     def __init__(self) -> None:
         super().__init__()
-        self.paused = False
-        self.suspended = False
-        self._wake = asyncio.Event()
         self._settings_due = True
         self._last: dict[str, object] = {}
         self._errors: dict[str, str] = {}
@@ -93,9 +88,7 @@ class Pi30LiveScreen(Screen):
         dev = self.device
         passes = 0
         while True:
-            while self.paused or self.suspended:
-                self._wake.clear()
-                await self._wake.wait()
+            await self.wait_while_paused()
             started = time.monotonic()
             full = self._settings_due or passes % SETTINGS_EVERY == 0
             self._settings_due = False
@@ -176,26 +169,9 @@ class Pi30LiveScreen(Screen):
 
     # --- actions -------------------------------------------------------------------------------
 
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self._wake.set()
-        self._status()
-
     def action_refresh_settings(self) -> None:
         self._settings_due = True
-        self._wake.set()
-
-    def on_screen_suspend(self) -> None:
-        self.call_after_refresh(self._suspend_unless_traffic)
-
-    def _suspend_unless_traffic(self) -> None:
-        from solartui.tui.screens.traffic import TrafficScreen
-        if self.app.screen is not self:
-            self.suspended = not isinstance(self.app.screen, TrafficScreen)
-
-    def on_screen_resume(self) -> None:
-        self.suspended = False
-        self._wake.set()
+        self.wake()
 
     def on_write_finished(self, _message) -> None:
         self.action_refresh_settings()

@@ -67,12 +67,6 @@ class SettingEditScreen(_EntryScreen["str | None"]):
         self.query_one("#value").focus()
         self._validate(self.entered())
 
-    def entered(self) -> str | None:
-        widget = self.query_one("#value")
-        if isinstance(widget, Select):
-            return None if widget.value is Select.NULL else str(widget.value)
-        return widget.value
-
     def _validate(self, text: str | None) -> None:
         if text is None:
             self._show(False, "choose one of: " + ", ".join(self.labels))
@@ -83,7 +77,3 @@ class SettingEditScreen(_EntryScreen["str | None"]):
             self._show(False, str(exc))
             return
         self._show(True, f"sends {command}")
-
-    def on_select_changed(self, event: Select.Changed) -> None:
-        event.stop()
-        self._validate(self.entered())
