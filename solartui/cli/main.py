@@ -55,8 +55,10 @@ def cli(ctx, debug):
 
 
 def _register() -> None:
-    from solartui.cli import action, demo, maps_cmd, read, scan, serve, simulate, timecmd, ui, write
-    for mod in (ui, scan, read, write, timecmd, action, serve, simulate, maps_cmd, demo):
+    from solartui.cli import (action, demo, journal_cmd, maps_cmd, read, scan, serve, simulate,
+                              timecmd, ui, write)
+    for mod in (ui, scan, read, write, timecmd, action, journal_cmd, serve, simulate, maps_cmd,
+                demo):
         cli.add_command(mod.command)
 
 
