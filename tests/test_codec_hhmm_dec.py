@@ -134,3 +134,20 @@ def test_any_word_decodes_and_valid_ones_round_trip(word):
         assert text == f"invalid ({word})"
         with pytest.raises(CodecError):
             raw_to_words("hhmm_dec", text)
+
+
+def test_the_simulator_refuses_a_word_that_is_no_time_of_day():
+    """A written slot must be a time: the simulated inverter answers exception 3 otherwise."""
+    from solartui.registers import catalog
+    from solartui.sim.register_bank import RegisterBank
+    m = catalog.resolve("givenergy-hybrid")
+    p = m.point("charge_slot_1_start")
+    assert RegisterBank._valid(p, [2359]) and RegisterBank._valid(p, [0])
+    assert not RegisterBank._valid(p, [60]) and not RegisterBank._valid(p, [2400])
+
+
+def test_the_editor_says_time_of_day():
+    from solartui.registers import catalog
+    from solartui.tui.screens.edit import point_limits
+    assert "time of day HH:MM" in point_limits(
+        catalog.resolve("givenergy-hybrid").point("charge_slot_1_start"))

@@ -106,7 +106,7 @@ class RegisterBank:
         """Why: a fresh device should show believable numbers, not a wall of zeros."""
         if p.type == "ascii":
             return [0] * p.count
-        if p.type == "hhmm" or p.bits:
+        if p.type in ("hhmm", "hhmm_dec") or p.bits:
             return [0] * p.count
         if p.enum:
             # a running inverter: "normal"/"on" where the map has such a label, else the first
@@ -239,6 +239,8 @@ class RegisterBank:
             return False
         if p.type == "hhmm":
             return words[0] >> 8 <= 23 and words[0] & 0xFF <= 59
+        if p.type == "hhmm_dec":
+            return words[0] // 100 <= 23 and words[0] % 100 <= 59
         if isinstance(raw, str):
             return True
         if p.special and raw in p.special:
@@ -298,7 +300,7 @@ class RegisterBank:
         dt = 0.0 if self._last_tick is None else min(max(now - self._last_tick, 0.0), 6 * 3600)
         self._last_tick = now
         for p in self.map.points:
-            if p.table != "input" or p.access != "r" or p.alias_of or p.type in ("ascii", "hhmm") or p.enum or p.bits:
+            if p.table != "input" or p.access != "r" or p.alias_of or p.type in ("ascii", "hhmm", "hhmm_dec") or p.enum or p.bits:
                 continue
             if any((p.table, a) in self._pinned for a in range(p.address, p.end + 1)):
                 continue

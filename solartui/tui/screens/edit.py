@@ -34,13 +34,13 @@ def point_limits(point: Point) -> str:
         parts.append(f"range {_num(lo)}..{_num(hi)}{unit}")
     if point.step:
         parts.append(f"step {_num(point.step)}{unit}")
-    elif point.scale != 1 and point.type not in ("ascii", "hhmm"):
+    elif point.scale != 1 and point.type not in ("ascii", "hhmm", "hhmm_dec"):
         parts.append(f"resolution {_num(point.scale)}{unit}")
     if point.enum:
         parts.append(f"one of {len(point.enum) + len(point.special or {})} choices")
     elif point.special:
         parts.append("also " + ", ".join(point.special.values()))
-    if point.type == "hhmm":
+    if point.type in ("hhmm", "hhmm_dec"):
         parts.append("time of day HH:MM")
     elif point.type == "ascii":
         parts.append(f"text, at most {2 * point.count} characters")
