@@ -90,7 +90,7 @@ class Session:
     def _link(self, target, spec):
         link = self.pool.get(target, spec)
         if self.traffic is not None:
-            link.scheduler.add_sink(self.traffic.frame)
+            link.add_sink(self.traffic.frame)
         return link
 
     def record(self, outcome: WriteOutcome) -> None:

@@ -31,7 +31,7 @@ from solartui.givenergy import frame as F
 from solartui.givenergy.errors import GivErrorReply, GivWriteMismatch
 from solartui.givenergy.stream import FrameStream
 from solartui.givenergy.write_safe import check_write_safe
-from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkScheduler
+from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
 from solartui.links.target import Target
 from solartui.registers.model import LinkSpec
 
@@ -260,7 +260,7 @@ class GivEnergyTransport:
             raise GivWriteMismatch(f"{what}: the inverter echoed {reply.value}")
 
 
-class GivEnergyLink:
+class GivEnergyLink(LinkFront):
     """ModbusLink's interface over a GivEnergy dongle: what RegisterDevice needs, nothing else."""
 
     def __init__(self, target: Target, spec: LinkSpec, *, model: str = "single-phase",
@@ -268,27 +268,14 @@ class GivEnergyLink:
         self.target = target
         self.model = model
         check_write_safe(20, 1, model)          # an unknown model fails here, not at a write
-        period_ms = (target.period_ms if target.period_ms is not None
-                     else spec.min_period_ms or DEFAULT_PERIOD_MS)
-        timeout_ms = target.timeout_ms if target.timeout_ms is not None else spec.timeout_ms
+        period_ms, timeout_ms = target.pacing_ms(spec.min_period_ms or DEFAULT_PERIOD_MS,
+                                                 spec.timeout_ms)
         self.timeout = timeout_ms / 1000
         self.transport = GivEnergyTransport(target.host, target.port,
                                             adapter_serial=adapter_serial,
                                             stale_timeout=stale_timeout)
         self.scheduler = LinkScheduler(self.transport, period_ms / 1000, self.timeout)
         self.scheduler.rx_is_reply = False      # heartbeats and other clients' replies arrive
-
-    @property
-    def description(self) -> str:
-        return self.transport.description
-
-    @property
-    def stats(self):
-        return self.scheduler.stats
-
-    @property
-    def min_period(self) -> float:
-        return self.scheduler.min_period
 
     async def read(self, function: int, unit: int | None, address: int, count: int,
                    priority: int = PRIORITY_READ) -> list[int]:
@@ -322,6 +309,3 @@ class GivEnergyLink:
             await self.scheduler.submit(
                 lambda t, r=address + i, v=w: t.write_register(device, r, v, self.timeout),
                 priority)
-
-    async def close(self) -> None:
-        await self.scheduler.close()

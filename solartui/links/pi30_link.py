@@ -17,10 +17,11 @@ from solartui.errors import NoAnswer
 from solartui.links.scheduler import (
     PRIORITY_READ,
     PRIORITY_WRITE,
+    LinkFront,
     LinkScheduler,
     Transport,
 )
-from solartui.links.stats import FrameSink, LinkStats
+from solartui.links.stats import FrameSink
 from solartui.pi30.codec import (
     DEFAULT_TIMING,
     Pi30Timing,
@@ -35,7 +36,7 @@ class Pi30Transport(Transport, Protocol):
     async def exchange(self, request: bytes, timeout: float | None = None) -> bytes: ...
 
 
-class Pi30Link:
+class Pi30Link(LinkFront):
     """query() for Q... commands, send() for setters; both return a parsed Response."""
 
     def __init__(self, transport: Pi30Transport, *, timing: Pi30Timing | None = None,
@@ -45,21 +46,6 @@ class Pi30Link:
         self.timing = timing or getattr(transport, "timing", None) or DEFAULT_TIMING
         self.scheduler = LinkScheduler(transport, min_period=self.timing.min_period,
                                        timeout=self.timing.timeout)
-
-    @property
-    def description(self) -> str:
-        return self.transport.description
-
-    @property
-    def stats(self) -> LinkStats:
-        return self.scheduler.stats
-
-    @property
-    def min_period(self) -> float:
-        return self.scheduler.min_period
-
-    def add_sink(self, sink: FrameSink) -> None:
-        self.scheduler.add_sink(sink)
 
     def remove_sink(self, sink: FrameSink) -> None:
         self.scheduler.remove_sink(sink)
@@ -111,6 +97,3 @@ class Pi30Link:
             raise Pi30FrameError(f"{command}: expected ACK or NAK, got {_show(response.frame)}",
                                  response.frame)
         return response
-
-    async def close(self) -> None:
-        await self.scheduler.close()

@@ -21,8 +21,7 @@ default_usb_backend = None
 
 
 def timing_for(target: Target, spec: CommandLinkSpec) -> Pi30Timing:
-    timeout_ms = target.timeout_ms if target.timeout_ms is not None else spec.timeout_ms
-    period_ms = target.period_ms if target.period_ms is not None else spec.min_period_ms
+    period_ms, timeout_ms = target.pacing_ms(spec.min_period_ms, spec.timeout_ms)
     return Pi30Timing(timeout=timeout_ms / 1000, min_period=period_ms / 1000,
                       chunk_gap=DEFAULT_TIMING.chunk_gap,
                       read_timeout=min(DEFAULT_TIMING.read_timeout, timeout_ms / 1000))

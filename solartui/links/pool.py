@@ -7,32 +7,19 @@ registers); the pool hands out one link per serial port or TCP endpoint.
 from __future__ import annotations
 
 from solartui.links.modbus import ModbusTransport
-from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkScheduler
+from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
 from solartui.links.target import Target
 from solartui.registers.model import LinkSpec
 
 
-class ModbusLink:
+class ModbusLink(LinkFront):
     def __init__(self, target: Target, spec: LinkSpec):
         self.target = target
-        period_ms = target.period_ms if target.period_ms is not None else spec.min_period_ms
-        timeout_ms = target.timeout_ms if target.timeout_ms is not None else spec.timeout_ms
+        period_ms, timeout_ms = target.pacing_ms(spec.min_period_ms, spec.timeout_ms)
         self.timeout = timeout_ms / 1000
         self.transport = ModbusTransport(target, baud=spec.baudrates[0], parity=spec.parity,
                                          timeout=self.timeout)
         self.scheduler = LinkScheduler(self.transport, period_ms / 1000, self.timeout)
-
-    @property
-    def description(self) -> str:
-        return self.transport.description
-
-    @property
-    def stats(self):
-        return self.scheduler.stats
-
-    @property
-    def min_period(self) -> float:
-        return self.scheduler.min_period
 
     async def read(self, function: int, unit: int, address: int, count: int,
                    priority: int = PRIORITY_READ) -> list[int]:
@@ -43,9 +30,6 @@ class ModbusLink:
                     priority: int = PRIORITY_WRITE) -> None:
         await self.scheduler.submit(
             lambda t: t.write(function, unit, address, words, self.timeout), priority)
-
-    async def close(self) -> None:
-        await self.scheduler.close()
 
 
 class LinkPool:

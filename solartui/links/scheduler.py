@@ -164,3 +164,29 @@ class LinkScheduler:
                 if not job.future.done():
                     job.future.set_exception(ConnectionFailed("link closed"))
         await self.transport.close()
+
+
+class LinkFront:
+    """A link as devices see it: one transport behind one LinkScheduler. Subclasses (Modbus,
+    GivEnergy, PI30) add the operations their devices need, each submitted to the scheduler."""
+
+    transport: Transport
+    scheduler: LinkScheduler
+
+    @property
+    def description(self) -> str:
+        return self.transport.description
+
+    @property
+    def stats(self) -> LinkStats:
+        return self.scheduler.stats
+
+    @property
+    def min_period(self) -> float:
+        return self.scheduler.min_period
+
+    def add_sink(self, sink: FrameSink) -> None:
+        self.scheduler.add_sink(sink)
+
+    async def close(self) -> None:
+        await self.scheduler.close()

@@ -47,6 +47,11 @@ class Target:
     usb_bus: int | None = None                # hid: pin one device by bus + address
     usb_address: int | None = None
 
+    def pacing_ms(self, period_ms: int, timeout_ms: int) -> tuple[int, int]:
+        """(period, timeout) in ms: the URL's period= and timeout= over the map's."""
+        return (self.period_ms if self.period_ms is not None else period_ms,
+                self.timeout_ms if self.timeout_ms is not None else timeout_ms)
+
     @property
     def is_pi30(self) -> bool:
         return self.scheme in PI30_SCHEMES
