@@ -52,8 +52,6 @@ class LiveScreen(PollingScreen):
         self._cells: dict[tuple[str, str], object] = {}   # what each cell shows now
         self._want: dict[str, dict[str, object]] = {}      # row -> col -> what it should show
         self._history: dict[str, deque] = {}
-        self._pass_seconds: float | None = None
-        self._down: str | None = None
         self._shown: list = []
 
     # --- layout --------------------------------------------------------------------------------
@@ -184,25 +182,12 @@ class LiveScreen(PollingScreen):
 
     # --- status and detail ---------------------------------------------------------------------
 
-    def _status(self) -> None:
-        dev = self.device
-        st = dev.link.stats
-        limit = self.reads * dev.link.min_period
-        if self._pass_seconds is None:
-            period = "first pass…"
-        else:
-            period = f"refresh {self._pass_seconds:.2f} s"
+    def _period_text(self) -> str:
+        limit = self.reads * self.device.link.min_period
         if limit:
-            period += f" (limit {limit:.2f} s = {self.reads} reads × {dev.link.min_period * 1000:.0f} ms)"
-        else:
-            period += f" ({self.reads} reads, unpaced)"
-        lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
-        state = ("paused" if self.paused else
-                 f"[b red]device not answering: {self._down} — retrying[/]" if self._down else
-                 "polling")
-        self.query_one("#status", Static).update(
-            f"{period} · {st.requests} req · {st.timeouts} timeouts · {st.errors} errors · "
-            f"last {lat} · {state}")
+            return (super()._period_text() + f" (limit {limit:.2f} s = {self.reads} reads × "
+                    f"{self.device.link.min_period * 1000:.0f} ms)")
+        return super()._period_text() + f" ({self.reads} reads, unpaced)"
 
     def _current_point(self):
         table = self.query_one("#points", DataTable)

@@ -54,8 +54,6 @@ class Pi30LiveScreen(PollingScreen):
         self._settings_due = True
         self._last: dict[str, object] = {}
         self._errors: dict[str, str] = {}
-        self._pass_seconds: float | None = None
-        self._down: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -132,18 +130,6 @@ class Pi30LiveScreen(PollingScreen):
         self._status()
 
     # --- status and detail ---------------------------------------------------------------------
-
-    def _status(self) -> None:
-        st = self.device.link.stats
-        period = ("first pass…" if self._pass_seconds is None
-                  else f"refresh {self._pass_seconds:.2f} s")
-        lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
-        state = ("paused" if self.paused else
-                 f"[b red]device not answering: {self._down} — retrying[/]" if self._down else
-                 "polling")
-        self.query_one("#status", Static).update(
-            f"{period} · {st.requests} req · {st.timeouts} timeouts · {st.errors} errors · "
-            f"last {lat} · {state}")
 
     def _current(self):
         table = self.query_one("#fields", DataTable)
