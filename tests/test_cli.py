@@ -16,17 +16,11 @@ from solartui.sim.modbus_server import Faults, ModbusSimulator
 from solartui.sim.register_bank import RegisterBank
 
 from conftest import ROOT
+from procs import run_cli as cli, simulator
 
 MAP = "growatt-protocol-ii"
 
 
-async def cli(*args, stdin=None, timeout=60):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", *args, cwd=ROOT,
-        stdin=asyncio.subprocess.DEVNULL if stdin is None else stdin,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
 
 
 def one_line_error(code, err):
@@ -177,16 +171,7 @@ async def test_maps_check(tmp_path):
 
 async def test_simulate_pty_and_read_with_real_pacing():
     """`solartui simulate --pty` in one process, `solartui read` in another, at 850 ms pacing."""
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", "simulate", MAP, "--pty", "--serial", "PTY0000001",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        target = None
-        while target is None:
-            line = (await asyncio.wait_for(sim.stdout.readline(), 20)).decode()
-            assert line, (await sim.stderr.read()).decode()
-            if line.startswith("target: "):
-                target = line.split(" ", 1)[1].strip()
+    async with simulator(MAP, "--pty", "--serial", "PTY0000001") as target:
         assert target.startswith("rtu:///dev/")
         code, out, err = await cli("read", target, "--map", MAP, "vac1", "fac", "serial", "--json")
         assert code == 0, err
@@ -197,9 +182,6 @@ async def test_simulate_pty_and_read_with_real_pacing():
         assert code == 0 and "verified" in out, err
         code, out, err = await cli("time", target, "--map", MAP, "--sync", "--yes")
         assert code == 0 and "verified" in out, err
-    finally:
-        sim.terminate()
-        await sim.wait()
 
 
 @pytest.mark.parametrize("hidraw", [True])
@@ -207,17 +189,8 @@ async def test_simulate_pi30_and_read_write_time_across_processes(hidraw, tmp_pa
     """`solartui simulate pi30` in one process; read, write and time in others, at the map's
     real 0.5 s pacing and 1 s read-back delay (HID reports on the pty: the serial path runs
     end to end in test_pi30_device; at this pacing a second run costs 20 s for little)."""
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", "simulate", "pi30", "--serial", "77700011122233",
-        *(["--hidraw"] if hidraw else []),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        target = None
-        while target is None:
-            line = (await asyncio.wait_for(sim.stdout.readline(), 20)).decode()
-            assert line, (await sim.stderr.read()).decode()
-            if line.startswith("target: "):
-                target = line.split(" ", 1)[1].strip()
+    async with simulator("pi30", "--serial", "77700011122233",
+                         *(["--hidraw"] if hidraw else [])) as target:
         assert target.startswith("hidraw:///dev/" if hidraw else "pi30:///dev/")
         code, out, err = await cli("read", target, "mode", "battery_rating_voltage", "--json")
         assert code == 0, err
@@ -229,9 +202,6 @@ async def test_simulate_pi30_and_read_write_time_across_processes(hidraw, tmp_pa
         assert "this device offers only" in one_line_error(code, err)
         code, out, err = await cli("time", target, "--sync", "--yes")
         assert code == 0 and "verified" in out, err
-    finally:
-        sim.terminate()
-        await sim.wait()
 
 
 async def test_simulate_pi30_refuses_modbus_options():
@@ -242,21 +212,10 @@ async def test_simulate_pi30_refuses_modbus_options():
 
 
 async def test_simulate_tcp_prints_where_it_listens():
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", "simulate", MAP, "--tcp", "127.0.0.1:0", "--unit", "3",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        line = ""
-        while not line.startswith("target: "):
-            line = (await asyncio.wait_for(sim.stdout.readline(), 20)).decode()
-            assert line
-        target = line.split(" ", 1)[1].strip()
+    async with simulator(MAP, "--tcp", "127.0.0.1:0", "--unit", "3") as target:
         assert target.startswith("tcp://127.0.0.1:") and target.endswith("unit=3")
         code, out, err = await cli("read", target + "&period=0", "--map", MAP, "fac", "--json")
         assert code == 0, err
-    finally:
-        sim.terminate()
-        await sim.wait()
 
 
 async def test_demo_runs_one_cycle():

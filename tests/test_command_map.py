@@ -8,9 +8,7 @@ text, never written by hand.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from datetime import datetime
 
 import pytest
@@ -27,6 +25,7 @@ from solartui.registers.command_map import CommandMap, load_command_map, parse_c
 from solartui.registers.model import DeviceMap
 
 from conftest import ROOT
+from procs import run_cli as cli
 
 MAP_FILE = ROOT / "maps" / "voltronic_pi30.yaml"
 VECTORS = json.loads((ROOT / "tests" / "vectors" / "pi30.json").read_text())   # shared/ copy
@@ -654,12 +653,6 @@ def test_structure_check_catches_a_bad_round_trip_and_a_bad_unit():
 
 # --- the command line --------------------------------------------------------------------------
 
-async def cli(*args, timeout=60):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", *args, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_maps_list_and_check_via_cli(tmp_path):

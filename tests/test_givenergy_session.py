@@ -5,9 +5,7 @@ register by register, read back and journalled; the CLI `action` command across 
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,8 @@ from solartui.journal import Journal
 from solartui.session import Session
 from solartui.sim.givenergy_dongle import GivEnergyDongle
 
-ROOT = Path(__file__).resolve().parent.parent
+from procs import run_cli, simulator
+
 
 ACTION_RUNS = [
     ("pause-charge-schedule", [], {96: 0}),
@@ -32,6 +31,7 @@ ACTION_RUNS = [
     ("set-charge-slot-1", ["2:00", "05:00", "90"], {94: 200, 95: 500, 96: 1, 20: 1, 116: 90}),
     ("set-battery-reserve", ["20"], {110: 20}),
     ("set-mode", ["eco-paused"], {27: 1, 59: 0, 110: 100}),
+    ("set-mode", ["eco"], {27: 1, 59: 0, 110: 4}),        # from a paused reserve of 100
     ("set-mode", ["timed-export"], {27: 0, 59: 1}),
     ("set-mode", ["timed-demand"], {27: 1, 59: 1}),
 ]
@@ -69,7 +69,7 @@ async def test_identified_and_polled_with_foreign_traffic_around(rig):
 async def test_action_written_in_order_read_back_and_journalled(rig, name, args, expected):
     session, dev, dongle = rig
     if name == "set-mode" and args == ["eco"]:
-        dongle.plant.set_hr(110, 100)
+        dongle.set_hr(110, 100)                 # paused: eco brings the reserve down to 4
     plans = [replace(p, readback_delay=0)
              for p in await plan_action(dev, actions_for(dev.map)[name], args)]
     before = len(_writes(dongle))
@@ -77,6 +77,7 @@ async def test_action_written_in_order_read_back_and_journalled(rig, name, args,
     assert [o.status for o in outcomes] == [VERIFIED] * len(plans), [o.line() for o in outcomes]
     sent = _writes(dongle)[before:]
     assert [(p.address, p.words[0]) for p in plans] == sent        # in order, one FC06 each
+    assert {a for a, _ in sent} == set(expected)           # nothing more, nothing less
     for register, value in expected.items():
         assert dongle.hr(register) == value, register
     entries = session.journal.entries()[-len(plans):]
@@ -119,38 +120,20 @@ async def test_a_register_map_for_modbus_is_not_offered_to_plain_detection():
     assert [m.id for m in catalog.all_maps("givenergy")] == ["givenergy-hybrid"]
 
 
-async def _cli(*args, timeout=60):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", *args, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_cli_simulate_and_action_across_processes():
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", "simulate", "givenergy", "--tcp", "127.0.0.1:0",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        target = None
-        while target is None:
-            line = (await asyncio.wait_for(sim.stdout.readline(), 20)).decode()
-            assert line, (await sim.stderr.read()).decode()
-            if line.startswith("target: "):
-                target = line.split(" ", 1)[1].strip()
+    async with simulator("givenergy", "--tcp", "127.0.0.1:0") as target:
         assert target.startswith("givenergy://127.0.0.1:")
-        code, out, err = await _cli("action", target)
+        code, out, err = await run_cli("action", target)
         assert code == 0 and "set-charge-slot-1 START END [TARGET]" in out, err
-        code, out, err = await _cli("action", target, "set-battery-reserve", "30")
+        code, out, err = await run_cli("action", target, "set-battery-reserve", "30")
         assert code == 1 and "without confirmation" in err and "Traceback" not in err
-        code, out, err = await _cli("action", target, "set-battery-reserve", "30", "--yes")
+        code, out, err = await run_cli("action", target, "set-battery-reserve", "30", "--yes")
         assert code == 0 and "battery_soc_reserve: verified" in out, err
-        code, out, err = await _cli("action", target, "set-battery-reserve", "2", "--yes")
+        code, out, err = await run_cli("action", target, "set-battery-reserve", "2", "--yes")
         assert code == 1 and err.strip().count("\n") == 0 and "4..100" in err
-        code, out, err = await _cli("action", target, "set-clock", "--yes")
+        code, out, err = await run_cli("action", target, "set-clock", "--yes")
         assert code == 0 and "clock: verified" in out and "FC06 × 6" in out, err
-        code, out, err = await _cli("action", target, "explode")
+        code, out, err = await run_cli("action", target, "explode")
         assert code == 1 and "no action 'explode'" in err
-    finally:
-        sim.terminate()
-        await sim.wait()

@@ -4,9 +4,7 @@ Growatt inverter on a pty wire at a baud rate and unit it must find, and Modbus 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 
 import pytest
 from textual.widgets import DataTable
@@ -19,15 +17,9 @@ from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.discover import DiscoverScreen
 from solartui.tui.screens.live import LiveScreen
 
-from conftest import ROOT
+from procs import run_cli as cli
 
 
-async def cli(*args, timeout=90):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", *args, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from solartui.sim.register_bank import RegisterBank
 from solartui.sim.shine_logger import LoggerFaults, SimulatedDatalogger
 
 from conftest import ROOT
+from procs import run_cli as cli
 
 LOG, INV = "SIMLOG0001", "SIMINV0001"
 ACKED = frozenset({F.ANNOUNCE, F.DATA, F.BUFFERED})
@@ -459,12 +460,6 @@ async def test_stop_is_clean(server, make_logger, bank):
 
 # --- CLI ---------------------------------------------------------------------------------------
 
-async def cli(*args, timeout=30):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "solartui", *args, cwd=ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_cli_bad_input_is_one_line():
