@@ -341,3 +341,10 @@ def test_model_text():
     assert model_text(0x8102) == "8102 HV Gen3 hybrid"
     assert model_text(0x3001) == "3001 AC-coupled"
     assert model_text(0x9999) == "9999 unknown family"
+
+
+def test_firmware_and_model():
+    from solartui.givenergy.models import firmware_and_model
+    assert firmware_and_model({"dsp_firmware": 449, "arm_firmware": 449, "device_type": 0x2001}) \
+        == ("D0.449-A0.449", "2001 single-phase hybrid Gen1")
+    assert firmware_and_model({"serial": "x"}) == (None, None)

@@ -267,7 +267,7 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     """A GivEnergy dongle: the identity registers of the inverter at 0x11 through the envelope.
     Anything else on the port (a Solarman logger, silence) is an unidentified logger port."""
     from solartui.devices.register_device import RegisterDevice
-    from solartui.givenergy.models import model_text
+    from solartui.givenergy.models import firmware_and_model
     from solartui.links.givenergy import GivEnergyLink
     from solartui.links.target import Target
     from solartui.registers import catalog
@@ -288,10 +288,10 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     serial = str(v.get("serial", "")).strip(" \x00")
     if not serial or not isinstance(v.get("device_type"), int):
         return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
-    arm = v.get("arm_firmware")
+    firmware, model = firmware_and_model(v)
     return Found(kind="givenergy", target=f"givenergy://{host}:{port}", link=where,
-                 vendor=m.vendor, model=model_text(v["device_type"], arm), serial=serial,
-                 firmware=f"D0.{v.get('dsp_firmware')}-A0.{arm}", map_id=m.id, detail=m.name)
+                 vendor=m.vendor, model=model, serial=serial, firmware=firmware, map_id=m.id,
+                 detail=m.name)
 
 
 async def scan_network(cidr: str | IPv4Network, ports: Iterable[int] = DEFAULT_PORTS, *,

@@ -20,3 +20,13 @@ def model_text(device_type: int, arm_firmware: int | None = None) -> str:
         digit = (arm_firmware // 100) % 10
         name += " Gen3" if digit == 3 else " Gen2" if digit in (8, 9) else " Gen1"
     return f"{code} {name}"
+
+
+def firmware_and_model(values: dict) -> tuple[str | None, str | None]:
+    """What a GivEnergy identity (dsp_firmware, arm_firmware, device_type) says as text:
+    ("D0.449-A0.449", "2001 single-phase hybrid Gen1"); None where a value is missing."""
+    arm = values.get("arm_firmware")
+    firmware = f"D0.{values.get('dsp_firmware', '?')}-A0.{arm}" if arm is not None else None
+    dtc = values.get("device_type")
+    model = model_text(dtc, arm) if isinstance(dtc, int) else None
+    return firmware, model

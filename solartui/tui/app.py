@@ -84,10 +84,8 @@ class SolartuiApp(App):
         where = dev.link.description + (f" unit {dev.unit}" if dev.unit is not None else "")
         firmware, model = ident.get("firmware"), ident.get("model")
         if "arm_firmware" in ident:                 # GivEnergy: DSP and ARM, type code in HR0
-            from solartui.givenergy.models import model_text
-            firmware = f"D0.{ident.get('dsp_firmware', '?')}-A0.{ident['arm_firmware']}"
-            if isinstance(ident.get("device_type"), int):
-                model = model_text(ident["device_type"], ident["arm_firmware"])
+            from solartui.givenergy.models import firmware_and_model
+            firmware, model = firmware_and_model(ident)
         parts = [dev.map.vendor, ident.get("serial", "serial ?"), f"fw {firmware or '?'}",
                  f"model {model or '?'}", where, f"{dev.link.min_period * 1000:.0f} ms pacing"]
         return " · ".join(str(p) for p in parts)
