@@ -6,12 +6,11 @@ of a commissioning survives a crash or a pulled plug.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from solartui.errors import SolartuiError
+from solartui.jsonl import append_record, read_records
 from solartui.paths import state_dir
 
 
@@ -27,28 +26,8 @@ class Journal:
     def append(self, entry: dict) -> dict:
         record = {"time": datetime.now(timezone.utc).astimezone().isoformat(timespec="milliseconds"),
                   **entry}
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-        except OSError as exc:
-            raise SolartuiError(f"cannot write the journal {self.path}: {exc.strerror}") from None
+        append_record(self.path, record, "journal")
         return record
 
     def entries(self) -> list[dict]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise SolartuiError(f"cannot read the journal {self.path}: {exc.strerror}") from None
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash mid-write: the rest stays readable
-        return out
+        return read_records(self.path, "journal")

@@ -54,3 +54,12 @@ def check(maps):
             failed += 1
     if failed:
         raise SolartuiError(f"{failed} of {len(paths)} map(s) have problems")
+
+
+def _register() -> None:
+    from solartui.cli import maps_evidence, maps_verify
+    command.add_command(maps_verify.command)
+    command.add_command(maps_evidence.command)
+
+
+_register()
