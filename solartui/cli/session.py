@@ -34,16 +34,18 @@ async def open_device(target_url: str, map_name: str | None, *, trace: bool = Fa
         await session.close()
 
 
-def confirm(plan_lines: list[list[tuple[str, str]]], yes: bool, what: str) -> None:
-    """Show what will be written; ask on a terminal; without one, refuse unless --yes."""
+def confirm(plan_lines: list[list[tuple[str, str]]], yes: bool, what: str, *,
+            err: bool = False) -> None:
+    """Show what will be written (on stderr with `err`, when stdout carries the command's
+    output); ask on a terminal; without one, refuse unless --yes."""
     for lines in plan_lines:
         for key, value in lines:
-            click.echo(f"  {key:>10}: {value}")
-        click.echo("")
+            click.echo(f"  {key:>10}: {value}", err=err)
+        click.echo("", err=err)
     if yes:
         return
     if not sys.stdin.isatty():
         raise SolartuiError(f"refusing to {what} without confirmation: run it on a terminal "
                             "or pass --yes")
-    if not click.confirm(f"{what[0].upper()}{what[1:]}?", default=False):
+    if not click.confirm(f"{what[0].upper()}{what[1:]}?", default=False, err=err):
         raise SolartuiError("cancelled: nothing was written")

@@ -295,14 +295,16 @@ class Pi30Device(DeviceCommon):
             new_text=when.isoformat(sep=" ", timespec="seconds") + " (host time, local)",
             new_value=when, trust=self.map.trust,
             readback_delay=self.map.link.readback_delay_ms / 1000,
-            command=" or ".join(setters))
+            command=" or ".join(setters), drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
         """Try each DAT form in turn (time taken afresh) until one is ACKed and QT confirms it."""
         spec = self._clock_spec()
         tried: list[str] = []
         outcome = None
+        drift_after: list[float] = []
         for i in range(len(spec.setters)):
+            drift_after.clear()          # only the last try's read-back counts
             now = datetime.now()
             command = clock_setters(spec, now)[i]
             step = replace(plan, new_value=now, command=command,
@@ -316,6 +318,7 @@ class Pi30Device(DeviceCommon):
                     raise NoAnswer(r.error or "no answer")
                 expected = step.new_value.timestamp() + (time.monotonic() - sent_at)
                 off = r.device.timestamp() - expected
+                drift_after.append(off)
                 text = r.device.isoformat(sep=" ")
                 ok = abs(off) <= spec.tolerance_s
                 return ok, text if ok else f"{text} ({off:+.0f} s from the time written)"
@@ -327,6 +330,8 @@ class Pi30Device(DeviceCommon):
         assert outcome is not None
         if len(tried) > 1:
             outcome = replace(outcome, detail=f"{outcome.detail} (tried {'; '.join(tried)})")
+        if drift_after:
+            outcome = replace(outcome, drift_after=drift_after[-1])
         self._journal(outcome)
         return outcome
 

@@ -235,7 +235,7 @@ class RegisterDevice(DeviceCommon):
             doc="system time", table="holding", address=spec.address, function=fn,
             words=tuple(words), old_text=old, old_words=before.words or None,
             new_text=when.isoformat(sep=" ", timespec="seconds") + " (host time, local)",
-            new_value=when, trust=self.map.trust, readback_delay=1.0)
+            new_value=when, trust=self.map.trust, readback_delay=1.0, drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
         """Write the clock, then check the device reads back the written time (± a few seconds).
@@ -247,6 +247,7 @@ class RegisterDevice(DeviceCommon):
         plan = replace(plan, words=tuple(encode_clock(self._clock_spec(), now)), new_value=now,
                        new_text=now.isoformat(sep=" ", timespec="seconds") + " (host time, local)")
         sent_at = time.monotonic()
+        drift_after = []
 
         async def readback(_plan):
             r = await self.read_clock(PRIORITY_WRITE)
@@ -255,11 +256,14 @@ class RegisterDevice(DeviceCommon):
             elapsed = time.monotonic() - sent_at
             expected = plan.new_value.timestamp() + elapsed
             off = r.device.timestamp() - expected
+            drift_after.append(off)
             text = r.device.isoformat(sep=" ")
             if abs(off) <= 3:
                 return plan.words, text     # within tolerance: counts as the written time
             return r.words, f"{text} ({off:+.0f} s from the time written)"
 
         outcome = await self._write_and_verify(plan, readback)
+        if drift_after:
+            outcome = replace(outcome, drift_after=drift_after[-1])
         self._journal(outcome)
         return outcome

@@ -38,6 +38,7 @@ class WritePlan:
     readback_delay: float
     command: str | None = None    # command devices (PI30): the setter sent instead of words
     action: str | None = None     # the named action this write is part of, if any
+    drift_before: float | None = None   # clock sets: device minus host (s) when planned
 
     def _function_text(self) -> str:
         if self.function == 16:
@@ -78,6 +79,7 @@ class WriteOutcome:
     detail: str
     readback_words: tuple[int, ...] | None = None
     readback_text: str | None = None
+    drift_after: float | None = None    # clock sets: device minus host (s) at the read-back
 
     @property
     def ok(self) -> bool:
@@ -97,6 +99,9 @@ class WriteOutcome:
             "outcome": self.status, "detail": self.detail,
             **({"command": p.command} if p.command is not None else {}),
             **({"action": p.action} if p.action is not None else {}),
+            **({"drift_before_s": round(p.drift_before, 1)} if p.drift_before is not None else {}),
+            **({"drift_after_s": round(self.drift_after, 1)} if self.drift_after is not None
+               else {}),
         }
 
     def line(self) -> str:

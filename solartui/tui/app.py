@@ -6,6 +6,7 @@ the central handler below, never in a crash. The header's subtitle names the con
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable
 
 from textual import work
@@ -28,6 +29,7 @@ class SolartuiApp(App):
         ("f3", "show_browser", "Registers"),
         ("f4", "show_clock", "Clock"),
         ("f5", "show_server", "Server"),
+        ("f6", "write_report", "Report"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
@@ -41,6 +43,7 @@ class SolartuiApp(App):
         if self.session.traffic is None:
             self.session.traffic = TrafficLog()
         self.start_target = target
+        self.session_started = datetime.now().astimezone()    # the report's "this session"
         self.start_map = map_name
         self.demo = demo
         self.demo_rig = None
@@ -192,6 +195,20 @@ class SolartuiApp(App):
         if self._need_device():
             start_action(self.screen)
 
+    def action_write_report(self) -> None:
+        if self._need_device():
+            self._write_report()
+
+    @work(exit_on_error=False, group="report", exclusive=True)
+    async def _write_report(self) -> None:
+        from solartui.report.content import gather
+        from solartui.report.files import write_report
+        self.notify("report: reading every mapped value…", timeout=4)
+        report = await gather(self.device, journal=self.session.journal,
+                              since=self.session_started)
+        md, html = write_report(report)
+        self.notify(f"report written: {html} (and {md.name} beside it)", timeout=12)
+
     def action_show_server(self) -> None:
         from solartui.tui.screens.server import ServerScreen
         if not isinstance(self.screen, ServerScreen):
@@ -211,6 +228,9 @@ class SolartuiApp(App):
         yield SystemCommand("Actions", "Named controls of the device (GivEnergy: charge "
                             "schedule, slots, reserve, mode), confirmed as a whole",
                             self.action_run_action)
+        yield SystemCommand("Commissioning report", "Identity, link, clock drift, this session's "
+                            "writes, trust and every value, as Markdown and HTML",
+                            self.action_write_report)
         yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
                             self.action_show_server)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
