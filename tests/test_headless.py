@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = ["registers", "links", "devices", "discovery", "shine", "sim", "pi30", "givenergy"]
+CORE = ["registers", "links", "devices", "discovery", "shine", "sim", "pi30", "givenergy",
+        "trust", "site"]
 
 
 def core_modules() -> list[str]:

@@ -61,6 +61,7 @@ class GivEnergyPlant:
         self._pinned: set[tuple[str, int, int]] = set()
         self._state: dict[str, float] | None = None
         self._last_tick: float | None = None
+        self.frozen = False             # freeze(): no clock, no moving values
         hr = self.regs[(INVERTER, 3)]
         hr.update(enumerate(int(w, 16) for w in _HR_BOOT.split()))
         hr.update(_SETTINGS)
@@ -95,7 +96,7 @@ class GivEnergyPlant:
         self.tick()
         regs = self.regs[(kind, function)]
         words = [regs.get(a, 0) for a in range(base, base + count)]
-        if kind == INVERTER and function == 3:
+        if kind == INVERTER and function == 3 and not self.frozen:
             clock = self.clock_words()
             for i, a in enumerate(range(base, base + count)):
                 if a in CLOCK:
@@ -116,10 +117,12 @@ class GivEnergyPlant:
     # --- test helpers --------------------------------------------------------------------------
 
     def hr(self, n: int) -> int:
-        return self.clock_words()[n - 35] if n in CLOCK else self.regs[(INVERTER, 3)].get(n, 0)
+        if n in CLOCK and not self.frozen:
+            return self.clock_words()[n - 35]
+        return self.regs[(INVERTER, 3)].get(n, 0)
 
     def set_hr(self, n: int, value: int) -> None:
-        if n in CLOCK:
+        if n in CLOCK and not self.frozen:
             if not self._set_clock_field(n - 35, value):
                 raise ValueError(f"HR{n} = {value} is not a valid clock field")
             return
@@ -196,8 +199,17 @@ class GivEnergyPlant:
                 "hours": float(ir.get(47, 0) << 16 | ir.get(48, 0)),
                 "chg_total": u32(180), "dis_total": u32(182)}
 
+    def freeze(self) -> None:
+        """Forget every register, stop the clock and the moving values: `maps verify` serves
+        only the words its fixture seeds (HR35-40 then are plain registers)."""
+        for regs in self.regs.values():
+            regs.clear()
+        self.frozen = True
+
     def tick(self, now: float | None = None) -> None:
         """Move the live values to `now` (host time.time())."""
+        if self.frozen:
+            return
         now = time.time() if now is None else now
         if self._state is None:
             self._state = self._init_state()

@@ -106,6 +106,7 @@ class Pi30Inverter:
         self.firmware = "00072.70"
         self.firmware2 = "00041.17"
         self.log: list[Exchange] = []
+        self.canned: dict[str, str] = {}     # query -> payload answered as is (maps verify)
         self._buf = bytearray()
         self._clock_offset = 0.0             # device clock minus host clock (DAT)
         self._soc = soc
@@ -175,6 +176,8 @@ class Pi30Inverter:
 
     def answer(self, command: str) -> str | None:
         """The reply payload for `command` (without '(' and CRC); None for an unknown command."""
+        if command in self.canned:
+            return self.canned[command]
         queries = {
             "QPI": lambda: "PI30",
             "QID": lambda: self.serial,

@@ -79,6 +79,7 @@ class RegisterBank:
         self.seed = seed
         self.clock_offset = clock_offset
         self.accept_full_year = False   # True models off-grid SPF (4-digit year writes held)
+        self.frozen = False             # freeze(): no clock, no moving values
         self.reads = 0
         self.writes = 0
         self._regs: dict[str, dict[int, int]] = {"input": {}, "holding": {}}
@@ -173,6 +174,13 @@ class RegisterBank:
         """Store words directly; tick() leaves them alone afterwards (a test set them on purpose)."""
         self._store(table, address, list(words))
         self._pinned.update((table, address + i) for i in range(len(words)))
+
+    def freeze(self) -> None:
+        """Forget every word, stop the clock and the moving values: `maps verify` serves only
+        the words its fixture seeds, so a wrong address reads 0 and a seeded clock stays put."""
+        self._regs = {"input": {}, "holding": {}}
+        self._clock_addrs = {}
+        self.frozen = True
 
     def value(self, name: str) -> int | float | str:
         """A point's current engineering value (why: tests compare against what went out)."""
@@ -290,6 +298,8 @@ class RegisterBank:
 
     def tick(self, now: float | None = None) -> None:
         """Move live values: PV follows the sun, AC follows PV, energy counters only rise."""
+        if self.frozen:
+            return
         now = time.time() if now is None else now
         lt = time.localtime(now)
         hour = lt.tm_hour + lt.tm_min / 60 + lt.tm_sec / 3600
