@@ -1,13 +1,82 @@
-"""`solartui log` (placeholder: being written)."""
+"""`solartui log SITE`: log a site's devices into CSV files, one row per device per period.
+
+`--once` makes one pass and exits (for cron: the state folder remembers the last pass, so a
+missed run shows as a gap row); without it the logger runs until Ctrl+C or SIGTERM (exit 0).
+`--check` only validates the site file and shows what would be logged. Exit 1 for a bad site
+file, a CSV whose header does not match, or a CSV that cannot be written; a silent device is not
+a failure (it is in the CSV's note column and the error log).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
+
 import click
 
-from solartui.errors import SolartuiError
+from solartui.cli.session import run
 
 
 @click.command("log")
-def command():
-    """Not written yet."""
-    raise SolartuiError("log is not written yet")
+@click.argument("site_file", metavar="SITE")
+@click.option("--once", is_flag=True, help="One pass over every device, then exit (for cron).")
+@click.option("--check", is_flag=True, help="Only validate SITE and show what would be logged.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No start summary on stderr (errors are still printed).")
+def command(site_file, once, check, quiet):
+    """Log the devices named in SITE (a site file, YAML) to CSV files.
+
+    Each pass appends one row per device: the time, one column per point (unit in the header),
+    and a note (no answer, gap). Devices on one serial bus share its pacing.
+    """
+    from solartui.site.site_file import load_site
+    site = load_site(site_file)
+    if check:
+        _check(site)
+        return
+    run(_log(site, once, quiet))
+
+
+def _check(site) -> None:
+    from solartui.site.csv_sink import CsvSink, header_for
+    for d in site.devices:
+        CsvSink(d.csv, header_for(d.points), d.name).check()
+    click.echo(site.summary())
+    for ch in site.channels:
+        click.echo(f"  {ch.key}: {ch.period_s * 1000:.0f} ms between commands, "
+                   f"{ch.target.timeout_ms} ms timeout")
+        for d in ch.devices:
+            unit = "" if d.unit is None else f" unit {d.unit}"
+            click.echo(f"    {d.name}:{unit} {d.map.id}, {len(d.points)} point"
+                       f"{'s' * (len(d.points) != 1)} every {d.period:g} s -> {d.csv}")
+    click.echo(f"  errors to {site.error_log}")
+
+
+async def _log(site, once: bool, quiet: bool) -> None:
+    from solartui.site.logger import SiteLogger
+    logger = SiteLogger(site)
+    logger.open()               # a CSV clash or a second logger: refused before the summary
+    if not quiet:
+        click.echo(f"solartui log: {site.summary()}"
+                   f"{' (one pass)' if once else ' (Ctrl+C to stop)'}; errors to "
+                   f"{site.error_log}", err=True)
+    try:
+        if once:
+            await logger.once()
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        started = time.monotonic()
+        try:
+            await logger.run(stop)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        rows = sum(r.passes for r in logger.runs)
+        click.echo(f"solartui log: stopped after {time.monotonic() - started:.0f} s, "
+                   f"{rows} row{'s' * (rows != 1)} written", err=True)
+    finally:
+        await logger.close()

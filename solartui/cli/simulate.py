@@ -58,7 +58,9 @@ SHINE = "shine"
 
 
 @click.command("simulate")
-@click.argument("map_name", metavar="MAP")
+@click.argument("map_name", metavar="[MAP]", required=False)
+@click.option("--site", "site_file", metavar="SITE",
+              help="Simulate every device of a site file where it says (ptys, loopback TCP).")
 @click.option("--tcp", "tcp", metavar="HOST:PORT", help="Serve Modbus TCP here (default 127.0.0.1:5020).")
 @click.option("--pty", is_flag=True, help="Serve Modbus RTU on a new pseudo-terminal (pi30: always).")
 @click.option("--hidraw", is_flag=True, help="pi30: speak HID reports on the pty, as /dev/hidrawN does.")
@@ -80,15 +82,26 @@ SHINE = "shine"
               help="shine: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: a single-phase hybrid (default) or an All-in-One.")
-def command(map_name, tcp, pty, hidraw, unit, baud, serial_no, faults, server, protocol,
-            datalogger, inverter, interval, shine_map, model):
+def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
+            protocol, datalogger, inverter, interval, shine_map, model):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
+    `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
+    if site_file is not None:
+        _run_site(site_file, map_name, {
+            "--tcp": tcp, "--pty": pty, "--hidraw": hidraw, "--unit": unit, "--baud": baud,
+            "--serial": serial_no, "--fault": faults, "--server": server,
+            "--protocol": protocol, "--datalogger": datalogger, "--inverter": inverter,
+            "--interval": interval, "--map": shine_map, "--model": model})
+        return
+    if map_name is None:
+        raise SolartuiError("name a MAP to simulate (a map id, pi30, givenergy or shine), or "
+                            "give --site SITE")
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
     if map_name in PI30_NAMES:
@@ -126,6 +139,17 @@ def command(map_name, tcp, pty, hidraw, unit, baud, serial_no, faults, server, p
     fault_set = parse_faults(faults)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
                   baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set))
+
+
+def _run_site(site_file: str, map_name, options: dict) -> None:
+    if map_name is not None:
+        raise SolartuiError(f"give either MAP ('{map_name}') or --site, not both")
+    used = [name for name, value in options.items() if value not in (None, False, ())]
+    if used:
+        raise SolartuiError(f"{used[0]} does not go with --site (the site file says where "
+                            "and what to simulate)")
+    from solartui.cli.simulate_site import simulate_site
+    run(simulate_site(site_file))
 
 
 def _run_shine(faults, unit, options) -> None:

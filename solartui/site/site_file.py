@@ -1,0 +1,410 @@
+"""Load and validate a site file (YAML): the devices of one site, the points to log, the period.
+
+Why strict and complete: a logger runs unattended for months, so every mistake must be found
+before it starts, all at once, each as "FILE:LINE: what is wrong" (like the map loader), and a
+SiteError carries them all. Nothing opens a port here; the result is plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from solartui.errors import MapError, SolartuiError
+from solartui.links.target import Target, parse_target
+from solartui.registers import catalog
+from solartui.registers.command_model import CommandField, CommandMap
+from solartui.registers.model import DeviceMap, Point
+from solartui.registers.yaml_lines import parse_yaml
+
+TOP_KEYS = ("schema", "site", "period", "error_log", "devices")
+TOP_REQUIRED = ("schema", "site", "period", "devices")
+DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period")
+DEVICE_REQUIRED = ("name", "target", "map")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SERIAL_SCHEMES = ("rtu", "pi30", "hidraw")
+LIVE_ROLES = ("live", "settings")       # PI30 "all": what `read` shows by default
+
+
+class SiteError(SolartuiError):
+    """A site file is unusable; the message is every finding, one `FILE:LINE: ...` a line."""
+
+    def __init__(self, path: str, findings: list[str]):
+        self.path = path
+        self.findings = findings
+        super().__init__("\n".join(findings) if findings else f"{path}: invalid site file")
+
+
+@dataclass(frozen=True)
+class SiteDevice:
+    """One device to log: where it is, how to read it, what to read, where its rows go."""
+
+    name: str
+    target: Target                      # with the effective unit (Modbus) set
+    target_text: str                    # as written in the file
+    map: DeviceMap | CommandMap
+    unit: int | None                    # None for PI30 (no unit address)
+    points: tuple                       # Points (register maps) or CommandFields (PI30)
+    csv: Path
+    period: float                       # seconds
+    line: int                           # where the device starts in the site file
+    target_line: int = 0
+    csv_line: int = 0
+
+    @property
+    def is_pi30(self) -> bool:
+        return self.target.is_pi30
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One physical link (a serial port, a TCP endpoint): its devices share one scheduler."""
+
+    key: str
+    target: Target                      # the link's target: the slowest pacing of its devices
+    devices: tuple[SiteDevice, ...]
+
+    @property
+    def period_s(self) -> float:
+        return (self.target.period_ms or 0) / 1000
+
+
+@dataclass(frozen=True)
+class Site:
+    path: Path
+    name: str
+    period: float
+    error_log: Path
+    devices: tuple[SiteDevice, ...]
+    channels: tuple[Channel, ...]
+
+    def summary(self) -> str:
+        periods = sorted({d.period for d in self.devices})
+        every = " / ".join(f"{p:g} s" for p in periods)
+        return (f"site {self.name}: {len(self.devices)} device{'s' * (len(self.devices) != 1)} "
+                f"on {len(self.channels)} channel{'s' * (len(self.channels) != 1)}, "
+                f"every {every}")
+
+
+class _Findings:
+    def __init__(self, path: str):
+        self.path = path
+        self._items: list[tuple[int, str]] = []
+
+    def add(self, line: int, msg: str, device: str | None = None) -> None:
+        where = f"device {device}: " if device else ""
+        self._items.append((line, f"{self.path}:{line}: {where}{msg}"))
+
+    @property
+    def items(self) -> list[str]:
+        """Every finding, in the order of the file."""
+        return [text for _, text in sorted(self._items, key=lambda item: item[0])]
+
+
+def _line(obj: Any, key: str | None = None) -> int:
+    if key is not None:
+        ln = getattr(obj, "key_lines", {}).get(key)
+        if ln:
+            return ln
+    return getattr(obj, "line", 1) or 1
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v \
+        and v not in (float("inf"), float("-inf"))
+
+
+def _period(value: Any, f: _Findings, line: int, device: str | None) -> float | None:
+    if not _is_num(value):
+        f.add(line, f"period must be a number of seconds, got {value!r}", device)
+        return None
+    if value <= 0:
+        f.add(line, f"period must be more than 0 seconds, got {value!r}", device)
+        return None
+    return float(value)
+
+
+def read_site_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise SiteError(str(path), [f"{path}: cannot read site file: {why}"]) from None
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site file; SiteError lists every problem."""
+    p = Path(path)
+    return parse_site(read_site_text(p), p)
+
+
+def parse_site(text: str, path: Path) -> Site:
+    shown = str(path)
+    try:
+        data, duplicates = parse_yaml(text, shown)
+    except MapError as exc:
+        raise SiteError(shown, exc.findings) from None
+    f = _Findings(shown)
+    if not isinstance(data, dict):
+        raise SiteError(shown, [f"{shown}:1: a site file is a mapping with schema, site, period "
+                                "and devices"])
+    for ln, key, _ in duplicates:
+        f.add(ln, f"duplicate key '{key}'")
+    for key in data:
+        if key not in TOP_KEYS:
+            f.add(_line(data, key), f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
+    for key in TOP_REQUIRED:
+        if data.get(key) is None:
+            f.add(_line(data), f"missing '{key}'")
+    if data.get("schema") is not None and data["schema"] != 1:
+        f.add(_line(data, "schema"), f"schema {data['schema']!r} is not supported (expected 1)")
+    name = data.get("site")
+    if name is not None and not (isinstance(name, str) and NAME_RE.match(name)):
+        f.add(_line(data, "site"), f"site name {name!r} must be letters, digits, '.', '_' or "
+                                   "'-' (it names the state file)")
+    period = None
+    if data.get("period") is not None:
+        period = _period(data["period"], f, _line(data, "period"), None)
+    folder = path.parent
+    error_log = folder / f"{path.stem}.errors.log"
+    if data.get("error_log") is not None:
+        if isinstance(data["error_log"], str) and data["error_log"].strip():
+            error_log = folder / Path(data["error_log"]).expanduser()
+        else:
+            f.add(_line(data, "error_log"), "error_log must be a file path")
+    devices: list[SiteDevice] = []
+    raw_devices = data.get("devices")
+    if raw_devices is not None:
+        if not isinstance(raw_devices, list) or not raw_devices:
+            f.add(_line(data, "devices"), "devices must be a list of at least one device")
+        else:
+            seen: dict[str, int] = {}
+            for d in raw_devices:
+                dev = _device(d, f, folder, period or 1.0, seen, _line(data, "devices"))
+                if dev is not None:
+                    devices.append(dev)
+    channels = _channels(devices, f)
+    _check_files(devices, error_log, f)
+    if f.items:
+        raise SiteError(shown, f.items)
+    assert name is not None and period is not None
+    return Site(path=path, name=name, period=period, error_log=error_log,
+                devices=tuple(devices), channels=tuple(channels))
+
+
+def _resolve_map(name: str, folder: Path):
+    p = Path(name).expanduser()
+    if p.suffix in (".yaml", ".yml") or "/" in name:
+        return catalog.resolve(str(p if p.is_absolute() else folder / p))
+    return catalog.resolve(name)
+
+
+def _device(d: Any, f: _Findings, folder: Path, site_period: float, seen: dict[str, int],
+            list_line: int) -> SiteDevice | None:
+    if not isinstance(d, dict):
+        f.add(list_line, f"each device is a mapping with name, target and map, got {d!r}")
+        return None
+    name = d.get("name")
+    label = name if isinstance(name, str) else None
+    bad = len(f.items)
+    for key in d:
+        if key not in DEVICE_KEYS:
+            f.add(_line(d, key), f"unknown key '{key}' (allowed: {', '.join(DEVICE_KEYS)})",
+                  label)
+    for key in DEVICE_REQUIRED:
+        if d.get(key) is None:
+            f.add(_line(d), f"missing '{key}'", label)
+    if name is not None:
+        if not (isinstance(name, str) and NAME_RE.match(name)):
+            f.add(_line(d, "name"), f"device name {name!r} must be letters, digits, '.', '_' or "
+                                    "'-'")
+        elif name in seen:
+            f.add(_line(d, "name"), f"device name '{name}' is used twice (first on line "
+                                    f"{seen[name]})")
+        else:
+            seen[name] = _line(d, "name")
+    target = None
+    if isinstance(d.get("target"), str):
+        try:
+            target = parse_target(d["target"])
+        except SolartuiError as exc:
+            f.add(_line(d, "target"), f"target: {exc}", label)
+    elif d.get("target") is not None:
+        f.add(_line(d, "target"), "target must be a URL such as rtu:///dev/ttyUSB0?baud=9600",
+              label)
+    m = None
+    if isinstance(d.get("map"), str):
+        try:
+            m = _resolve_map(d["map"], folder)
+        except MapError as exc:
+            f.add(_line(d, "map"), f"map '{d['map']}' does not load: {exc}", label)
+        except SolartuiError as exc:
+            f.add(_line(d, "map"), str(exc), label)
+    elif d.get("map") is not None:
+        f.add(_line(d, "map"), "map must be a map id or a path to a map file", label)
+    if target is not None and m is not None:
+        _check_protocol(target, m, f, _line(d, "map"), label)
+    unit = _unit(d, target, m, f, label)
+    points = _points(d, m, f, label) if m is not None else ()
+    period = site_period
+    if d.get("period") is not None:
+        period = _period(d["period"], f, _line(d, "period"), label) or site_period
+    csv = folder / f"{name}.csv" if isinstance(name, str) else folder / "device.csv"
+    if d.get("csv") is not None:
+        if isinstance(d["csv"], str) and d["csv"].strip():
+            csv = folder / Path(d["csv"]).expanduser()
+        else:
+            f.add(_line(d, "csv"), "csv must be a file path", label)
+    if len(f.items) > bad or target is None or m is None:
+        return None
+    if not target.is_pi30:
+        target = target.with_unit(unit)
+    return SiteDevice(name=name, target=target, target_text=d["target"], map=m,
+                      unit=None if target.is_pi30 else unit, points=points, csv=csv,
+                      period=period, line=_line(d), target_line=_line(d, "target"),
+                      csv_line=_line(d, "csv"))
+
+
+def _check_protocol(target: Target, m, f: _Findings, line: int, label) -> None:
+    if target.is_pi30 and not isinstance(m, CommandMap):
+        f.add(line, f"map '{m.id}' describes Modbus registers; a {target.scheme}:// target "
+                    "needs a command map (protocol: pi30), e.g. voltronic-pi30", label)
+    elif not target.is_pi30 and isinstance(m, CommandMap):
+        f.add(line, f"map '{m.id}' describes {m.protocol.upper()} commands, not registers; use "
+                    "it with a pi30://, hid:// or hidraw:// target", label)
+    elif target.scheme == "givenergy" and m.protocol != "givenergy":
+        f.add(line, f"map '{m.id}' is a plain Modbus map; a givenergy:// target needs a "
+                    "GivEnergy map, e.g. givenergy-hybrid", label)
+
+
+def _unit(d: dict, target: Target | None, m, f: _Findings, label) -> int | None:
+    """The unit address: the `unit:` key, else the URL's unit=, else the map's default."""
+    if d.get("unit") is not None:
+        u = d["unit"]
+        if target is not None and target.is_pi30:
+            f.add(_line(d, "unit"), "a PI30 target has no unit address", label)
+            return None
+        if not (isinstance(u, int) and not isinstance(u, bool) and 1 <= u <= 255):
+            f.add(_line(d, "unit"), f"unit must be a whole number 1-255, got {u!r}", label)
+            return None
+    if target is None or target.is_pi30 or not isinstance(m, DeviceMap):
+        return None
+    unit = d.get("unit") if d.get("unit") is not None else \
+        target.unit if target.unit is not None else m.link.unit
+    lo, hi = m.link.units
+    if not lo <= unit <= hi:
+        f.add(_line(d, "unit" if d.get("unit") is not None else "target"),
+              f"unit {unit} is outside map {m.id}'s unit range {lo}-{hi}", label)
+    return unit
+
+
+def _points(d: dict, m, f: _Findings, label) -> tuple:
+    """The points (or PI30 fields) named, in order; omitted or "all": every readable one."""
+    spec = d.get("points", "all")
+    if isinstance(m, CommandMap):
+        every: list = [fl for c in m.commands if c.role in LIVE_ROLES for fl in c.fields]
+        by_name = {fl.name: fl for fl in m.fields}
+        what = "field"
+    else:
+        every = [p for p in m.points if p.readable]
+        by_name = {p.name: p for p in m.points}
+        what = "point"
+    if spec is None or spec == "all":
+        if not every:
+            f.add(_line(d, "map"), f"map {m.id} has no readable {what}s to log", label)
+        return tuple(every)
+    line = _line(d, "points")
+    if not (isinstance(spec, list) and spec and all(isinstance(x, str) for x in spec)):
+        f.add(line, f"points must be a list of {what} names, or \"all\"", label)
+        return ()
+    out: list[Point | CommandField] = []
+    for name in spec:
+        item = by_name.get(name)
+        if item is None:
+            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            f.add(line, f"no {what} '{name}' in map {m.id}{hint}", label)
+        elif isinstance(item, Point) and not item.readable:
+            f.add(line, f"point '{name}' of map {m.id} is write-only: it cannot be logged", label)
+        elif item in out:
+            f.add(line, f"{what} '{name}' is listed twice", label)
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+def physical_key(target: Target) -> str:
+    """The port or endpoint itself, whatever protocol is spoken on it."""
+    if target.scheme in SERIAL_SCHEMES:
+        return target.path
+    if target.scheme == "hid":
+        return str(target)              # VID:PID, and bus/address when pinned
+    return f"{target.host}:{target.port}"
+
+
+def _serial_settings(dev: SiteDevice) -> tuple:
+    t, m = dev.target, dev.map
+    if t.scheme not in ("rtu", "pi30"):
+        return ()
+    parity = (t.parity or getattr(m.link, "parity", "N")) if t.scheme == "rtu" else "N"
+    return (t.baud or m.link.baudrates[0], parity, t.stopbits)
+
+
+def _channels(devices: list[SiteDevice], f: _Findings) -> list[Channel]:
+    """Group devices by physical link; refuse what cannot share one; take the slowest pacing."""
+    groups: dict[str, list[SiteDevice]] = {}
+    for dev in devices:
+        groups.setdefault(physical_key(dev.target), []).append(dev)
+    out = []
+    for key, devs in groups.items():
+        first = devs[0]
+        where = first.target.link_key
+        ok = True
+        seen_units: dict = {}
+        for dev in devs:
+            if dev.target.scheme != first.target.scheme:
+                f.add(dev.target_line, f"{key} is also used by device {first.name} with "
+                                f"{first.target.scheme}://: one port speaks one protocol", dev.name)
+                ok = False
+                continue
+            if _serial_settings(dev) != _serial_settings(first):
+                b, p, s = _serial_settings(dev)
+                b0, p0, s0 = _serial_settings(first)
+                f.add(dev.target_line, f"{where} runs at {b}/8{p}{s} here but at {b0}/8{p0}{s0} for "
+                                f"device {first.name}: devices on one bus share its settings",
+                      dev.name)
+                ok = False
+            ident = None if dev.is_pi30 else dev.unit
+            if ident in seen_units:
+                why = (f"{where} is a PI30 port already logged as device {seen_units[ident]} "
+                       "(one inverter per port)" if dev.is_pi30 else
+                       f"{where} unit {dev.unit} is already logged as device {seen_units[ident]}")
+                f.add(dev.target_line, why, dev.name)
+                ok = False
+            seen_units.setdefault(ident, dev.name)
+        if not ok:
+            continue
+        pacing = [d.target.pacing_ms(d.map.link.min_period_ms, d.map.link.timeout_ms)
+                  for d in devs]
+        baud = _serial_settings(first)
+        target = replace(first.target, period_ms=max(p for p, _ in pacing),
+                         timeout_ms=max(t for _, t in pacing),
+                         **({"baud": baud[0], "parity": baud[1]}
+                            if first.target.scheme == "rtu" else {}))
+        out.append(Channel(key if first.target.scheme == "hid" else first.target.link_key,
+                           target, tuple(devs)))
+    return out
+
+
+def _check_files(devices: list[SiteDevice], error_log: Path, f: _Findings) -> None:
+    """Two devices writing one CSV would mix columns; the error log is not a CSV either."""
+    owner: dict[Path, str] = {error_log.resolve(): "the error log"}
+    for dev in devices:
+        p = dev.csv.resolve()
+        if p in owner:
+            f.add(dev.csv_line, f"csv {dev.csv} is also written by {owner[p]}", dev.name)
+        else:
+            owner[p] = f"device {dev.name}"
