@@ -5,13 +5,15 @@ Run from the repository root:  .venv/bin/python scripts/screenshots.py [--out sc
 
 It starts `SolartuiApp(demo=True)` (the simulated inverters in this process: the first target is
 the Growatt inverter on a pty wire with its real 850 ms pacing) under `App.run_test` at 120×40,
-waits for live values, then visits each screen: live, registers (browser), clock, traffic log,
+waits for live values, then visits each screen: live, the attestation dialog (a value compared
+with the device's display), registers (browser), clock, traffic log,
 connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then the
 datalogger's registers after a read), and the live screen again at 80×24. A screen that is still a placeholder is saved as it
 is. Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
 machine's recent targets and the demo leaves nothing behind. Each SVG is also converted to a PNG
 in screenshots/png/ (for looking at; the README shows the SVGs) when `rsvg-convert` (Debian:
-librsvg2-bin) or the cairosvg module is at hand; neither is needed. Re-run it when screens change.
+librsvg2-bin) or the cairosvg module is at hand; neither is needed. Re-run it when screens change;
+`--only NAME[,NAME...]` (e.g. `--only attest`) saves just those shots and stops once they are made.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 SIZE = (120, 40)
 SMALL = (80, 24)
+ONLY: set[str] = set()          # --only: the shots wanted (empty: all)
+
+
+class AllTaken(Exception):
+    """Every shot --only asked for is saved: the rest of the tour is skipped."""
 
 
 async def wait_until(pilot, predicate, seconds: float) -> bool:
@@ -122,16 +129,45 @@ async def try_browser_read(pilot) -> None:
 
 
 async def shoot(app, out: Path, name: str, written: list[Path]) -> None:
+    if ONLY and name not in ONLY:
+        return
     app.clear_notifications()
     await asyncio.sleep(0.3)    # let the toasts go and the screen repaint
     path = app.save_screenshot(filename=f"{name}.svg", path=str(out))
     written.append(Path(path))
+    if ONLY and ONLY <= {p.stem for p in written}:
+        raise AllTaken
+
+
+async def attest_dialog(app, pilot, out: Path, written: list[Path], depth: int) -> None:
+    """The live screen's `m` on vac1: "matches the device's display", signed by a name."""
+    from textual.widgets import DataTable, Input
+    table = app.screen.query_one("#points", DataTable)
+    table.move_cursor(row=table.get_row_index("vac1"))
+    await pilot.pause(0.2)
+    await pilot.press("m")
+    if not await wait_until(pilot, lambda: type(app.screen).__name__ == "AttestScreen", 5):
+        print("warning: the attestation dialog did not open", file=sys.stderr)
+        return
+    await pilot.press("enter")                  # "matches the device's display"
+    app.screen.query_one("#person", Input).value = "Sam Installer"
+    await pilot.pause(0.3)
+    await shoot(app, out, "attest", written)
+    await back(pilot, depth)                    # Escape: nothing is stored
 
 
 async def run(out: Path) -> list[Path]:
+    written: list[Path] = []
+    try:
+        await tour(out, written)
+    except AllTaken:
+        pass
+    return written
+
+
+async def tour(out: Path, written: list[Path]) -> None:
     from solartui.tui.app import SolartuiApp
 
-    written: list[Path] = []
     app = SolartuiApp(demo=True)
     async with app.run_test(size=SIZE) as pilot:
         if not await wait_until(pilot, lambda: app.device is not None, 15):
@@ -142,6 +178,7 @@ async def run(out: Path) -> list[Path]:
         base = len(app.screen_stack)
         await pilot.pause(0.5)
         await shoot(app, out, "live", written)
+        await attest_dialog(app, pilot, out, written, base)
 
         await pilot.press("f3")
         await pilot.pause(0.5)
@@ -214,7 +251,6 @@ async def run(out: Path) -> list[Path]:
         await wait_until(pilot, lambda: live_has_values(app), 10)
         await pilot.pause(2.0)      # a fresh pass after the screens above paused polling
         await shoot(app, out, f"live-{SMALL[0]}x{SMALL[1]}", written)
-    return written
 
 
 def pi30_values(app) -> bool:
@@ -304,7 +340,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="folder for the files")
     parser.add_argument("--no-png", action="store_true", help="SVG only (no png/ folder)")
+    parser.add_argument("--only", default="", help="comma-separated shot names (e.g. attest)")
     args = parser.parse_args()
+    ONLY.update(n.strip() for n in args.only.split(",") if n.strip())
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="solartui-shots-") as home:

@@ -1,4 +1,5 @@
-"""User settings in a TOML file in the config folder: recent targets and the theme.
+"""User settings in a TOML file in the config folder: recent targets, the theme, and the name of
+the person at the keyboard (remembered for hardware attestations, which are signed by a name).
 
 Python 3.10 has no tomllib, and the file holds only what we write, so this reads and writes that
 small subset itself (strings and lists of strings).
@@ -25,6 +26,7 @@ def settings_path() -> Path:
 class Settings:
     recent: list[str] = field(default_factory=list)
     theme: str = ""
+    person: str = ""
 
     def remember(self, target: str) -> None:
         self.recent = [target] + [t for t in self.recent if t != target]
@@ -56,6 +58,8 @@ def load_settings(path: Path | None = None) -> Settings:
             s.recent = [v for v in value if isinstance(v, str)][:MAX_RECENT]
         elif key == "theme" and isinstance(value, str):
             s.theme = value
+        elif key == "person" and isinstance(value, str):
+            s.person = value
     return s
 
 
@@ -63,6 +67,7 @@ def save_settings(s: Settings, path: Path | None = None) -> None:
     p = path or settings_path()
     body = ("# solartui settings\n"
             f"theme = {json.dumps(s.theme)}\n"
+            f"person = {json.dumps(s.person, ensure_ascii=False)}\n"
             f"recent = [{', '.join(json.dumps(t) for t in s.recent)}]\n")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)

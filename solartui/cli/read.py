@@ -1,4 +1,9 @@
-"""`solartui read TARGET [POINT...]`: one paced pass over the points, as a table or JSON."""
+"""`solartui read TARGET [POINT...]`: one paced pass over the points, as a table or JSON.
+
+The trust column shows the rung each point has earned for this device's model and firmware (the
+map's declared rung raised only by verification and hardware attestations), or that its display
+was attested to differ.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,50 @@ from rich.table import Table
 
 from solartui.cli.session import open_device, run
 from solartui.errors import SolartuiError
+from solartui.trust.rungs import MISMATCH, model_and_firmware, point_evidence
 
 
-def readings_table(readings, title: str, compact: bool = False) -> Table:
-    """Readings as a rich table; compact drops the document name for an 80-column terminal."""
+def device_evidence(dev) -> dict:
+    """name -> Evidence for this device; nothing (the declared rungs, and a warning on stderr)
+    when the evidence stores cannot be read."""
+    model, firmware = model_and_firmware(dev.identity)
+    try:
+        return point_evidence(dev.map, model, firmware)
+    except SolartuiError as exc:
+        click.echo(f"solartui: {exc}: showing the map's declared rungs", err=True)
+        return {}
+
+
+def trust_labels(dev) -> dict[str, str]:
+    """name -> what the trust column shows for this device."""
+    return {n: e.label for n, e in device_evidence(dev).items()}
+
+
+def readings_json(readings, dev) -> str:
+    """The readings as JSON; "trust" is the rung earned, "display_differs" marks an attested
+    mismatch on this model and firmware."""
+    evidence = device_evidence(dev)
+    out = []
+    for r in readings:
+        obj = r.as_json()
+        ev = evidence.get(r.point.name)
+        if ev is not None:
+            obj["trust"] = ev.rung
+            if ev.differs:
+                obj["display_differs"] = True
+        out.append(obj)
+    return json.dumps(out, indent=1, ensure_ascii=False)
+
+
+def _trust(labels: dict[str, str] | None, name: str, declared: str) -> str:
+    label = (labels or {}).get(name, declared)
+    return f"[red]{label}[/red]" if label == MISMATCH else label
+
+
+def readings_table(readings, title: str, compact: bool = False,
+                   trust: dict[str, str] | None = None) -> Table:
+    """Readings as a rich table; compact drops the document name for an 80-column terminal.
+    `trust`: name -> the label its trust column shows (default: the declared rung)."""
     t = Table(title=title, title_justify="left")
     cols = [("point", {}), ("doc", {"style": "dim"}), ("table", {}),
             ("addr", {"justify": "right"}), ("raw", {"style": "dim"}),
@@ -28,7 +73,7 @@ def readings_table(readings, title: str, compact: bool = False) -> Table:
         raw = " ".join(f"{w:04X}" for w in r.decoded.words) if r.ok else ""
         value = r.decoded.text if r.ok else f"[red]{r.error}[/red]"
         addr = f"{'IR' if p.table == 'input' else 'HR'}{p.address}" if compact else str(p.address)
-        row = [p.name, p.doc, p.table, addr, raw, value, p.trust]
+        row = [p.name, p.doc, p.table, addr, raw, value, _trust(trust, p.name, p.trust)]
         if compact:
             row = [row[0], row[3], row[4], row[5], row[6]]
         t.add_row(*row)
@@ -49,7 +94,8 @@ def command(target, points, map_name, group, as_json, trace):
     run(_read(target, points, map_name, group, as_json, trace))
 
 
-def fields_table(readings, title: str, compact: bool = False) -> Table:
+def fields_table(readings, title: str, compact: bool = False,
+                 trust: dict[str, str] | None = None) -> Table:
     """PI30 field readings as a rich table: the query and token index take the register's place."""
     t = Table(title=title, title_justify="left")
     cols = [("field", {}), ("doc", {"style": "dim"}), ("command", {}),
@@ -67,7 +113,8 @@ def fields_table(readings, title: str, compact: bool = False) -> Table:
             value = f"[dim]{r.error}[/dim]"
         else:
             value = f"[red]{r.error or r.decoded.error}[/red]"
-        row = [f.name, f.doc, f"{f.command}[{f.index}]", value, f.group, f.trust]
+        row = [f.name, f.doc, f"{f.command}[{f.index}]", value, f.group,
+               _trust(trust, f.name, f.trust)]
         if compact:
             row = [row[0], row[2], row[3], row[5]]
         t.add_row(*row)
@@ -93,11 +140,12 @@ async def _read(target, names, map_name, group, as_json, trace):
         readings = await dev.poll(points)
     failed = [r for r in readings if not r.ok]
     if as_json:
-        click.echo(json.dumps([r.as_json() for r in readings], indent=1, ensure_ascii=False))
+        click.echo(readings_json(readings, dev))
     else:
         ident = dev.identity.summary() if dev.identity else ""
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-        console.print(readings_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}"))
+        console.print(readings_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}",
+                                     trust=trust_labels(dev)))
     if failed:
         if len(failed) == len(readings):
             raise SolartuiError(f"no point could be read: {failed[0].error}")
@@ -115,11 +163,12 @@ async def _read_pi30(dev, names, group, as_json):
             raise SolartuiError(f"no fields in group '{group}' of map {m.id}")
     readings = await dev.poll(fields)
     if as_json:
-        click.echo(json.dumps([r.as_json() for r in readings], indent=1, ensure_ascii=False))
+        click.echo(readings_json(readings, dev))
     else:
         ident = dev.identity.summary() if dev.identity else ""
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-        console.print(fields_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}"))
+        console.print(fields_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}",
+                                   trust=trust_labels(dev)))
     failed = [r for r in readings if not r.ok and not r.absent]
     if failed:
         if len(failed) == len(readings):

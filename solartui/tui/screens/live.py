@@ -3,7 +3,9 @@
 A worker polls and posts Polled messages; the screen turns them into cell updates (only cells that
 changed; rows are rebuilt only when the filter changes). A point that did not answer keeps its
 last value, greyed, with the reason. Polling pauses while another screen is on top, so the link is
-free for the browser, the editor or the clock.
+free for the browser, the editor or the clock. The trust column shows the rung each point has
+earned for this device's model and firmware (or that its display differed); `m` compares the
+highlighted value with the device's display and stores the attestation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import time
 from collections import deque
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
+from solartui.tui.screens.attest import device_evidence, start_attestation, trust_cell
 from solartui.tui.screens.polling import PollingScreen
 
 # the columns an installer needs first come first: at 80 columns they are what shows
@@ -42,6 +46,7 @@ class LiveScreen(PollingScreen):
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Write"),
         ("a", "action", "Actions"),
+        ("m", "attest", "Mark vs display"),
         ("escape", "clear_filter", "Clear filter"),
     ]
 
@@ -53,6 +58,7 @@ class LiveScreen(PollingScreen):
         self._want: dict[str, dict[str, object]] = {}      # row -> col -> what it should show
         self._history: dict[str, deque] = {}
         self._shown: list = []
+        self.evidence: dict = {}                 # point name -> Evidence (its rung and why)
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -72,6 +78,7 @@ class LiveScreen(PollingScreen):
         self.points = sorted((p for p in dev.map.points if p.readable),
                              key=lambda p: (GROUPS.index(p.group), p.table != "input", p.address))
         self.reads = len(plan_for_map(dev.map, self.points))
+        self.evidence = device_evidence(self, dev)
         table = self.query_one("#points", DataTable)
         for name, width in COLUMNS:
             table.add_column(name, key=name, width=width)
@@ -91,8 +98,8 @@ class LiveScreen(PollingScreen):
         self._shown = [p for p in self.points
                        if not n or n in p.name.lower() or n in p.group.lower() or n in p.doc.lower()]
         for p in self._shown:
-            table.add_row(p.name, "", p.unit, "", "", p.table, str(p.address), p.group, p.trust,
-                          key=p.name)
+            table.add_row(p.name, "", p.unit, "", "", p.table, str(p.address), p.group,
+                          trust_cell(self.evidence.get(p.name), p.trust), key=p.name)
             if p.name in self._last:
                 self._show(p, self._last[p.name], None, time.time())
         self.call_after_refresh(self._flush)
@@ -211,6 +218,7 @@ class LiveScreen(PollingScreen):
             f"[b]{p.name}[/b] — {p.doc} ({p.source or p.table + ' ' + str(p.address)}), "
             f"{p.type} × {p.scale:g} {p.unit}; {access}{rng}{choices}"
             + (f"\n[red]last read failed: {self._errors[p.name]}[/red]" if p.name in self._errors else "")
+            + (f"\n{escape(self.evidence[p.name].why)}" if p.name in self.evidence else "")
             + (f"\n{p.note}" if p.note else ""))
 
     # --- actions -------------------------------------------------------------------------------
@@ -250,3 +258,22 @@ class LiveScreen(PollingScreen):
     def action_action(self) -> None:
         from solartui.tui.write_flow import start_action
         start_action(self)
+
+    def action_attest(self) -> None:
+        p = self._current_point()
+        if p is None:
+            return
+        last = self._last.get(p.name)
+        current = last.decoded.text if last is not None and p.name not in self._errors else None
+        start_attestation(self, p.name, p.doc, current, self.evidence.get(p.name),
+                          lambda: self.refresh_rungs(p.name))
+
+    def refresh_rungs(self, name: str) -> str:
+        """Re-read the evidence after an attestation; the label `name` shows now."""
+        self.evidence = device_evidence(self, self.device)
+        for p in self._shown:
+            self._set(p.name, "trust", trust_cell(self.evidence.get(p.name), p.trust))
+        self._flush()
+        self._detail()
+        ev = self.evidence.get(name)
+        return ev.label if ev is not None else "?"

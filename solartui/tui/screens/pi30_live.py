@@ -4,7 +4,9 @@ A worker asks the live queries (QPIGS, QMOD, QPIWS...) every pass and the settin
 QFLAG...) every few passes and after each write: at 0.5 s between commands the settings would
 otherwise double every refresh. Mode and warnings show as words, a set warning in the warning
 colour, a fault in the error colour. A field that shows a setting is edited with `e`, through
-the same confirm dialog and journal as a register write.
+the same confirm dialog and journal as a register write. The trust column shows the rung each
+field has earned for this unit's model and firmware; `m` compares the highlighted value with the
+unit's display and stores the attestation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from solartui.devices.pi30_device import setting_for_field
 from solartui.tui.messages import LinkDown, Polled
+from solartui.tui.screens.attest import device_evidence, start_attestation, trust_cell
 from solartui.tui.screens.polling import PollingScreen
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
@@ -47,6 +51,7 @@ class Pi30LiveScreen(PollingScreen):
         ("p", "toggle_pause", "Pause"),
         ("e", "edit", "Change setting"),
         ("r", "refresh_settings", "Re-read settings"),
+        ("m", "attest", "Mark vs display"),
     ]
 
     def __init__(self) -> None:
@@ -54,6 +59,7 @@ class Pi30LiveScreen(PollingScreen):
         self._settings_due = True
         self._last: dict[str, object] = {}
         self._errors: dict[str, str] = {}
+        self.evidence: dict = {}                 # field name -> Evidence (its rung and why)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,13 +74,15 @@ class Pi30LiveScreen(PollingScreen):
         order = {id(f): i for i, f in enumerate(dev.fields())}
         self.fields = sorted(dev.fields(), key=lambda f: (_group_key(f.group), order[id(f)]))
         self.live = [f for f in self.fields if dev.map.command(f.command).role == "live"]
+        self.evidence = device_evidence(self, dev)
         table = self.query_one("#fields", DataTable)
         for name, width in COLUMNS:
             table.add_column(name, key=name, width=width)
         for f in self.fields:
             editable = setting_for_field(dev.map, f.name) is not None
             table.add_row(f.name + (" ✎" if editable else ""), "", f.unit, "",
-                          f"{f.command}[{f.index}]", f.group, f.trust, key=f.name)
+                          f"{f.command}[{f.index}]", f.group,
+                          trust_cell(self.evidence.get(f.name), f.trust), key=f.name)
         table.focus()
         self.poll()
         self._status()
@@ -149,6 +157,8 @@ class Pi30LiveScreen(PollingScreen):
         text = f"[b]{f.name}[/b] — {f.doc} ({f.command} field {f.index}, {f.type}); {how}"
         if f.name in self._errors:
             text += f"\n[red]last read failed: {self._errors[f.name]}[/red]"
+        if f.name in self.evidence:
+            text += f"\n{escape(self.evidence[f.name].why)}"
         if f.note:
             text += f"\n{f.note}"
         self.query_one("#detail", Static).update(text)
@@ -173,3 +183,22 @@ class Pi30LiveScreen(PollingScreen):
         from solartui.tui.write_flow import start_setting_write
         last = self._last.get(f.name)
         start_setting_write(self, setting, last.decoded.text if last is not None else None)
+
+    def action_attest(self) -> None:
+        f = self._current()
+        if f is None:
+            return
+        last = self._last.get(f.name)
+        current = last.decoded.text if last is not None and f.name not in self._errors else None
+        start_attestation(self, f.name, f.doc, current, self.evidence.get(f.name),
+                          lambda: self.refresh_rungs(f.name))
+
+    def refresh_rungs(self, name: str) -> str:
+        """Re-read the evidence after an attestation; the label `name` shows now."""
+        self.evidence = device_evidence(self, self.device)
+        table = self.query_one("#fields", DataTable)
+        for f in self.fields:
+            table.update_cell(f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))
+        self._detail()
+        ev = self.evidence.get(name)
+        return ev.label if ev is not None else "?"
