@@ -1,6 +1,7 @@
 """Running solartui as a person or a script does: real processes, for the CLI tests.
 
-`run_cli(*args)` runs one command to its end; `simulator(*args)` starts `solartui simulate ...`
+`run_cli(*args)` runs one command to its end; `one_line_error` checks a refusal's shape;
+`simulator(*args)` starts `solartui simulate ...`
 in the background, yields the target URL it prints, and stops it afterwards.
 """
 
@@ -21,6 +22,15 @@ async def run_cli(*args, stdin=None, timeout=90):
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode, out.decode(), err.decode()
+
+
+def one_line_error(code, err) -> str:
+    """A refusal as the CLI promises it: non-zero exit, one `solartui: ...` line, no traceback."""
+    assert code not in (0, None)
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("solartui: "), err
+    return lines[0]
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ from solartui.trust.rungs import (
 )
 from solartui.trust.verifications import record_run
 
-from procs import run_cli
+from procs import one_line_error, run_cli
 
 MAP = "growatt-protocol-ii"
 
@@ -129,17 +129,12 @@ def test_command_map_fields_and_settings_have_rungs():
 
 # --- as a person runs it -----------------------------------------------------------------------
 
-def one_line(code, err):
-    assert code == 1 and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1 and err.startswith("solartui: ")
-    return err
-
-
 async def test_maps_evidence_cli():
     code, out, err = await run_cli("maps", "evidence", MAP)
     assert code == 0, err
     assert "no evidence" in out and "structure-verified" in out
-    assert "no map with id 'nope'" in one_line(*(await run_cli("maps", "evidence", "nope"))[::2])
+    code, _, err = await run_cli("maps", "evidence", "nope")
+    assert code == 1 and "no map with id 'nope'" in one_line_error(code, err)
 
     m = catalog.resolve(MAP)
     record_run(m, {"vac1": "pass", "fac": "fail", "vac2": "no fixture"})

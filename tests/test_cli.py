@@ -16,19 +16,12 @@ from solartui.sim.modbus_server import Faults, ModbusSimulator
 from solartui.sim.register_bank import RegisterBank
 
 from conftest import ROOT
-from procs import run_cli as cli, simulator
+from procs import one_line_error, run_cli as cli, simulator
 
 MAP = "growatt-protocol-ii"
 
 
 
-
-def one_line_error(code, err):
-    assert code not in (0, None)
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("solartui: "), err
-    return lines[0]
 
 
 @pytest.fixture
@@ -216,6 +209,9 @@ async def test_simulate_tcp_prints_where_it_listens():
         assert target.startswith("tcp://127.0.0.1:") and target.endswith("unit=3")
         code, out, err = await cli("read", target + "&period=0", "--map", MAP, "fac", "--json")
         assert code == 0, err
+        port = target.split(":")[2].split("?")[0]
+        code, out, err = await cli("simulate", MAP, "--tcp", f"127.0.0.1:{port}")
+        assert "Address already in use" in one_line_error(code, err)      # the address is taken
 
 
 async def test_demo_runs_one_cycle():

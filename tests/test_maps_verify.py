@@ -18,7 +18,7 @@ from solartui.trust.verifications import record_run, verified_points
 from solartui.trust.verify import FAIL, NO_FIXTURE, PASS, verify
 
 from conftest import ROOT
-from procs import run_cli
+from procs import one_line_error, run_cli
 
 SHIPPED = ["growatt-protocol-ii", "givenergy-hybrid", "voltronic-pi30"]
 WRITE_ONLY = {"growatt-protocol-ii": {"flash_start", "reset_user_info", "factory_reset"},
@@ -29,13 +29,6 @@ BROKEN = {"givenergy_wrong_scale.yaml": "v_pv1", "givenergy_swapped_words.yaml":
           "givenergy_wrong_enum.yaml": "battery_type"}
 GOOD_SEED = "  vpv1: {table: input, address: 3, words: [0x0929], expect: 234.5}\n"
 
-
-def one_line_error(code, err):
-    assert code not in (0, None)
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("solartui: "), err
-    return lines[0]
 
 
 def fixture_text(body: str, map_id: str = "growatt-protocol-ii") -> str:

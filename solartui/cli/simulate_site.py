@@ -141,9 +141,8 @@ class SiteSimulation:
         sim = ModbusSimulator([RegisterBank(d.map, unit=d.unit, seed=seed) for d in ch.devices])
         try:
             await sim.start_tcp(host, t.port)
-        except (OSError, RuntimeError) as exc:   # pymodbus says RuntimeError("Could not...")
-            raise SolartuiError(f"cannot listen on {host}:{t.port}: "
-                                f"{getattr(exc, 'strerror', None) or exc}") from None
+        except OSError as exc:
+            raise SolartuiError(f"cannot listen on {host}:{t.port}: {exc.strerror}") from None
         self._stops.append(sim.stop)
         for d in ch.devices:
             self.lines.append(f"simulating {d.name}: {d.map.id} unit {d.unit} on "

@@ -8,7 +8,9 @@ slow answer, exception replies, bad CRC, dropped connection) so failure paths ge
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import time
 from dataclasses import dataclass
 
@@ -123,12 +125,20 @@ class ModbusSimulator:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen for Modbus TCP; returns the bound port (pass 0 to get a free one)."""
+        """Listen for Modbus TCP; returns the bound port (pass 0 to get a free one). An address
+        in use or not ours is an OSError with its reason (pymodbus only says RuntimeError)."""
         quiet_pymodbus(self._log_handler)
+        if port:
+            with socket.socket() as probe:           # the reason, before pymodbus hides it
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
         server = _TcpServer(self.context, framer=FramerType.SOCKET, address=(host, port),
                             ignore_missing_devices=True, trace_packet=self._trace_tcp)
         server.sim = self
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:
+            raise OSError(errno.EADDRNOTAVAIL, f"cannot listen ({exc})") from None
         self._servers.append(server)
         return server.transport.sockets[0].getsockname()[1]
 
