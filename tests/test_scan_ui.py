@@ -77,7 +77,7 @@ async def test_discover_screen_finds_and_connects(pty_device):
         screen = app.screen
         screen._start(pty_device.client_path, _probe(pty_device.client_path))
         table = screen.query_one("#found", DataTable)
-        for _ in range(200):
+        for _ in range(600):                # generous: the scan paces its probes on the pty
             await pilot.pause(0.05)
             if table.row_count:
                 break

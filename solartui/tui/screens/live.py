@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 
@@ -46,8 +47,8 @@ class LiveScreen(PollingScreen):
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Write"),
         ("a", "action", "Actions"),
-        ("m", "attest", "Mark vs display"),
-        ("escape", "clear_filter", "Clear filter"),
+        ("m", "attest", "Mark"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),   # the filter says so
     ]
 
     def __init__(self) -> None:

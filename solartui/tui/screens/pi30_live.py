@@ -51,7 +51,7 @@ class Pi30LiveScreen(PollingScreen):
         ("p", "toggle_pause", "Pause"),
         ("e", "edit", "Change setting"),
         ("r", "refresh_settings", "Re-read settings"),
-        ("m", "attest", "Mark vs display"),
+        ("m", "attest", "Mark"),
     ]
 
     def __init__(self) -> None:
