@@ -191,3 +191,27 @@ async def test_read_shows_the_rung_earned_for_this_device(sim):
     got = {r["name"]: r for r in json.loads(out)}
     assert got["vac1"]["trust"] == HARDWARE and "display_differs" not in got["vac1"]
     assert got["fac"]["trust"] == "structure-verified" and got["fac"]["display_differs"] is True
+
+
+async def test_write_confirmation_shows_the_rung_earned_on_this_model(growatt_map):
+    """The plan a person confirms carries the rung earned here, as the live screen shows it."""
+    from solartui.devices.register_device import RegisterDevice
+    from solartui.links.pool import LinkPool
+    from solartui.links.target import parse_target
+    sim = ModbusSimulator([RegisterBank(growatt_map, unit=1)])
+    port = await sim.start_tcp("127.0.0.1", 0)
+    pool = LinkPool()
+    target = parse_target(f"tcp://127.0.0.1:{port}?unit=1&period=0&timeout=300")
+    dev = RegisterDevice(growatt_map, pool.get(target, growatt_map.link), 1)
+    try:
+        model, firmware = model_and_firmware(await dev.identify())
+        assert (await dev.plan_write("active_power_rate", "80")).trust == growatt_map.trust
+        AttestationStore().add(att("active_power_rate", model, firmware + " (older)"))
+        assert (await dev.plan_write("active_power_rate", "80")).trust == growatt_map.trust
+        AttestationStore().add(att("active_power_rate", model, firmware))
+        plan = await dev.plan_write("active_power_rate", "80")
+        assert plan.trust == HARDWARE
+        assert ("trust", HARDWARE) in plan.summary()           # no "not confirmed" warning
+    finally:
+        await pool.close()
+        await sim.stop()

@@ -217,7 +217,7 @@ class Pi30Device(DeviceCommon):
             table=f"{setting.reads_back.command} {setting.reads_back.field}", address=0,
             function=0, words=(), old_text=None if old is None else value_text(setting, old),
             old_words=None, new_text=value_text(setting, value), new_value=value,
-            trust=setting.trust, readback_delay=self.map.link.readback_delay_ms / 1000,
+            trust=self.earned_rung(setting.name, setting.trust), readback_delay=self.map.link.readback_delay_ms / 1000,
             command=command)
 
     async def execute_write(self, plan: WritePlan) -> WriteOutcome:

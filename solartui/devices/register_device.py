@@ -130,7 +130,8 @@ class RegisterDevice(DeviceCommon):
             map_id=self.map.id, target=self.link.description, unit=self.unit, name=point.name,
             doc=point.doc, table=point.table, address=point.address,
             function=self._function_for(point), words=tuple(words), old_text=old_text,
-            old_words=old_words, new_text=new_text, new_value=value, trust=point.trust,
+            old_words=old_words, new_text=new_text, new_value=value,
+            trust=self.earned_rung(point.name, point.trust),
             readback_delay=point.readback_delay_ms / 1000)
 
     async def plan_raw_write(self, address: int, words: list[int]) -> WritePlan:
