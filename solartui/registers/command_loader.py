@@ -12,8 +12,9 @@ from typing import Any
 from solartui.registers.command_model import (
     FIELD_TYPES, FLAG_CLASSES, ROLES, BitSpec, Command, CommandField, FlagSpec,
 )
-from solartui.registers.loader import GROUPS, NAME_RE, _Findings, _is_int, _is_num, _unknown_keys
+from solartui.registers.loader import GROUPS, NAME_RE, _unknown_keys
 from solartui.registers.model import RUNGS
+from solartui.registers.yaml_lines import Findings, is_int, is_num
 from solartui.registers.units import UNITS
 
 COMMAND_KEYS = {"command", "doc", "role", "optional", "timeout_ms", "note", "fields"}
@@ -27,7 +28,7 @@ COMMAND_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 SAMPLE_TIME = datetime(2025, 12, 31, 23, 59, 58)
 
 
-def _mapping(d: Any, f: _Findings, line: int, what: str, keys: set, point=None) -> bool:
+def _mapping(d: Any, f: Findings, line: int, what: str, keys: set, point=None) -> bool:
     if not isinstance(d, dict):
         f.add(line, f"{what} must be a mapping", point)
         return False
@@ -35,7 +36,7 @@ def _mapping(d: Any, f: _Findings, line: int, what: str, keys: set, point=None) 
     return True
 
 
-def parse_commands(items: Any, f: _Findings, trust: str, line: int) -> list[Command]:
+def parse_commands(items: Any, f: Findings, trust: str, line: int) -> list[Command]:
     if items is None:
         return []
     if not isinstance(items, list):
@@ -61,7 +62,7 @@ def parse_commands(items: Any, f: _Findings, trust: str, line: int) -> list[Comm
         if not isinstance(c.get("optional", False), bool):
             f.add(c.line, f"command {cmd}: optional must be true or false")
         tmo = c.get("timeout_ms")
-        if tmo is not None and not (_is_int(tmo) and 1 <= tmo <= 60000):
+        if tmo is not None and not (is_int(tmo) and 1 <= tmo <= 60000):
             f.add(c.line, f"command {cmd}: timeout_ms must be an integer 1-60000")
         raw = c.get("fields")
         if not isinstance(raw, list) or not raw:
@@ -90,12 +91,12 @@ def parse_commands(items: Any, f: _Findings, trust: str, line: int) -> list[Comm
     return out
 
 
-def text_labels(v: Any, f: _Findings, ln: int, key: str, name: str) -> dict | None:
+def text_labels(v: Any, f: Findings, ln: int, key: str, name: str) -> dict | None:
     if not isinstance(v, dict) or not v:
         f.add(ln, f"{key} must map values to labels", name)
         return None
     for k, label in v.items():
-        if not (_is_int(k) and k >= 0 or isinstance(k, str) and k):
+        if not (is_int(k) and k >= 0 or isinstance(k, str) and k):
             f.add(ln, f"{key}: {k!r} must be a non-negative integer or a text", name)
             return None
         if not isinstance(label, str) or not label:
@@ -104,7 +105,7 @@ def text_labels(v: Any, f: _Findings, ln: int, key: str, name: str) -> dict | No
     return dict(v)
 
 
-def _field(d: Any, f: _Findings, cmd: str, trust: str, line: int) -> CommandField | None:
+def _field(d: Any, f: Findings, cmd: str, trust: str, line: int) -> CommandField | None:
     if not isinstance(d, dict):
         f.add(line, f"a field of {cmd} must be a mapping")
         return None
@@ -118,7 +119,7 @@ def _field(d: Any, f: _Findings, cmd: str, trust: str, line: int) -> CommandFiel
     before = len(f.items)
     if not (isinstance(name, str) and NAME_RE.match(name)):
         f.add(ln, "name must be snake_case (a-z, 0-9, _)", label)
-    if not (_is_int(d["index"]) and 0 <= d["index"] <= 255):
+    if not (is_int(d["index"]) and 0 <= d["index"] <= 255):
         f.add(ln, f"index must be an integer 0-255, not {d['index']!r}", label)
     typ = d["type"]
     if typ not in FIELD_TYPES:
@@ -131,7 +132,7 @@ def _field(d: Any, f: _Findings, cmd: str, trust: str, line: int) -> CommandFiel
     if not isinstance(unit, str) or unit not in UNITS:
         f.add(ln, f"unknown unit {unit!r} (one of: {', '.join(u for u in UNITS if u)})", label)
     scale = d.get("scale", 1)
-    if not (_is_num(scale) and scale != 0):
+    if not (is_num(scale) and scale != 0):
         f.add(ln, f"scale must be a non-zero number, not {scale!r}", label)
     group = d.get("group", "Other")
     if group not in GROUPS:
@@ -173,9 +174,9 @@ def _field(d: Any, f: _Findings, cmd: str, trust: str, line: int) -> CommandFiel
                         note=d.get("note", ""), line=ln, **extra)
 
 
-def _bits(d: dict, f: _Findings, ln: int, label: str) -> dict:
+def _bits(d: dict, f: Findings, ln: int, label: str) -> dict:
     first, last, bits = d.get("first_bit"), d.get("last_bit", 0), d.get("bits")
-    if not (_is_int(first) and _is_int(last) and 0 <= last <= first <= 63):
+    if not (is_int(first) and is_int(last) and 0 <= last <= first <= 63):
         f.add(ln, "type bits needs first_bit (and last_bit, default 0): the bit numbers of the "
                   "first and last characters, first >= last", label)
         return {}
@@ -184,7 +185,7 @@ def _bits(d: dict, f: _Findings, ln: int, label: str) -> dict:
         return {}
     out, names = {}, set()
     for bit, spec in bits.items():
-        if not (_is_int(bit) and last <= bit <= first):
+        if not (is_int(bit) and last <= bit <= first):
             f.add(ln, f"bits: {bit!r} is not a bit number {last}-{first}", label)
         elif not (isinstance(spec, dict) and set(spec) == {"name", "label"}
                   and isinstance(spec["name"], str) and NAME_RE.match(spec["name"])
@@ -198,14 +199,14 @@ def _bits(d: dict, f: _Findings, ln: int, label: str) -> dict:
     return {"bits": out, "first_bit": first, "last_bit": last}
 
 
-def _flags(d: dict, f: _Findings, ln: int, label: str) -> dict:
+def _flags(d: dict, f: Findings, ln: int, label: str) -> dict:
     flags = d.get("flags")
     if not isinstance(flags, dict) or not flags:
         f.add(ln, "type flags needs flags: {index: {label, class}}", label)
         return {}
     out = {}
     for i, spec in flags.items():
-        if not (_is_int(i) and 0 <= i <= 255):
+        if not (is_int(i) and 0 <= i <= 255):
             f.add(ln, f"flags: {i!r} is not a character index 0-255", label)
         elif not (isinstance(spec, dict) and set(spec) == {"label", "class"}
                   and isinstance(spec["label"], str) and spec["class"] in FLAG_CLASSES):

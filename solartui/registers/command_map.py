@@ -20,11 +20,11 @@ from solartui.registers.command_model import (  # noqa: F401  (re-exported)
     FIELD_TYPES, FLAG_CLASSES, NUMERIC_TYPES, ROLES, Alarm, BitSpec, ClockCommand, Command,
     CommandField, CommandLinkSpec, CommandMap, FlagSpec, IdField, ReadBack, Rule, Setting,
 )
-from solartui.registers.loader import GROUPS, NAME_RE, _device, _Findings, _is_int, _is_num, \
-    _unknown_keys, check_top_level, read_map_text
+from solartui.registers.loader import GROUPS, NAME_RE, _device, _unknown_keys, check_top_level, \
+    read_map_text
 from solartui.registers.model import RUNGS
 from solartui.registers.units import UNITS
-from solartui.registers.yaml_lines import parse_yaml
+from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
 
 TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings"}
 LINK_KEYS = {"baudrates", "parity", "min_period_ms", "timeout_ms", "readback_delay_ms", "usb"}
@@ -45,7 +45,7 @@ def load_command_map(path: str | Path) -> CommandMap:
 
 def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
     data, duplicates = parse_yaml(text, path)
-    f = _Findings(path)
+    f = Findings(path)
     if not isinstance(data, dict):
         raise MapError(path, [f"{path}:1: a map is a mapping with schema, device, link, "
                               "commands and settings"])
@@ -78,18 +78,18 @@ def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
         identify=identify, clock=clock)
 
 
-def _link(d: Any, f: _Findings, line: int) -> CommandLinkSpec:
+def _link(d: Any, f: Findings, line: int) -> CommandLinkSpec:
     if d is None or not _mapping(d, f, line, "link", LINK_KEYS):
         return CommandLinkSpec()
     before = len(f.items)
     bauds = d.get("baudrates", [2400])
-    if not (isinstance(bauds, list) and bauds and all(_is_int(b) and b > 0 for b in bauds)):
+    if not (isinstance(bauds, list) and bauds and all(is_int(b) and b > 0 for b in bauds)):
         f.add(d.line, "link: baudrates must be a list of positive integers")
     if d.get("parity", "N") not in ("N", "E", "O"):
         f.add(d.line, "link: parity must be N, E or O")
     for key, lo, hi in (("min_period_ms", 0, 60000), ("timeout_ms", 1, 60000),
                         ("readback_delay_ms", 0, 600000)):
-        if key in d and not (_is_int(d[key]) and lo <= d[key] <= hi):
+        if key in d and not (is_int(d[key]) and lo <= d[key] <= hi):
             f.add(d.line, f"link: {key} must be an integer {lo}-{hi}")
     usb = None
     if "usb" in d:
@@ -106,7 +106,7 @@ def _link(d: Any, f: _Findings, line: int) -> CommandLinkSpec:
                            readback_delay_ms=d.get("readback_delay_ms", 1000), usb=usb)
 
 
-def _identify(d: Any, f: _Findings, line: int) -> dict[str, IdField]:
+def _identify(d: Any, f: Findings, line: int) -> dict[str, IdField]:
     if d is None or not _mapping(d, f, line, "identify", set(d) if isinstance(d, dict) else set()):
         return {}
     out = {}
@@ -117,7 +117,7 @@ def _identify(d: Any, f: _Findings, line: int) -> dict[str, IdField]:
         if not ok:
             f.add(spec.line, f"identify.{name}: command must be the query, like QID")
         index = spec.get("index", 0)
-        if not (_is_int(index) and 0 <= index <= 255):
+        if not (is_int(index) and 0 <= index <= 255):
             f.add(spec.line, f"identify.{name}: index must be an integer 0-255")
             ok = False
         expect = spec.get("expect", [])
@@ -132,7 +132,7 @@ def _identify(d: Any, f: _Findings, line: int) -> dict[str, IdField]:
     return out
 
 
-def _clock(d: Any, f: _Findings, line: int, fields: dict) -> ClockCommand | None:
+def _clock(d: Any, f: Findings, line: int, fields: dict) -> ClockCommand | None:
     if d is None or not _mapping(d, f, line, "clock", CLOCK_KEYS):
         return None
     fld = fields.get(d.get("field"))
@@ -151,7 +151,7 @@ def _clock(d: Any, f: _Findings, line: int, fields: dict) -> ClockCommand | None
                               "and digits")
                 ok = False
     tol = d.get("tolerance_s", 2)
-    if not (_is_num(tol) and tol >= 0):
+    if not (is_num(tol) and tol >= 0):
         f.add(d.line, "clock: tolerance_s must be a number of seconds")
         ok = False
     if not ok:
@@ -189,19 +189,19 @@ def fill(pattern: str, value: int | float) -> str | None:
     return text
 
 
-def _rule(d: dict, f: _Findings, ln: int, label: str, what: str) -> Rule | None:
+def _rule(d: dict, f: Findings, ln: int, label: str, what: str) -> Rule | None:
     before = len(f.items)
     rng, step, values, special = d.get("range"), d.get("step"), d.get("values"), d.get("special")
     if rng is not None and not (isinstance(rng, list) and len(rng) == 2
-                                and all(_is_num(x) for x in rng) and rng[0] <= rng[1]):
+                                and all(is_num(x) for x in rng) and rng[0] <= rng[1]):
         f.add(ln, f"{what}range must be [min, max] with min <= max", label)
-    if step is not None and not (_is_num(step) and step > 0 and rng is not None):
+    if step is not None and not (is_num(step) and step > 0 and rng is not None):
         f.add(ln, f"{what}step must be a positive number, with a range", label)
     if values is not None and not (isinstance(values, list) and values
-                                   and all(_is_num(x) for x in values)):
+                                   and all(is_num(x) for x in values)):
         f.add(ln, f"{what}values must be a list of numbers", label)
     if special is not None and not (isinstance(special, dict) and all(
-            _is_num(k) and isinstance(v, str) for k, v in special.items())):
+            is_num(k) and isinstance(v, str) for k, v in special.items())):
         f.add(ln, f"{what}special must map numbers to labels", label)
     if rng is None and values is None:
         f.add(ln, f"{what}a number setting needs a range or values", label)
@@ -211,7 +211,7 @@ def _rule(d: dict, f: _Findings, ln: int, label: str, what: str) -> Rule | None:
                 dict(special or {}))
 
 
-def _settings(items: Any, f: _Findings, trust: str, line: int, commands: list[Command],
+def _settings(items: Any, f: Findings, trust: str, line: int, commands: list[Command],
               fields: dict[str, CommandField]) -> list[Setting]:
     if items is None:
         return []
@@ -234,7 +234,7 @@ def _settings(items: Any, f: _Findings, trust: str, line: int, commands: list[Co
     return out
 
 
-def _setting(d: dict, f: _Findings, trust: str, commands: list[Command],
+def _setting(d: dict, f: Findings, trust: str, commands: list[Command],
              fields: dict[str, CommandField]) -> Setting | None:
     ln, name = d.line, d.get("name")
     label = name if isinstance(name, str) else f"#{ln}"
@@ -265,7 +265,7 @@ def _setting(d: dict, f: _Findings, trust: str, commands: list[Command],
                    **common, **spec)
 
 
-def _reads_back(rb: Any, f: _Findings, ln: int, label: str,
+def _reads_back(rb: Any, f: Findings, ln: int, label: str,
                 commands: list[Command]) -> CommandField | None:
     if not isinstance(rb, dict) or "command" not in rb or len({"index", "letter"} & set(rb)) != 1:
         f.add(ln, "reads_back must be {command, index} or {command, letter}", label)
@@ -284,7 +284,7 @@ def _reads_back(rb: Any, f: _Findings, ln: int, label: str,
     return None
 
 
-def _flag_setting(d: dict, f: _Findings, ln: int, label: str, back) -> dict | None:
+def _flag_setting(d: dict, f: Findings, ln: int, label: str, back) -> dict | None:
     extra = set(d) & {"setter", "setter_from", "choices", "range", "step", "values", "special",
                       "variants", "depends_on", "allowed_from", "unit"}
     if extra:
@@ -299,7 +299,7 @@ def _flag_setting(d: dict, f: _Findings, ln: int, label: str, back) -> dict | No
     return dict(setter_enable=on, setter_disable=off, value_type="bool")
 
 
-def _value_setting(d: dict, f: _Findings, ln: int, label: str, kind: str, back,
+def _value_setting(d: dict, f: Findings, ln: int, label: str, kind: str, back,
                    fields: dict[str, CommandField]) -> dict | None:
     pat = _pattern(d.get("setter"))
     if isinstance(pat, str):
@@ -309,7 +309,7 @@ def _value_setting(d: dict, f: _Findings, ln: int, label: str, kind: str, back,
     setter_from = []
     for threshold, p in (d.get("setter_from") or {}).items():
         other = _pattern(p)
-        if not _is_num(threshold) or isinstance(other, str) or other[0] != pat[0]:
+        if not is_num(threshold) or isinstance(other, str) or other[0] != pat[0]:
             f.add(ln, f"setter_from: {threshold!r}: {p!r} must be a pattern of the same "
                       "kind as setter", label)
         else:
@@ -321,7 +321,7 @@ def _value_setting(d: dict, f: _Findings, ln: int, label: str, kind: str, back,
     rule_keys = RULE_KEYS & set(d)
     if kind == "choice":
         choices = text_labels(d["choices"], f, ln, "choices", label)
-        if choices and (vtype != "int" or not all(_is_int(k) for k in choices)):
+        if choices and (vtype != "int" or not all(is_int(k) for k in choices)):
             f.add(ln, "choices need integer keys and an integer setter ({:0Nd})", label)
             return None
         if rule_keys or "variants" in d:
@@ -350,7 +350,7 @@ def _value_setting(d: dict, f: _Findings, ln: int, label: str, kind: str, back,
                 return None
             vs = {}
             for key, spec in variants.items():
-                if not _is_num(key) or not _mapping(spec, f, ln, f"variants.{key}", RULE_KEYS,
+                if not is_num(key) or not _mapping(spec, f, ln, f"variants.{key}", RULE_KEYS,
                                                     label):
                     f.add(ln, f"variants: {key!r} must be a number with a mapping", label)
                     continue
@@ -370,7 +370,7 @@ def _value_setting(d: dict, f: _Findings, ln: int, label: str, kind: str, back,
         for r in rules:
             if r is not None:
                 candidates += list(r.values or ()) + list(r.range or ()) + list(r.special)
-                if vtype == "int" and not all(_is_int(x) for x in candidates + [r.step or 1]):
+                if vtype == "int" and not all(is_int(x) for x in candidates + [r.step or 1]):
                     f.add(ln, "an integer setter needs integer ranges, steps and values", label)
         if back is not None and (back.type not in ("float", "int") or back.unit != out["unit"]):
             f.add(ln, f"reads back from {back.type} '{back.name}' in {back.unit or 'no unit'}; "

@@ -18,7 +18,7 @@ from solartui.registers.model import (
     Point,
 )
 from solartui.registers.units import UNITS
-from solartui.registers.yaml_lines import parse_yaml
+from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
           "Settings", "Clock", "Other")
@@ -45,28 +45,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
-class _Findings:
-    def __init__(self, path: str):
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, line: int, msg: str, point: str | None = None) -> None:
-        where = f"point {point}: " if point else ""
-        self.items.append(f"{self.path}:{line}: {where}{msg}")
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    try:
-        return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
-    except OverflowError:       # an integer too large for any float
-        return False
-
-
-def _unknown_keys(obj: dict, allowed: set, f: _Findings, what: str, point: str | None = None):
+def _unknown_keys(obj: dict, allowed: set, f: Findings, what: str, point: str | None = None):
     for key in obj:
         if key not in allowed:
             line = getattr(obj, "key_lines", {}).get(key, getattr(obj, "line", 0))
@@ -87,7 +66,7 @@ def load_map(path: str | Path) -> DeviceMap:
     return parse_map(read_map_text(path), str(path))
 
 
-def check_top_level(data: dict, duplicates, owners: dict, f: _Findings, top_keys: set,
+def check_top_level(data: dict, duplicates, owners: dict, f: Findings, top_keys: set,
                     required: tuple[str, ...], protocol: str | tuple[str, ...],
                     wrong_protocol: str) -> None:
     """What every map file must get right at the top: no duplicate or unknown keys, the
@@ -109,7 +88,7 @@ def check_top_level(data: dict, duplicates, owners: dict, f: _Findings, top_keys
 
 def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     data, duplicates = parse_yaml(text, path)
-    f = _Findings(path)
+    f = Findings(path)
     if not isinstance(data, dict):
         raise MapError(path, [f"{path}:1: a map is a mapping with schema, device, link and points"])
     owners = {id(p): p.get("name") for p in data.get("points") or () if isinstance(p, dict)} \
@@ -134,7 +113,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock)
 
 
-def _device(d: Any, f: _Findings) -> dict:
+def _device(d: Any, f: Findings) -> dict:
     if not isinstance(d, dict):
         if d is not None:
             f.add(0, "'device' must be a mapping")
@@ -155,7 +134,7 @@ def _device(d: Any, f: _Findings) -> dict:
     return d
 
 
-def _link(d: Any, f: _Findings, line: int) -> LinkSpec:
+def _link(d: Any, f: Findings, line: int) -> LinkSpec:
     if not isinstance(d, dict):
         if d is not None:
             f.add(line, "'link' must be a mapping")
@@ -170,20 +149,20 @@ def _link(d: Any, f: _Findings, line: int) -> LinkSpec:
             ok = False
 
     bauds = d.get("baudrates", [9600])
-    want(isinstance(bauds, list) and bauds and all(_is_int(b) and b > 0 for b in bauds),
+    want(isinstance(bauds, list) and bauds and all(is_int(b) and b > 0 for b in bauds),
          "baudrates must be a list of positive integers")
     want(d.get("parity", "N") in ("N", "E", "O"), "parity must be N, E or O")
     units = d.get("units", [1, 247])
-    want(isinstance(units, list) and len(units) == 2 and all(_is_int(u) for u in units)
+    want(isinstance(units, list) and len(units) == 2 and all(is_int(u) for u in units)
          and 0 <= units[0] <= units[1] <= 255, "units must be [lowest, highest] within 0-255")
     unit = d.get("unit", 1)
-    want(_is_int(unit) and 0 <= unit <= 255, "unit must be an integer 0-255")
+    want(is_int(unit) and 0 <= unit <= 255, "unit must be an integer 0-255")
     for key, default, lo, hi in (("min_period_ms", 0, 0, 60000), ("timeout_ms", 1000, 1, 60000),
                                  ("max_read", 125, 1, 125), ("max_write", 123, 1, 123)):
         v = d.get(key, default)
-        want(_is_int(v) and lo <= v <= hi, f"{key} must be an integer {lo}-{hi}")
+        want(is_int(v) and lo <= v <= hi, f"{key} must be an integer {lo}-{hi}")
     fns = d.get("functions", [3, 4, 6, 16])
-    want(isinstance(fns, list) and all(_is_int(x) and x in (3, 4, 6, 16) for x in fns),
+    want(isinstance(fns, list) and all(is_int(x) and x in (3, 4, 6, 16) for x in fns),
          "functions must be a list drawn from 3, 4, 6, 16")
     if not ok:
         return LinkSpec()
@@ -193,7 +172,7 @@ def _link(d: Any, f: _Findings, line: int) -> LinkSpec:
                     max_write=d.get("max_write", 123), functions=tuple(fns))
 
 
-def _ranges_by_table(d: Any, f: _Findings, what: str, line: int) -> dict:
+def _ranges_by_table(d: Any, f: Findings, what: str, line: int) -> dict:
     if d is None:
         return {}
     if not isinstance(d, dict):
@@ -205,7 +184,7 @@ def _ranges_by_table(d: Any, f: _Findings, what: str, line: int) -> dict:
             f.add(d.line, f"{what}: unknown table '{table}' (input or holding)")
             continue
         good = isinstance(ranges, list) and all(
-            isinstance(r, list) and len(r) == 2 and all(_is_int(x) for x in r)
+            isinstance(r, list) and len(r) == 2 and all(is_int(x) for x in r)
             and 0 <= r[0] <= r[1] <= 65535 for r in ranges)
         if not good:
             f.add(d.line, f"{what}.{table} must be a list of [first, last] addresses 0-65535")
@@ -218,7 +197,7 @@ def _ranges_by_table(d: Any, f: _Findings, what: str, line: int) -> dict:
     return out
 
 
-def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None) -> dict | None:
+def _field(d: Any, f: Findings, what: str, line: int, point: str | None = None) -> dict | None:
     """Check table/address/type/count/words/scale common to identify fields and points."""
     if not isinstance(d, dict):
         f.add(line, f"{what} must be a mapping", point)
@@ -229,7 +208,7 @@ def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None)
         f.add(ln, f"table must be input or holding, not {d.get('table')!r}", point)
         ok = False
     addr = d.get("address")
-    if not (_is_int(addr) and 0 <= addr <= 65535):
+    if not (is_int(addr) and 0 <= addr <= 65535):
         f.add(ln, f"address must be an integer 0-65535, not {addr!r}", point)
         ok = False
     typ = d.get("type")
@@ -238,7 +217,7 @@ def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None)
         return None
     count = d.get("count")
     if typ == "ascii":
-        if not (_is_int(count) and 1 <= count <= 125):
+        if not (is_int(count) and 1 <= count <= 125):
             f.add(ln, "type ascii needs count: number of registers (1-125)", point)
             ok = False
     elif count is not None and count != TYPE_WIDTH[typ]:
@@ -252,7 +231,7 @@ def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None)
         f.add(ln, f"words (word order) only applies to 32-bit types, not {typ}", point)
         ok = False
     scale = d.get("scale", 1)
-    if not (_is_num(scale) and scale != 0):
+    if not (is_num(scale) and scale != 0):
         f.add(ln, f"scale must be a non-zero number, not {scale!r}", point)
         ok = False
     elif scale != 1 and typ in TEXT_TYPES:
@@ -268,7 +247,7 @@ def _field(d: Any, f: _Findings, what: str, line: int, point: str | None = None)
                 scale=float(scale) if isinstance(scale, float) else scale)
 
 
-def _identify(d: Any, f: _Findings, line: int) -> dict[str, Field]:
+def _identify(d: Any, f: Findings, line: int) -> dict[str, Field]:
     if d is None:
         return {}
     if not isinstance(d, dict):
@@ -284,7 +263,7 @@ def _identify(d: Any, f: _Findings, line: int) -> dict[str, Field]:
     return out
 
 
-def _clock(d: Any, f: _Findings, line: int) -> ClockSpec | None:
+def _clock(d: Any, f: Findings, line: int) -> ClockSpec | None:
     if d is None:
         return None
     if not isinstance(d, dict):
@@ -295,7 +274,7 @@ def _clock(d: Any, f: _Findings, line: int) -> ClockSpec | None:
     if d.get("table") != "holding":
         f.add(d.line, "clock: table must be holding (the clock is written)")
         ok = False
-    if not (_is_int(d.get("address")) and 0 <= d["address"] <= 65530):
+    if not (is_int(d.get("address")) and 0 <= d["address"] <= 65530):
         f.add(d.line, "clock: address must be an integer")
         ok = False
     fields = d.get("fields")
@@ -315,13 +294,13 @@ def _clock(d: Any, f: _Findings, line: int) -> ClockSpec | None:
                      year=d.get("year", "auto"), function=d.get("function", 16))
 
 
-def _labels(v: Any, f: _Findings, ln: int, key: str, name: str, lo: int, hi: int) -> dict | None:
+def _labels(v: Any, f: Findings, ln: int, key: str, name: str, lo: int, hi: int) -> dict | None:
     if not isinstance(v, dict) or not v:
         f.add(ln, f"{key} must map integers to labels", name)
         return None
     out = {}
     for k, label in v.items():
-        if not _is_int(k) or not lo <= k <= hi:
+        if not is_int(k) or not lo <= k <= hi:
             f.add(ln, f"{key}: {k!r} is not an integer in {lo}-{hi}", name)
             return None
         if not isinstance(label, (str, int, float)) or isinstance(label, bool):
@@ -331,7 +310,7 @@ def _labels(v: Any, f: _Findings, ln: int, key: str, name: str, lo: int, hi: int
     return out
 
 
-def _points(items: Any, f: _Findings, default_trust: str, line: int, blocks: dict) -> list[Point]:
+def _points(items: Any, f: Findings, default_trust: str, line: int, blocks: dict) -> list[Point]:
     if items is None:
         return []
     if not isinstance(items, list):
@@ -355,7 +334,7 @@ def _points(items: Any, f: _Findings, default_trust: str, line: int, blocks: dic
     return points
 
 
-def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | None:
+def _point(d: dict, f: Findings, default_trust: str, blocks: dict) -> Point | None:
     ln = d.line
     name = d.get("name")
     label = name if isinstance(name, str) else f"#{ln}"
@@ -392,11 +371,11 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
     if not isinstance(guard, bool):
         f.add(ln, "guard must be true or false", label)
 
-    is_int = typ in INTEGER_TYPES
+    integer_type = typ in INTEGER_TYPES
     limits = RAW_LIMITS.get(typ, (0, 0))
     enum = bits = special = None
     if "enum" in d:
-        if not is_int or scale != 1:
+        if not integer_type or scale != 1:
             f.add(ln, f"enum needs an integer type with scale 1 (this is {typ}, scale {scale})",
                   label)
         else:
@@ -407,7 +386,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
         else:
             bits = _labels(d["bits"], f, ln, "bits", label, 0, 16 * base["count"] - 1)
     if "special" in d:
-        if not is_int:
+        if not integer_type:
             f.add(ln, f"special values need an integer type, not {typ}", label)
         else:
             special = _labels(d["special"], f, ln, "special", label, *limits)
@@ -415,13 +394,13 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
     rng = None
     if "range" in d:
         r = d["range"]
-        if not (isinstance(r, list) and len(r) == 2 and all(_is_num(x) for x in r) and r[0] <= r[1]):
+        if not (isinstance(r, list) and len(r) == 2 and all(is_num(x) for x in r) and r[0] <= r[1]):
             f.add(ln, "range must be [min, max] with min <= max", label)
         elif typ in TEXT_TYPES:
             f.add(ln, f"range does not apply to type {typ}", label)
         else:
             rng = (r[0], r[1])
-            if is_int:
+            if integer_type:
                 try:
                     raw_lo, raw_hi = round(r[0] / scale), round(r[1] / scale)
                 except OverflowError:       # beyond any float once scaled: cannot fit
@@ -433,7 +412,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
                               f"(raw {raw_lo}..{raw_hi}, type holds {limits[0]}..{limits[1]})",
                           label)
     step = d.get("step")
-    if step is not None and not (_is_num(step) and step > 0):
+    if step is not None and not (is_num(step) and step > 0):
         f.add(ln, "step must be a positive number", label)
 
     write_fn, delay = None, 1000
@@ -450,7 +429,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
                 f.add(ln, "write.function 6 writes one register; this point has "
                           f"{base['count']}", label)
             delay = w.get("delay_ms", 1000)
-            if not (_is_int(delay) and 0 <= delay <= 600000):
+            if not (is_int(delay) and 0 <= delay <= 600000):
                 f.add(ln, "write.delay_ms must be an integer 0-600000", label)
     if access in ("rw", "w") and not guard and typ not in TEXT_TYPES and bits is None \
             and rng is None and enum is None:
@@ -469,7 +448,7 @@ def _point(d: dict, f: _Findings, default_trust: str, blocks: dict) -> Point | N
                  alias_of=d.get("alias_of"), line=ln)
 
 
-def _check_aliases_and_overlaps(points: list[Point], f: _Findings) -> None:
+def _check_aliases_and_overlaps(points: list[Point], f: Findings) -> None:
     by_name = {p.name: p for p in points}
     for p in points:
         if p.alias_of is None:

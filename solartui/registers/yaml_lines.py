@@ -1,9 +1,13 @@
 """YAML with line numbers: every mapping remembers its line and each key's line, and duplicate
 keys are collected (PyYAML silently keeps the last), so the map loader can say where a problem is.
+
+The loaders of maps, fixtures and site files also share the way they say it (`Findings`: every
+problem as `FILE:LINE: subject name: message`) and the checks of a YAML value's type.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -82,3 +86,46 @@ def parse_yaml(text: str, path: str) -> tuple[Any, list[tuple[int, str, dict]]]:
     finally:
         loader.dispose()
     return data, loader.duplicates
+
+
+class Findings:
+    """Every problem found in one file, each `FILE:LINE: [subject name: ]message`, collected so
+    a loader reports them all at once."""
+
+    def __init__(self, path: str, subject: str = "point"):
+        self.path = path
+        self.subject = subject          # what the optional name names: point, device...
+        self._found: list[tuple[int, str]] = []
+
+    def add(self, line: int, msg: str, name: str | None = None) -> None:
+        where = f"{self.subject} {name}: " if name else ""
+        self._found.append((line, f"{self.path}:{line}: {where}{msg}"))
+
+    @property
+    def items(self) -> list[str]:
+        """In the order they were found."""
+        return [text for _, text in self._found]
+
+    def in_file_order(self) -> list[str]:
+        return [text for _, text in sorted(self._found, key=lambda item: item[0])]
+
+
+def key_line(obj: Any, key: Any = None, default: int = 1) -> int:
+    """The line of `key` in a mapping parse_yaml made, else the mapping's own line."""
+    if key is not None:
+        ln = getattr(obj, "key_lines", {}).get(key)
+        if ln:
+            return ln
+    return getattr(obj, "line", 0) or default
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_num(v: Any) -> bool:
+    """A finite int or float (YAML's true/false are not numbers)."""
+    try:
+        return (is_int(v) or isinstance(v, float)) and math.isfinite(v)
+    except OverflowError:       # an integer too large for any float
+        return False

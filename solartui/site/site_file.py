@@ -18,7 +18,7 @@ from solartui.links.target import Target, parse_target
 from solartui.registers import catalog
 from solartui.registers.command_model import CommandField, CommandMap
 from solartui.registers.model import DeviceMap, Point
-from solartui.registers.yaml_lines import parse_yaml
+from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices")
 TOP_REQUIRED = ("schema", "site", "period", "devices")
@@ -89,36 +89,11 @@ class Site:
                 f"every {every}")
 
 
-class _Findings:
-    def __init__(self, path: str):
-        self.path = path
-        self._items: list[tuple[int, str]] = []
-
-    def add(self, line: int, msg: str, device: str | None = None) -> None:
-        where = f"device {device}: " if device else ""
-        self._items.append((line, f"{self.path}:{line}: {where}{msg}"))
-
-    @property
-    def items(self) -> list[str]:
-        """Every finding, in the order of the file."""
-        return [text for _, text in sorted(self._items, key=lambda item: item[0])]
 
 
-def _line(obj: Any, key: str | None = None) -> int:
-    if key is not None:
-        ln = getattr(obj, "key_lines", {}).get(key)
-        if ln:
-            return ln
-    return getattr(obj, "line", 1) or 1
 
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v \
-        and v not in (float("inf"), float("-inf"))
-
-
-def _period(value: Any, f: _Findings, line: int, device: str | None) -> float | None:
-    if not _is_num(value):
+def _period(value: Any, f: Findings, line: int, device: str | None) -> float | None:
+    if not is_num(value):
         f.add(line, f"period must be a number of seconds, got {value!r}", device)
         return None
     if value <= 0:
@@ -147,7 +122,7 @@ def parse_site(text: str, path: Path) -> Site:
         data, duplicates = parse_yaml(text, shown)
     except MapError as exc:
         raise SiteError(shown, exc.findings) from None
-    f = _Findings(shown)
+    f = Findings(shown, "device")
     if not isinstance(data, dict):
         raise SiteError(shown, [f"{shown}:1: a site file is a mapping with schema, site, period "
                                 "and devices"])
@@ -155,41 +130,41 @@ def parse_site(text: str, path: Path) -> Site:
         f.add(ln, f"duplicate key '{key}'")
     for key in data:
         if key not in TOP_KEYS:
-            f.add(_line(data, key), f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
+            f.add(key_line(data, key), f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
     for key in TOP_REQUIRED:
         if data.get(key) is None:
-            f.add(_line(data), f"missing '{key}'")
+            f.add(key_line(data), f"missing '{key}'")
     if data.get("schema") is not None and data["schema"] != 1:
-        f.add(_line(data, "schema"), f"schema {data['schema']!r} is not supported (expected 1)")
+        f.add(key_line(data, "schema"), f"schema {data['schema']!r} is not supported (expected 1)")
     name = data.get("site")
     if name is not None and not (isinstance(name, str) and NAME_RE.match(name)):
-        f.add(_line(data, "site"), f"site name {name!r} must be letters, digits, '.', '_' or "
+        f.add(key_line(data, "site"), f"site name {name!r} must be letters, digits, '.', '_' or "
                                    "'-' (it names the state file)")
     period = None
     if data.get("period") is not None:
-        period = _period(data["period"], f, _line(data, "period"), None)
+        period = _period(data["period"], f, key_line(data, "period"), None)
     folder = path.parent
     error_log = folder / f"{path.stem}.errors.log"
     if data.get("error_log") is not None:
         if isinstance(data["error_log"], str) and data["error_log"].strip():
             error_log = folder / Path(data["error_log"]).expanduser()
         else:
-            f.add(_line(data, "error_log"), "error_log must be a file path")
+            f.add(key_line(data, "error_log"), "error_log must be a file path")
     devices: list[SiteDevice] = []
     raw_devices = data.get("devices")
     if raw_devices is not None:
         if not isinstance(raw_devices, list) or not raw_devices:
-            f.add(_line(data, "devices"), "devices must be a list of at least one device")
+            f.add(key_line(data, "devices"), "devices must be a list of at least one device")
         else:
             seen: dict[str, int] = {}
             for d in raw_devices:
-                dev = _device(d, f, folder, period or 1.0, seen, _line(data, "devices"))
+                dev = _device(d, f, folder, period or 1.0, seen, key_line(data, "devices"))
                 if dev is not None:
                     devices.append(dev)
     channels = _channels(devices, f)
     _check_files(devices, error_log, f)
     if f.items:
-        raise SiteError(shown, f.items)
+        raise SiteError(shown, f.in_file_order())
     assert name is not None and period is not None
     return Site(path=path, name=name, period=period, error_log=error_log,
                 devices=tuple(devices), channels=tuple(channels))
@@ -202,7 +177,7 @@ def _resolve_map(name: str, folder: Path):
     return catalog.resolve(name)
 
 
-def _device(d: Any, f: _Findings, folder: Path, site_period: float, seen: dict[str, int],
+def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[str, int],
             list_line: int) -> SiteDevice | None:
     if not isinstance(d, dict):
         f.add(list_line, f"each device is a mapping with name, target and map, got {d!r}")
@@ -212,63 +187,63 @@ def _device(d: Any, f: _Findings, folder: Path, site_period: float, seen: dict[s
     bad = len(f.items)
     for key in d:
         if key not in DEVICE_KEYS:
-            f.add(_line(d, key), f"unknown key '{key}' (allowed: {', '.join(DEVICE_KEYS)})",
+            f.add(key_line(d, key), f"unknown key '{key}' (allowed: {', '.join(DEVICE_KEYS)})",
                   label)
     for key in DEVICE_REQUIRED:
         if d.get(key) is None:
-            f.add(_line(d), f"missing '{key}'", label)
+            f.add(key_line(d), f"missing '{key}'", label)
     if name is not None:
         if not (isinstance(name, str) and NAME_RE.match(name)):
-            f.add(_line(d, "name"), f"device name {name!r} must be letters, digits, '.', '_' or "
+            f.add(key_line(d, "name"), f"device name {name!r} must be letters, digits, '.', '_' or "
                                     "'-'")
         elif name in seen:
-            f.add(_line(d, "name"), f"device name '{name}' is used twice (first on line "
+            f.add(key_line(d, "name"), f"device name '{name}' is used twice (first on line "
                                     f"{seen[name]})")
         else:
-            seen[name] = _line(d, "name")
+            seen[name] = key_line(d, "name")
     target = None
     if isinstance(d.get("target"), str):
         try:
             target = parse_target(d["target"])
         except SolartuiError as exc:
-            f.add(_line(d, "target"), f"target: {exc}", label)
+            f.add(key_line(d, "target"), f"target: {exc}", label)
     elif d.get("target") is not None:
-        f.add(_line(d, "target"), "target must be a URL such as rtu:///dev/ttyUSB0?baud=9600",
+        f.add(key_line(d, "target"), "target must be a URL such as rtu:///dev/ttyUSB0?baud=9600",
               label)
     m = None
     if isinstance(d.get("map"), str):
         try:
             m = _resolve_map(d["map"], folder)
         except MapError as exc:
-            f.add(_line(d, "map"), f"map '{d['map']}' does not load: {exc}", label)
+            f.add(key_line(d, "map"), f"map '{d['map']}' does not load: {exc}", label)
         except SolartuiError as exc:
-            f.add(_line(d, "map"), str(exc), label)
+            f.add(key_line(d, "map"), str(exc), label)
     elif d.get("map") is not None:
-        f.add(_line(d, "map"), "map must be a map id or a path to a map file", label)
+        f.add(key_line(d, "map"), "map must be a map id or a path to a map file", label)
     if target is not None and m is not None:
-        _check_protocol(target, m, f, _line(d, "map"), label)
+        _check_protocol(target, m, f, key_line(d, "map"), label)
     unit = _unit(d, target, m, f, label)
     points = _points(d, m, f, label) if m is not None else ()
     period = site_period
     if d.get("period") is not None:
-        period = _period(d["period"], f, _line(d, "period"), label) or site_period
+        period = _period(d["period"], f, key_line(d, "period"), label) or site_period
     csv = folder / f"{name}.csv" if isinstance(name, str) else folder / "device.csv"
     if d.get("csv") is not None:
         if isinstance(d["csv"], str) and d["csv"].strip():
             csv = folder / Path(d["csv"]).expanduser()
         else:
-            f.add(_line(d, "csv"), "csv must be a file path", label)
+            f.add(key_line(d, "csv"), "csv must be a file path", label)
     if len(f.items) > bad or target is None or m is None:
         return None
     if not target.is_pi30:
         target = target.with_unit(unit)
     return SiteDevice(name=name, target=target, target_text=d["target"], map=m,
                       unit=None if target.is_pi30 else unit, points=points, csv=csv,
-                      period=period, line=_line(d), target_line=_line(d, "target"),
-                      csv_line=_line(d, "csv"))
+                      period=period, line=key_line(d), target_line=key_line(d, "target"),
+                      csv_line=key_line(d, "csv"))
 
 
-def _check_protocol(target: Target, m, f: _Findings, line: int, label) -> None:
+def _check_protocol(target: Target, m, f: Findings, line: int, label) -> None:
     if target.is_pi30 and not isinstance(m, CommandMap):
         f.add(line, f"map '{m.id}' describes Modbus registers; a {target.scheme}:// target "
                     "needs a command map (protocol: pi30), e.g. voltronic-pi30", label)
@@ -280,15 +255,15 @@ def _check_protocol(target: Target, m, f: _Findings, line: int, label) -> None:
                     "GivEnergy map, e.g. givenergy-hybrid", label)
 
 
-def _unit(d: dict, target: Target | None, m, f: _Findings, label) -> int | None:
+def _unit(d: dict, target: Target | None, m, f: Findings, label) -> int | None:
     """The unit address: the `unit:` key, else the URL's unit=, else the map's default."""
     if d.get("unit") is not None:
         u = d["unit"]
         if target is not None and target.is_pi30:
-            f.add(_line(d, "unit"), "a PI30 target has no unit address", label)
+            f.add(key_line(d, "unit"), "a PI30 target has no unit address", label)
             return None
         if not (isinstance(u, int) and not isinstance(u, bool) and 1 <= u <= 255):
-            f.add(_line(d, "unit"), f"unit must be a whole number 1-255, got {u!r}", label)
+            f.add(key_line(d, "unit"), f"unit must be a whole number 1-255, got {u!r}", label)
             return None
     if target is None or target.is_pi30 or not isinstance(m, DeviceMap):
         return None
@@ -296,12 +271,12 @@ def _unit(d: dict, target: Target | None, m, f: _Findings, label) -> int | None:
         target.unit if target.unit is not None else m.link.unit
     lo, hi = m.link.units
     if not lo <= unit <= hi:
-        f.add(_line(d, "unit" if d.get("unit") is not None else "target"),
+        f.add(key_line(d, "unit" if d.get("unit") is not None else "target"),
               f"unit {unit} is outside map {m.id}'s unit range {lo}-{hi}", label)
     return unit
 
 
-def _points(d: dict, m, f: _Findings, label) -> tuple:
+def _points(d: dict, m, f: Findings, label) -> tuple:
     """The points (or PI30 fields) named, in order; omitted or "all": every readable one."""
     spec = d.get("points", "all")
     if isinstance(m, CommandMap):
@@ -314,9 +289,9 @@ def _points(d: dict, m, f: _Findings, label) -> tuple:
         what = "point"
     if spec is None or spec == "all":
         if not every:
-            f.add(_line(d, "map"), f"map {m.id} has no readable {what}s to log", label)
+            f.add(key_line(d, "map"), f"map {m.id} has no readable {what}s to log", label)
         return tuple(every)
-    line = _line(d, "points")
+    line = key_line(d, "points")
     if not (isinstance(spec, list) and spec and all(isinstance(x, str) for x in spec)):
         f.add(line, f"points must be a list of {what} names, or \"all\"", label)
         return ()
@@ -353,7 +328,7 @@ def _serial_settings(dev: SiteDevice) -> tuple:
     return (t.baud or m.link.baudrates[0], parity, t.stopbits)
 
 
-def _channels(devices: list[SiteDevice], f: _Findings) -> list[Channel]:
+def _channels(devices: list[SiteDevice], f: Findings) -> list[Channel]:
     """Group devices by physical link; refuse what cannot share one; take the slowest pacing."""
     groups: dict[str, list[SiteDevice]] = {}
     for dev in devices:
@@ -399,7 +374,7 @@ def _channels(devices: list[SiteDevice], f: _Findings) -> list[Channel]:
     return out
 
 
-def _check_files(devices: list[SiteDevice], error_log: Path, f: _Findings) -> None:
+def _check_files(devices: list[SiteDevice], error_log: Path, f: Findings) -> None:
     """Two devices writing one CSV would mix columns; the error log is not a CSV either."""
     owner: dict[Path, str] = {error_log.resolve(): "the error log"}
     for dev in devices:

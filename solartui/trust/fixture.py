@@ -43,7 +43,7 @@ from solartui.errors import MapError, SolartuiError
 from solartui.registers import catalog
 from solartui.registers.command_model import CommandMap
 from solartui.registers.model import TABLES, DeviceMap
-from solartui.registers.yaml_lines import parse_yaml
+from solartui.registers.yaml_lines import Findings, is_int, key_line, parse_yaml
 
 REGISTER_TOP = {"schema", "map", "source", "points", "identify", "clock"}
 COMMAND_TOP = {"schema", "map", "source", "commands", "settings", "identify"}
@@ -123,27 +123,6 @@ class CommandFixture:
 Fixture = RegisterFixture | CommandFixture
 
 
-class _Findings:
-    def __init__(self, path: str):
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, line: int, msg: str) -> None:
-        self.items.append(f"{self.path}:{line}: {msg}")
-
-
-def _line(obj: Any, key: Any = None, default: int = 1) -> int:
-    if key is not None:
-        ln = getattr(obj, "key_lines", {}).get(key)
-        if ln:
-            return ln
-    return getattr(obj, "line", 0) or default
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 # --- finding and loading -----------------------------------------------------------------------
 
 def fixtures_dir() -> Path:
@@ -175,7 +154,7 @@ def parse_fixture(text: str, path: str = "<fixture>") -> Fixture:
         data, duplicates = parse_yaml(text, path)
     except MapError as exc:     # the YAML reader speaks of maps; the finding names the file
         raise FixtureError(path, exc.findings) from None
-    f = _Findings(path)
+    f = Findings(path)
     if not isinstance(data, dict):
         raise FixtureError(path, [f"{path}:1: a fixture is a mapping with schema, map, source "
                                   "and points (or commands)"])
@@ -185,31 +164,31 @@ def parse_fixture(text: str, path: str = "<fixture>") -> Fixture:
     allowed = COMMAND_TOP if command else REGISTER_TOP
     for key in data:
         if key not in allowed:
-            f.add(_line(data, key), f"unknown key '{key}' in the fixture")
+            f.add(key_line(data, key), f"unknown key '{key}' in the fixture")
     if data.get("schema") != 1:
-        f.add(_line(data, "schema"), f"schema {data.get('schema')!r} is not supported (expected 1)")
+        f.add(key_line(data, "schema"), f"schema {data.get('schema')!r} is not supported (expected 1)")
     for key in ("map", "source"):
         if not isinstance(data.get(key), str) or not data.get(key):
-            f.add(_line(data, key), f"the fixture needs a text '{key}'")
+            f.add(key_line(data, key), f"the fixture needs a text '{key}'")
     out = _commands(data, f, path) if command else _registers(data, f, path)
     if f.items:
         raise FixtureError(path, f.items)
     return out
 
 
-def _registers(data: dict, f: _Findings, path: str) -> RegisterFixture:
-    points = _seeds(data.get("points"), f, "point", _line(data, "points"), required=True)
-    identify = _seeds(data.get("identify"), f, "identify", _line(data, "identify"))
+def _registers(data: dict, f: Findings, path: str) -> RegisterFixture:
+    points = _seeds(data.get("points"), f, "point", key_line(data, "points"), required=True)
+    identify = _seeds(data.get("identify"), f, "identify", key_line(data, "identify"))
     clock = None
     if data.get("clock") is not None:
-        clock = _seed("clock", data["clock"], f, "clock", _line(data, "clock"))
+        clock = _seed("clock", data["clock"], f, "clock", key_line(data, "clock"))
     fx = RegisterFixture(path, str(data.get("map")), str(data.get("source")), points, identify,
                          clock)
     _conflicts(fx.seeds, f)
     return fx
 
 
-def _seeds(d: Any, f: _Findings, what: str, line: int, required: bool = False) -> dict:
+def _seeds(d: Any, f: Findings, what: str, line: int, required: bool = False) -> dict:
     if d is None:
         if required:
             f.add(line, f"the fixture needs '{what}s'")
@@ -219,22 +198,22 @@ def _seeds(d: Any, f: _Findings, what: str, line: int, required: bool = False) -
         return {}
     out = {}
     for name, entry in d.items():
-        seed = _seed(str(name), entry, f, what, _line(d, name, line))
+        seed = _seed(str(name), entry, f, what, key_line(d, name, line))
         if seed is not None:
             out[str(name)] = seed
     return out
 
 
-def _seed(name: str, d: Any, f: _Findings, what: str, line: int) -> Seed | None:
+def _seed(name: str, d: Any, f: Findings, what: str, line: int) -> Seed | None:
     label = f"{what} {name}" if what != "clock" else "clock"
     if not isinstance(d, dict):
         f.add(line, f"{label}: needs {{table, address, words, expect}}")
         return None
-    line = _line(d, default=line)
+    line = key_line(d, default=line)
     ok = True
     for key in d:
         if key not in SEED_KEYS:
-            f.add(_line(d, key, line), f"{label}: unknown key '{key}'")
+            f.add(key_line(d, key, line), f"{label}: unknown key '{key}'")
             ok = False
     for key in ("table", "address", "words", "expect"):
         if key not in d:
@@ -243,15 +222,15 @@ def _seed(name: str, d: Any, f: _Findings, what: str, line: int) -> Seed | None:
     if "table" in d and d["table"] not in TABLES:
         f.add(line, f"{label}: table must be input or holding, not {d['table']!r}")
         ok = False
-    if "address" in d and not (_is_int(d["address"]) and 0 <= d["address"] <= 65535):
+    if "address" in d and not (is_int(d["address"]) and 0 <= d["address"] <= 65535):
         f.add(line, f"{label}: address must be an integer 0-65535")
         ok = False
     words = d.get("words")
     if "words" in d and not (isinstance(words, list) and words
-                             and all(_is_int(w) and 0 <= w <= 0xFFFF for w in words)):
+                             and all(is_int(w) and 0 <= w <= 0xFFFF for w in words)):
         f.add(line, f"{label}: words must be a list of register values 0-65535 (0x0929 or 2345)")
         ok = False
-    elif _is_int(d.get("address")) and isinstance(words, list) and d["address"] + len(words) > 65536:
+    elif is_int(d.get("address")) and isinstance(words, list) and d["address"] + len(words) > 65536:
         f.add(line, f"{label}: the words run past register 65535")
         ok = False
     if "expect" in d and d["expect"] is None:
@@ -262,7 +241,7 @@ def _seed(name: str, d: Any, f: _Findings, what: str, line: int) -> Seed | None:
     return Seed(name, d["table"], d["address"], tuple(words), d["expect"], line)
 
 
-def _conflicts(seeds: list[Seed], f: _Findings) -> None:
+def _conflicts(seeds: list[Seed], f: Findings) -> None:
     """Two entries over one register must agree on its word: the simulator holds one value."""
     owner: dict[tuple[str, int], tuple[int, Seed]] = {}
     reported: set[tuple[str, str]] = set()
@@ -279,21 +258,21 @@ def _conflicts(seeds: list[Seed], f: _Findings) -> None:
                               "conflicting seeds")
 
 
-def _commands(data: dict, f: _Findings, path: str) -> CommandFixture:
+def _commands(data: dict, f: Findings, path: str) -> CommandFixture:
     responses: dict[str, str] = {}
     fields: dict[str, FieldExpect] = {}
     cmds = data.get("commands")
     if cmds is not None and not isinstance(cmds, dict):
-        f.add(_line(data, "commands"), "'commands' must map a query to {response, fields}")
+        f.add(key_line(data, "commands"), "'commands' must map a query to {response, fields}")
         cmds = None
     for cmd, entry in (cmds or {}).items():
-        ln = _line(cmds, cmd)
+        ln = key_line(cmds, cmd)
         if not isinstance(entry, dict):
             f.add(ln, f"command {cmd}: needs {{response, fields}}")
             continue
         for key in entry:
             if key not in COMMAND_KEYS:
-                f.add(_line(entry, key, ln), f"command {cmd}: unknown key '{key}'")
+                f.add(key_line(entry, key, ln), f"command {cmd}: unknown key '{key}'")
         resp = entry.get("response")
         if not isinstance(resp, str):
             f.add(ln, f"command {cmd}: 'response' must be the reply text between '(' and the CRC")
@@ -307,7 +286,7 @@ def _commands(data: dict, f: _Findings, path: str) -> CommandFixture:
             f.add(ln, f"command {cmd}: 'fields' must map field names to expected values")
             continue
         for name, expect in flds.items():
-            fln = _line(flds, name, ln)
+            fln = key_line(flds, name, ln)
             if expect is None:
                 f.add(fln, f"field {name}: the expected value is empty (write \"unknown\" for "
                            "a '-' token)")
@@ -320,16 +299,16 @@ def _commands(data: dict, f: _Findings, path: str) -> CommandFixture:
     settings: dict[str, SettingExpect] = {}
     sets = data.get("settings")
     if sets is not None and not isinstance(sets, dict):
-        f.add(_line(data, "settings"), "'settings' must map names to {expect, setter}")
+        f.add(key_line(data, "settings"), "'settings' must map names to {expect, setter}")
         sets = None
     for name, entry in (sets or {}).items():
-        ln = _line(sets, name)
+        ln = key_line(sets, name)
         if not isinstance(entry, dict):
             f.add(ln, f"setting {name}: needs {{expect, setter}}")
             continue
         for key in entry:
             if key not in SETTING_KEYS:
-                f.add(_line(entry, key, ln), f"setting {name}: unknown key '{key}'")
+                f.add(key_line(entry, key, ln), f"setting {name}: unknown key '{key}'")
         if entry.get("expect") is None:
             f.add(ln, f"setting {name}: missing 'expect'")
             continue
@@ -340,10 +319,10 @@ def _commands(data: dict, f: _Findings, path: str) -> CommandFixture:
         settings[str(name)] = SettingExpect(str(name), entry["expect"], setter, ln)
     ident = data.get("identify") or {}
     if not isinstance(ident, dict):
-        f.add(_line(data, "identify"), "'identify' must map identification names to values")
+        f.add(key_line(data, "identify"), "'identify' must map identification names to values")
         ident = {}
     if not responses:
-        f.add(_line(data, "commands"), "the fixture needs 'commands' with at least one response")
+        f.add(key_line(data, "commands"), "the fixture needs 'commands' with at least one response")
     return CommandFixture(path, str(data.get("map")), str(data.get("source")), responses, fields,
                           settings, dict(ident))
 
@@ -352,7 +331,7 @@ def _commands(data: dict, f: _Findings, path: str) -> CommandFixture:
 
 def check_against(fx: Fixture, device_map) -> None:
     """Names the map does not have, or a fixture for another map or kind: FixtureError."""
-    f = _Findings(fx.path)
+    f = Findings(fx.path)
     if fx.map_id != device_map.id:
         f.add(1, f"this fixture is for map '{fx.map_id}', not '{device_map.id}'")
     if isinstance(device_map, CommandMap) != isinstance(fx, CommandFixture):
