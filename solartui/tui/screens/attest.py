@@ -247,3 +247,30 @@ def start_attestation(screen, name: str, doc: str, shown: str | None,
                       severity="information" if att.matches else "warning", timeout=8)
 
     app.push_screen(AttestScreen(ask), done)
+
+
+class Attesting:
+    """`m` on a live screen: the highlighted value compared with the device's display, and the
+    trust column redrawn from the evidence afterwards. The screen provides `_highlighted()` (a
+    point or field), `_last` and `_errors` (its last readings and failures), `_detail()` and
+    `_show_rungs()` (redraws the trust cells from `self.evidence`)."""
+
+    evidence: dict
+
+    def action_attest(self) -> None:
+        item = self._highlighted()
+        if item is None:
+            return
+        last = self._last.get(item.name)
+        current = (last.decoded.text if last is not None and item.name not in self._errors
+                   else None)
+        start_attestation(self, item.name, item.doc, current, self.evidence.get(item.name),
+                          lambda: self.refresh_rungs(item.name))
+
+    def refresh_rungs(self, name: str) -> str:
+        """Re-read the evidence after an attestation; the label `name` shows now."""
+        self.evidence = device_evidence(self, self.device)
+        self._show_rungs()
+        self._detail()
+        ev = self.evidence.get(name)
+        return ev.label if ev is not None else "?"

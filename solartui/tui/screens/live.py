@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
-from solartui.tui.screens.attest import device_evidence, start_attestation, trust_cell
+from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.polling import PollingScreen
 
 # the columns an installer needs first come first: at 80 columns they are what shows
@@ -41,7 +41,7 @@ def _value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-class LiveScreen(PollingScreen):
+class LiveScreen(Attesting, PollingScreen):
     BINDINGS = [
         ("p", "toggle_pause", "Pause"),
         ("slash", "focus_filter", "Filter"),
@@ -197,7 +197,7 @@ class LiveScreen(PollingScreen):
                     f"{self.device.link.min_period * 1000:.0f} ms)")
         return super()._period_text() + f" ({self.reads} reads, unpaced)"
 
-    def _current_point(self):
+    def _highlighted(self):
         table = self.query_one("#points", DataTable)
         if not self._shown or table.cursor_row is None or table.cursor_row >= len(self._shown):
             return None
@@ -205,7 +205,7 @@ class LiveScreen(PollingScreen):
 
     @on(DataTable.RowHighlighted)
     def _detail(self, _event=None) -> None:
-        p = self._current_point()
+        p = self._highlighted()
         if p is None:
             return
         self.query_one("#history", Sparkline).data = list(self._history.get(p.name, ()))
@@ -242,7 +242,7 @@ class LiveScreen(PollingScreen):
         self.query_one("#points", DataTable).focus()
 
     def action_edit(self) -> None:
-        p = self._current_point()
+        p = self._highlighted()
         if p is None:
             return
         if p.guard or not p.writable:
@@ -260,21 +260,7 @@ class LiveScreen(PollingScreen):
         from solartui.tui.write_flow import start_action
         start_action(self)
 
-    def action_attest(self) -> None:
-        p = self._current_point()
-        if p is None:
-            return
-        last = self._last.get(p.name)
-        current = last.decoded.text if last is not None and p.name not in self._errors else None
-        start_attestation(self, p.name, p.doc, current, self.evidence.get(p.name),
-                          lambda: self.refresh_rungs(p.name))
-
-    def refresh_rungs(self, name: str) -> str:
-        """Re-read the evidence after an attestation; the label `name` shows now."""
-        self.evidence = device_evidence(self, self.device)
+    def _show_rungs(self) -> None:
         for p in self._shown:
             self._set(p.name, "trust", trust_cell(self.evidence.get(p.name), p.trust))
         self._flush()
-        self._detail()
-        ev = self.evidence.get(name)
-        return ev.label if ev is not None else "?"

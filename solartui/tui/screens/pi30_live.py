@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from solartui.devices.pi30_device import setting_for_field
 from solartui.tui.messages import LinkDown, Polled
-from solartui.tui.screens.attest import device_evidence, start_attestation, trust_cell
+from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.polling import PollingScreen
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
@@ -46,7 +46,7 @@ def _alarm_style(reading) -> str:
     return "bold red" if any(a.severity == "fault" for a in value) else "bold yellow"
 
 
-class Pi30LiveScreen(PollingScreen):
+class Pi30LiveScreen(Attesting, PollingScreen):
     BINDINGS = [
         ("p", "toggle_pause", "Pause"),
         ("e", "edit", "Change setting"),
@@ -139,7 +139,7 @@ class Pi30LiveScreen(PollingScreen):
 
     # --- status and detail ---------------------------------------------------------------------
 
-    def _current(self):
+    def _highlighted(self):
         table = self.query_one("#fields", DataTable)
         row = table.cursor_row
         if row is None or not 0 <= row < len(self.fields):
@@ -148,7 +148,7 @@ class Pi30LiveScreen(PollingScreen):
 
     @on(DataTable.RowHighlighted)
     def _detail(self, _event=None) -> None:
-        f = self._current()
+        f = self._highlighted()
         if f is None:
             return
         setting = setting_for_field(self.device.map, f.name)
@@ -173,7 +173,7 @@ class Pi30LiveScreen(PollingScreen):
         self.action_refresh_settings()
 
     def action_edit(self) -> None:
-        f = self._current()
+        f = self._highlighted()
         if f is None:
             return
         setting = setting_for_field(self.device.map, f.name)
@@ -184,21 +184,7 @@ class Pi30LiveScreen(PollingScreen):
         last = self._last.get(f.name)
         start_setting_write(self, setting, last.decoded.text if last is not None else None)
 
-    def action_attest(self) -> None:
-        f = self._current()
-        if f is None:
-            return
-        last = self._last.get(f.name)
-        current = last.decoded.text if last is not None and f.name not in self._errors else None
-        start_attestation(self, f.name, f.doc, current, self.evidence.get(f.name),
-                          lambda: self.refresh_rungs(f.name))
-
-    def refresh_rungs(self, name: str) -> str:
-        """Re-read the evidence after an attestation; the label `name` shows now."""
-        self.evidence = device_evidence(self, self.device)
+    def _show_rungs(self) -> None:
         table = self.query_one("#fields", DataTable)
         for f in self.fields:
             table.update_cell(f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))
-        self._detail()
-        ev = self.evidence.get(name)
-        return ev.label if ev is not None else "?"
