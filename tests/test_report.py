@@ -177,3 +177,18 @@ async def test_tui_f6_writes_the_report(growatt_map, tmp_path):
     html = open(html_path, encoding="utf-8").read()
     assert "TEST123456" in html and "active_power_rate" in html
     assert open(html_path[:-5] + ".md", encoding="utf-8").read().startswith("# Commissioning")
+
+
+def test_trust_section_says_what_the_verification_earns(growatt_map, tmp_path):
+    from dataclasses import replace as copy_map
+
+    from solartui.report.content import _verification_text
+    from solartui.trust.verifications import record_run
+    assert _verification_text(growatt_map).startswith("No simulator verification")
+    record_run(growatt_map, {"vpv1": "pass", "vpv2": "fail", "flash_start": "no fixture"})
+    text = _verification_text(growatt_map)
+    assert "1 pass, 1 fail, 1 without a fixture" in text and "older" not in text
+    edited = tmp_path / "edited.yaml"                  # the same id, another text
+    edited.write_text(open(growatt_map.path).read() + "# edited\n")
+    assert "older text of the map, so it earns nothing" in _verification_text(
+        copy_map(growatt_map, path=str(edited)))

@@ -18,27 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from solartui.jsonl import read_records
 from solartui.registers import catalog
 from solartui.trust.attestations import AttestationStore
 from solartui.trust.rungs import declared_rungs, known, latest_real
-from solartui.trust.verifications import PASS, default_path, map_digest
-
-
-def verification_summary(device_map) -> dict | None:
-    """The newest `maps verify` run of this map id (any text): time, counts, current or not."""
-    runs = [r for r in read_records(default_path(), "verification store")
-            if r.get("map_id") == device_map.id]
-    if not runs:
-        return None
-    run = runs[-1]
-    pts = run.get("points") if isinstance(run.get("points"), dict) else {}
-    n_pass = sum(1 for v in pts.values() if v == PASS)
-    n_fail = sum(1 for v in pts.values() if v == "fail")
-    digest = map_digest(device_map)
-    return {"time": str(run.get("time", "")), "pass": n_pass, "fail": n_fail,
-            "no_fixture": len(pts) - n_pass - n_fail,
-            "current": bool(digest) and run.get("digest") == digest}
+from solartui.trust.verifications import run_summary
 
 
 def per_device(device_map, attestations) -> list[dict]:
@@ -63,7 +46,7 @@ def command(map_name, as_json):
     """Show what MAP's trust rungs rest on: its simulator verification and the hardware
     attestations people made (solartui's value against the device's display)."""
     m = catalog.resolve(map_name)
-    verification = verification_summary(m)
+    verification = run_summary(m)
     attestations = AttestationStore().all(m.id)
     devices = per_device(m, attestations)
     if as_json:

@@ -16,7 +16,7 @@ from solartui.journal_view import JournalRow, matches, row
 from solartui.registers.model import RUNGS
 from solartui.trust.attestations import Attestation, AttestationStore
 from solartui.trust.rungs import MISMATCH, model_and_firmware, point_evidence
-from solartui.trust.verifications import latest_run
+from solartui.trust.verifications import run_summary
 
 ALL_PI30_ROLES = ("identity", "live", "settings", "clock", "info")
 
@@ -150,14 +150,12 @@ def _clock_changes(entries: list[dict]) -> list[ClockChange]:
 
 
 def _verification_text(device_map) -> str:
-    run = latest_run(device_map)
-    if run is None:
-        return "No simulator verification of this map text on this machine (solartui maps verify)"
-    pts = run.get("points") if isinstance(run.get("points"), dict) else {}
-    n_pass = sum(1 for v in pts.values() if v == "pass")
-    n_fail = sum(1 for v in pts.values() if v == "fail")
-    return (f"Simulator verification {str(run.get('time', ''))[:19].replace('T', ' ')}: "
-            f"{n_pass} pass, {n_fail} fail, {len(pts) - n_pass - n_fail} without a fixture")
+    v = run_summary(device_map)
+    if v is None:
+        return "No simulator verification of this map on this machine (solartui maps verify)"
+    which = "" if v["current"] else " — of an older text of the map, so it earns nothing now"
+    return (f"Simulator verification {v['time'][:19].replace('T', ' ')}: {v['pass']} pass, "
+            f"{v['fail']} fail, {v['no_fixture']} without a fixture{which}")
 
 
 async def gather(device, *, journal=None, since: datetime | None = None,

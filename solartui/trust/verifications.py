@@ -49,3 +49,20 @@ def verified_points(device_map, path: Path | None = None) -> frozenset[str]:
     if not isinstance(pts, dict):
         return frozenset()
     return frozenset(n for n, v in pts.items() if v == PASS)
+
+
+def run_summary(device_map, path: Path | None = None) -> dict | None:
+    """The newest run of this map id (any text): its time, pass / fail / no-fixture counts, and
+    whether it was made on the map text as it is now (only then does it earn anything)."""
+    runs = [r for r in read_records(path or default_path(), "verification store")
+            if r.get("map_id") == device_map.id]
+    if not runs:
+        return None
+    run = runs[-1]
+    pts = run.get("points") if isinstance(run.get("points"), dict) else {}
+    n_pass = sum(1 for v in pts.values() if v == PASS)
+    n_fail = sum(1 for v in pts.values() if v == "fail")
+    digest = map_digest(device_map)
+    return {"time": str(run.get("time", "")), "pass": n_pass, "fail": n_fail,
+            "no_fixture": len(pts) - n_pass - n_fail,
+            "current": bool(digest) and run.get("digest") == digest}
