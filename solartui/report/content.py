@@ -165,8 +165,9 @@ async def gather(device, *, journal=None, since: datetime | None = None,
     model, firmware = model_and_firmware(ident) if ident is not None else ("unknown", "unknown")
     store = store or AttestationStore()
     serial = ident.serial if ident is not None else "unknown"
-    attested = [a for a in store.all(map_id=device.map.id) if a.serial == serial]
-    evidence = point_evidence(device.map, model, firmware, attestations=store.all(device.map.id))
+    of_map = store.all(map_id=device.map.id)
+    attested = [a for a in of_map if a.serial == serial]
+    evidence = point_evidence(device.map, model, firmware, attestations=of_map)
     values = await _snapshot(device, evidence)
     clock_now = await device.read_clock() if device.map.clock is not None else None
     entries = session_entries(journal.entries() if journal is not None else [], serial, since)
