@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -19,6 +19,7 @@ from solartui.journal import Journal
 from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
+from solartui.tui.screens.dialog import stale_input
 
 
 class SolartuiApp(App):
@@ -239,6 +240,14 @@ class SolartuiApp(App):
         if getattr(self, "settings", None) is not None and self.settings.theme != theme:
             self.settings.theme = theme
             save_settings(self.settings)
+
+    # --- input aimed at a dialog that has gone -----------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and clicks made before a dialog opened or closed are dropped (see Dialog)."""
+        if not getattr(event, "is_forwarded", True) and stale_input(self, event):
+            return
+        await super().on_event(event)
 
     # --- the one place worker failures end -----------------------------------------------------
 
