@@ -6,6 +6,9 @@ simulated datalogger), against real peers on loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from textual.widgets import DataTable, Input, RadioButton, Select
 
@@ -16,6 +19,7 @@ from solartui.tui.screens.confirm import ConfirmScreen
 from solartui.tui.screens.dialog import Dialog
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.live import LiveScreen
+from solartui.tui.screens.quit import QuitScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
 from solartui.tui.write_flow import start_point_write
@@ -208,3 +212,61 @@ async def test_server_pane_editors(tmp_path, what, how, times):
                  else (lambda: p.bank.writes))
         await entered_then_confirmed(r, how, times, count)
         assert isinstance(p.app.screen, ServerScreen)
+
+
+# --- quitting ------------------------------------------------------------------------------------
+
+async def ended(app, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while app.is_running and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    return not app.is_running
+
+
+async def test_quit_at_once_with_nothing_going_on(rig):
+    async with rig() as r:
+        await r.pilot.press("ctrl+q")
+        assert await ended(r.app)
+        assert not any(isinstance(s, QuitScreen) for s in r.app.screen_stack)
+
+
+@pytest.mark.parametrize("how,times", REPEATS)
+async def test_quit_asks_while_dataloggers_are_connected(tmp_path, how, times):
+    async with server_pane(tmp_path) as p:
+        await p.pilot.press("ctrl+q")
+        dialog = await p.at(QuitScreen)
+        said = " ".join(str(s.render()) for s in dialog.query(".going-on"))
+        assert "drops: 1 datalogger" in said and "SIMLOG0001" in said
+        await p.pilot.press("ctrl+q")                   # asked already: not a second dialog
+        assert [type(s).__name__ for s in p.app.screen_stack].count("QuitScreen") == 1
+        await press_repeatedly(p.pilot, "enter", times, how)     # Stay has the focus
+        await p.pilot.pause(0.3)
+        assert p.app.is_running and isinstance(p.app.screen, ServerScreen)
+        assert "SIMLOG0001" in p.server.loggers             # still connected
+
+        await p.pilot.pause(0.5)                            # (not the same press, repeated)
+        await p.pilot.press("ctrl+q")
+        await p.at(QuitScreen)
+        await p.pilot.press("left", "enter")                # Quit
+        assert await ended(p.app)
+
+
+async def test_quit_waits_for_a_write_on_its_way(rig):
+    async with rig() as r:
+        point = r.device.map.point("active_power_rate")
+        worker = start_point_write(r.host, point, current_text="100 %")
+        await r.screen(EditScreen)
+        await r.pilot.press("4", "2", "enter")
+        await r.screen(ConfirmScreen)
+        r.faults.delay = 0.4                          # the write and its read-back take a while
+        await r.pilot.press("left", "enter")
+        await r.pilot.press("ctrl+q")
+        dialog = await r.screen(QuitScreen)
+        said = " ".join(str(s.render()) for s in dialog.query(".going-on"))
+        assert "waits for: write active_power_rate" in said
+        assert worker.is_running                      # on the wire still
+        await r.pilot.press("left", "enter")
+        assert await ended(r.app)
+        assert r.bank.writes == 1 and r.bank.get_raw("holding", 3) == [42]
+        [entry] = r.journal.entries()
+        assert entry["point"] == "active_power_rate" and entry["outcome"] == "verified"

@@ -196,6 +196,30 @@ class SolartuiApp(App):
         if self._need_device():
             start_action(self.screen)
 
+    async def action_quit(self) -> None:
+        """ctrl+q: at once when nothing is going on; otherwise ask, saying what would be cut short."""
+        from solartui.tui.screens.quit import QuitScreen, what_quitting_stops
+        going_on = what_quitting_stops(self)
+        if not going_on:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitScreen):
+            return
+        self.push_screen(QuitScreen(going_on), lambda yes: self._quit_after(going_on) if yes
+                         else None)
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def _quit_after(self, going_on) -> None:
+        """Wait for the writes on their way (their outcomes are journalled), then end."""
+        if going_on.writes:
+            self.notify("quitting once the write has its outcome…", timeout=10)
+        for worker in going_on.writes:
+            try:
+                await worker.wait()
+            except Exception:  # noqa: BLE001, S110 - its failure is already notified and journalled
+                pass
+        self.exit()
+
     def action_write_report(self) -> None:
         if self._need_device():
             self._write_report()
