@@ -12,10 +12,13 @@ import time
 import pytest
 from textual.widgets import DataTable, Input, RadioButton, Select
 
+from solartui.sim.modbus_server import ModbusSimulator
+from solartui.sim.register_bank import RegisterBank
 from solartui.tui.screens.action import ActionScreen
 from solartui.tui.screens.attest import AttestScreen
 from solartui.tui.screens.browser import BrowserScreen
 from solartui.tui.screens.confirm import ConfirmScreen
+from solartui.tui.screens.connect import ConnectScreen
 from solartui.tui.screens.dialog import Dialog
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.live import LiveScreen
@@ -270,3 +273,62 @@ async def test_quit_waits_for_a_write_on_its_way(rig):
         assert r.bank.writes == 1 and r.bank.get_raw("holding", 3) == [42]
         [entry] = r.journal.entries()
         assert entry["point"] == "active_power_rate" and entry["outcome"] == "verified"
+
+
+# --- connecting (ctrl+o) -----------------------------------------------------------------------
+
+async def type_into(r, text: str) -> None:
+    await r.pilot.press(*[{"/": "slash", ":": "colon", "?": "question_mark", "=": "equals_sign",
+                           ".": "full_stop", "&": "ampersand"}.get(c, c) for c in text])
+
+
+async def test_a_failed_connect_keeps_the_device_connected(rig):
+    async with rig() as r:
+        live = await live_on(r, "active_power_rate")
+        old = r.app.session.device
+        await r.pilot.press("ctrl+o")
+        connect = await r.screen(ConnectScreen)
+        await type_into(r, "tcp://127.0.0.1:1?unit=1")      # nothing listens there
+        await r.pilot.press("enter")
+        await r.until(lambda: not connect.connecting(), 10)
+        await r.pilot.pause(0.1)
+        errors = [m for m, sev in r.notes if sev == "error"]
+        assert len(errors) == 1 and "127.0.0.1:1" in errors[0], r.notes
+        assert "127.0.0.1:1" in str(connect.query_one("#error").render())
+        assert r.app.session.device is old and r.app.screen is connect
+        assert stack(r.app) == ["Screen", "LiveScreen", "ConnectScreen"]
+        assert "TEST123456" in r.app.sub_title                 # the header still names it
+
+        await r.pilot.press("escape")                          # back to the live screen: alive
+        await r.screen(LiveScreen)
+        requests = old.link.stats.requests
+        r.bank.set_raw("holding", 3, [77])
+        await r.until(lambda: old.link.stats.requests > requests, 10)
+        await r.until(lambda: live._last["active_power_rate"].decoded.value == 77, 10)
+        assert len(r.notes) == 1
+
+
+@pytest.mark.parametrize("how,times", REPEATS)
+async def test_connect_once_to_a_new_target(growatt_map, tmp_path, how, times):
+    bank = RegisterBank(growatt_map, unit=1, identity={"serial": "SECOND0001"})
+    other = ModbusSimulator([bank])
+    port = await other.start_tcp("127.0.0.1", 0)
+    try:
+        async with running(growatt_map, tmp_path, True) as r:
+            await live_on(r, "active_power_rate")
+            old = r.app.session.device
+            await r.pilot.press("ctrl+o")
+            connect = await r.screen(ConnectScreen)
+            await type_into(r, f"tcp://127.0.0.1:{port}?unit=1&period=0&timeout=1000")
+            await press_repeatedly(r.pilot, "enter", times, how)
+            await r.until(lambda: isinstance(r.app.screen, LiveScreen)
+                          and r.app.session.device is not old, 10)
+            await r.pilot.pause(0.3)
+            assert r.app.is_running and not connect.connecting()
+            assert stack(r.app) == ["Screen", "LiveScreen"]
+            assert r.app.session.device.identity.serial == "SECOND0001"
+            notes = [e for e in r.session.traffic.entries if "connected to" in str(e)]
+            assert len(notes) == 2 and "SECOND0001" in str(notes[-1])   # the rig's, then one
+            assert not [m for m, sev in r.notes if sev == "error"], r.notes
+    finally:
+        await other.stop()

@@ -174,9 +174,10 @@ async def test_pause_is_visible_at_80_columns(sim, tmp_path):
         screen = app.screen
         table = screen.query_one(DataTable)
         await until(pilot, lambda: row(table, "vac1")["age"] == "now")
-        assert "Pause" in footer_keys(screen) and "Resume" not in footer_keys(screen)
+        await until(pilot, lambda: "Pause" in footer_keys(screen))     # (drawn after mount)
+        assert "Resume" not in footer_keys(screen)
         await pilot.press("p")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "Resume" in footer_keys(screen))
         status = str(screen.query_one("#status").render())
         assert status.strip().startswith("PAUSED")
         assert "PAUSED" in app.export_screenshot()           # on screen, not cut off
@@ -188,5 +189,6 @@ async def test_pause_is_visible_at_80_columns(sim, tmp_path):
 
         await pilot.press("p")                                 # the footer's Resume
         await until(pilot, lambda: row(table, "vac1")["age"] == "now")
-        assert "Pause" in footer_keys(screen) and "Resume" not in footer_keys(screen)
+        await until(pilot, lambda: "Pause" in footer_keys(screen))
+        assert "Resume" not in footer_keys(screen)
         assert "PAUSED" not in str(screen.query_one("#status").render())

@@ -6,6 +6,7 @@ the central handler below, never in a crash. The header's subtitle names the con
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Iterable
 
@@ -19,7 +20,7 @@ from solartui.journal import Journal
 from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
-from solartui.tui.screens.dialog import stale_input
+from solartui.tui.screens.dialog import mark_input_fence, stale_input
 
 
 class SolartuiApp(App):
@@ -121,22 +122,35 @@ class SolartuiApp(App):
             self.action_show_browser()
 
     async def _connect(self, target: str, map_name: str | None, remember: bool = True) -> None:
-        if self.session.device is not None:
-            self.switch_to(Screen())        # the old device's screens stop polling first
-            await self.session.close()
+        """The device connected now stays connected, and its screens live, until the new target
+        has been identified; a failure (one notification, from the central handler) changes
+        nothing else."""
         self.sub_title = f"connecting to {target}…"
         try:
-            await self.session.connect(target, map_name)
-        except SolartuiError:
-            self.sub_title = "not connected"
+            dev = await self.session.open(target, map_name)
+        except (SolartuiError, asyncio.CancelledError) as exc:
+            self.sub_title = self.describe_device()
+            if isinstance(exc, SolartuiError):
+                self._connect_failed(target, exc)
             raise
+        if self.session.device is not None:     # the old device's screens stop polling first
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+            await self.push_screen(Screen())
+        await self.session.adopt(dev)
         if remember:                 # demo pty paths change every run: not worth remembering
             self.settings.remember(target)
             save_settings(self.settings)
         self.show_connected()
 
+    def _connect_failed(self, target: str, exc: SolartuiError) -> None:
+        from solartui.tui.screens.connect import ConnectScreen
+        if isinstance(self.screen, ConnectScreen):
+            self.screen.failed(target, exc)
+
     def show_connected(self) -> None:
         self.sub_title = self.describe_device()
+        mark_input_fence(self)          # keys typed at the connect screen stay there
         if getattr(self.device, "kind", "") == "pi30":
             from solartui.tui.screens.pi30_live import Pi30LiveScreen
             self.switch_to(Pi30LiveScreen())
