@@ -22,13 +22,16 @@ from solartui.tui.screens.connect import ConnectScreen
 from solartui.tui.screens.dialog import Dialog
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.live import LiveScreen
+from solartui.tui.screens.pi30_live import Pi30LiveScreen
 from solartui.tui.screens.quit import QuitScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
+from solartui.tui.screens.setting_edit import SettingEditScreen
 from solartui.tui.write_flow import start_point_write
 from solartui.trust.attestations import AttestationStore
 
 from test_tui_actions import givenergy_app, writes as dongle_writes
+from test_tui_pi30 import cell as pi30_cell, go_to as pi30_go_to, pi30_app
 from test_tui_server import running as server_pane
 from tui_rig import REPEATS, press_repeatedly, running
 
@@ -332,3 +335,19 @@ async def test_connect_once_to_a_new_target(growatt_map, tmp_path, how, times):
             assert not [m for m, sev in r.notes if sev == "error"], r.notes
     finally:
         await other.stop()
+
+
+# --- a PI30 setting (command device, on a pty) -------------------------------------------------
+
+@pytest.mark.parametrize("how,times", REPEATS)
+async def test_pi30_setting_editor_and_confirm(tmp_path, how, times):
+    async with pi30_app(tmp_path) as r:
+        live = await r.screen(Pi30LiveScreen)
+        await r.until(lambda: pi30_cell(live, "battery_float_voltage", "value") != "", 10)
+        await pi30_go_to(r, live, "battery_float_voltage")
+        await r.pilot.press("e")
+        await r.screen(SettingEditScreen)
+        await r.pilot.press("5", "4", "full_stop", "5")
+        await entered_then_confirmed(
+            r, how, times,
+            lambda: sum(1 for e in r.inverter.log if (e.command or "").startswith("PBFT")))

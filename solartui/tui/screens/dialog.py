@@ -11,7 +11,7 @@ and mouse press and drops:
 - what was made before the dialog on top opened, or before the last dialog closed (it was aimed at
   what the person saw then: a fast Enter Enter answers an editor once, and the second Enter does
   not answer the confirmation that follows);
-- on the screen underneath, a repeat of the key (or click) that answered a dialog within
+- on the screen underneath, a repeat of the Enter, space or click that answered a dialog within
   REPEAT_GUARD seconds of it, with no other key between (a double press, key repeat): Enter on the server pane's table would
   otherwise start the next write. A new dialog is never guarded this way: it gets every key
   pressed after it opened, and its focus starts on the harmless choice.
@@ -28,6 +28,8 @@ from textual.screen import ModalScreen, ScreenResultType
 FENCED = (events.Key, events.MouseDown, events.MouseUp, events.Click)
 #: seconds during which the answering key, repeated, does not reach the screen underneath
 REPEAT_GUARD = 0.5
+#: the answers that act on what is underneath when doubled (Escape twice is deliberate: back out)
+GUARDED = ("enter", "space", "mouse")
 
 
 def _kind(event: events.Event) -> str:
@@ -70,7 +72,8 @@ def mark_input_fence(app) -> None:
     """A dialog closed: input made before now is dropped, and so is its answer, repeated soon."""
     state = _state(app)
     state.fence = now = get_time()
-    state.repeat_kind, state.repeat_until = state.last_kind, now + REPEAT_GUARD
+    state.repeat_kind = state.last_kind if state.last_kind in GUARDED else None
+    state.repeat_until = now + REPEAT_GUARD
 
 
 async def _nothing() -> None:
