@@ -178,7 +178,8 @@ class ShineServer(ShineCommands):
     async def _drop(self, conn: Connection) -> None:
         conn.closed = True
         self._conns.discard(conn)
-        conn.fail_all(ConnectionFailed("the datalogger disconnected"))
+        gone = "the datalogger disconnected"
+        conn.fail_all(ConnectionFailed(gone))
         for serial in list(conn.serials):
             state = self.loggers.get(serial)
             if state is not None and state.connection is conn:
@@ -187,7 +188,7 @@ class ShineServer(ShineCommands):
                 self._notify("logger", serial)
         with contextlib.suppress(Exception):
             conn.writer.close()
-        await conn.scheduler.close()
+        await conn.scheduler.close(gone)        # and so do the commands still queued
 
     def _claim(self, conn: Connection, serial: str, protocol: int) -> LoggerState:
         """One serial, one live connection: a reconnecting datalogger takes over its entry."""
