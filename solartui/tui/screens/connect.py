@@ -90,7 +90,8 @@ class ConnectScreen(Screen):
 
     @on(Button.Pressed, "#demo")
     def _demo(self) -> None:
-        self.app.start_demo()
+        if not self.connecting():
+            self.app.start_demo()
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
