@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from solartui.cli.session import confirm, open_device, run
+from solartui.cli.session import gate_confirm, open_device, run
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 
@@ -36,9 +38,8 @@ async def _time(target, map_name, sync, yes, trace):
             if before.device is None:
                 raise SolartuiError(f"cannot read the device clock: {before.error}")
             return
-        plan = await dev.plan_clock()
-        confirm([plan.summary()], yes, "set the device clock")
-        outcome = await dev.set_clock(plan)
+        [outcome] = await gate.run(dev, WriteRequest.clock(),
+                                   gate_confirm(yes, lambda _: "set the device clock"), "cli")
         click.echo(outcome.line())
         after = await dev.read_clock()
         _show(after)

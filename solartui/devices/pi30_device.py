@@ -224,7 +224,6 @@ class Pi30Device(DeviceCommon):
         """Send the setter; ACK then read back, NAK = rejected, silence = no answer. Journalled."""
         setting = self.point(plan.name)
         outcome = await self._send_and_verify(plan, lambda: self._readback_setting(setting, plan))
-        self._journal(outcome)
         return outcome
 
     async def _readback_setting(self, setting: Setting, plan: WritePlan):
@@ -332,7 +331,6 @@ class Pi30Device(DeviceCommon):
             outcome = replace(outcome, detail=f"{outcome.detail} (tried {'; '.join(tried)})")
         if drift_after:
             outcome = replace(outcome, drift_after=drift_after[-1])
-        self._journal(outcome)
         return outcome
 
 
