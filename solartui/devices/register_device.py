@@ -20,7 +20,7 @@ from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
 )
 from solartui.errors import (
-    CodecError, DeviceException, LinkError, NoAnswer, SolartuiError,
+    CodecError, CommandRejected, DeviceException, LinkError, NoAnswer, SolartuiError,
 )
 from solartui.journal import Journal
 from solartui.links.pool import ModbusLink
@@ -200,7 +200,7 @@ class RegisterDevice(DeviceCommon):
     async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
         try:
             await self._write_words(plan)
-        except DeviceException as exc:
+        except (DeviceException, CommandRejected) as exc:
             return WriteOutcome(plan, REJECTED, str(exc))
         except LinkError as exc:
             return WriteOutcome(plan, NO_ANSWER, f"{exc}; the write may or may not have landed")
