@@ -26,7 +26,8 @@ from solartui.tui.screens.confirm import ConfirmScreen
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
-from solartui.tui.shine_flow import plan_inverter_point
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from tui_rig import record_notifications
 
 MAP = "growatt-protocol-ii"
@@ -268,9 +269,9 @@ async def test_inverter_registers(tmp_path):
         assert edit.query_one("#ok", Button).disabled
         await p.pilot.press("enter")                    # refused: the editor stays
         assert p.screen is edit
-        with pytest.raises(ValueRejected):              # and no plan can be made for it
-            plan_inverter_point(p.server, INVERTER, p.server.map.point("active_power_rate"),
-                                "150", "90 %")
+        with pytest.raises(ValueRejected):              # and the gate makes no plan for it
+            await gate.plan(p.server.inverter_device(INVERTER),
+                            WriteRequest.point("active_power_rate", "150"))
         assert p.commands() == sent and p.bank.writes == writes
 
         # a good value: confirmed, written through the datalogger, read back
@@ -279,14 +280,17 @@ async def test_inverter_registers(tmp_path):
         await p.at(ConfirmScreen)
         shown = p.values()
         for part in (INVERTER, LOGGER, "active_power_rate", "holding register 3", "90 %", "55 %",
-                     "0x0037", "0x06"):
+                     "0x0037", "FC06"):
             assert part in shown, part
         await p.pilot.press("left", "enter")
         await p.until(lambda: p.bank.get_raw("holding", 3) == [55])
         await p.until(lambda: ("active_power_rate: verified — read back 55 %", "information")
                       in p.notes)
         await p.until(lambda: p.row("inv-regs", "active_power_rate")[2] == "55")
-        assert p.app.session.journal.entries()[-1]["space"] == "inverter"
+        entry = p.app.session.journal.entries()[-1]
+        assert (entry["point"], entry["origin"], entry["outcome"]) == \
+            ("active_power_rate", "tui", "verified")
+        assert entry["device"]["target"].startswith(f"inverter {INVERTER} via datalogger {LOGGER}")
 
         # identity points are read-only
         await p.cursor_to("inv-regs", "serial")
@@ -307,7 +311,7 @@ async def test_inverter_registers(tmp_path):
         await p.pilot.press("left", "enter")
         await p.until(lambda: p.bank.get_raw("holding", 3) == [60])
         await p.until(lambda: any("holding 3: verified" in t for t, _ in p.notes))
-        assert any("write holding 3 = 55: ACK, verified" in line for line in await p.log_lines())
+        assert any("write holding 3 = 55: ACK" in line for line in await p.log_lines())
 
 
 # --- clock -----------------------------------------------------------------------------------------

@@ -36,8 +36,8 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from solartui.errors import ValueRejected
-from solartui.tui import shine_flow
+from solartui.errors import SolartuiError, ValueRejected
+from solartui.tui import shine_flow, write_flow
 from solartui.tui.screens import server_reads as reads
 from solartui.tui.screens import server_tables as T
 
@@ -62,6 +62,9 @@ class PaneNote(Message):
         self.raw = raw
 
 
+THROUGH_DATALOGGER = "Write to the inverter (through the datalogger)?"
+
+
 class ServerScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -70,6 +73,7 @@ class ServerScreen(Screen):
         Binding("r", "read_selected", "Read"),
         Binding("w", "write_selected", "Write"),
         Binding("s", "sync_clock", "Sync clock"),
+        Binding("f2", "live", "Live"),
         *(Binding(str(i + 1), f"tab('{t}')", show=False) for i, t in enumerate(TABS)),
     ]
 
@@ -394,9 +398,16 @@ class ServerScreen(Screen):
         elif tab == "tab-inverter":
             key = self._selected_key("inv-regs")
             inverter = self._need_inverter()
-            if inverter and key:
-                shine_flow.start_point_write(self, self.server, inverter,
-                                             self.server.map.point(key))
+            point = self.server.map.point(key) if key else None
+            if point is not None and (point.table != "holding" or not point.writable):
+                why = "guarded in the map: not written from here" if point.guard else "read-only"
+                self.notify(f"{point.name} is {why}", severity="warning")
+                return
+            if inverter and point is not None:
+                device = self._inverter_device(inverter)
+                if device is not None:
+                    write_flow.start_point_write(self, point, device=device,
+                                                 title=THROUGH_DATALOGGER)
         elif tab == "tab-clock":
             self.action_sync_clock()
         else:
@@ -407,6 +418,28 @@ class ServerScreen(Screen):
         serial = self._need_logger()
         if serial:
             shine_flow.start_clock_sync(self, self.server, serial)
+
+    def _inverter_device(self, inverter: str):
+        """The inverter as a register device over the datalogger relay: its writes go through
+        the same write gate, editor and confirmation as a device on RS485."""
+        try:
+            return self.server.inverter_device(inverter)
+        except SolartuiError as exc:
+            self.notify(str(exc), severity="warning")
+            return None
+
+    def action_live(self) -> None:
+        """f2 with a connected inverter: the same live screen as for a device on a cable (its
+        holding registers read through the datalogger, its input registers from its records);
+        with none, the session's own live screen."""
+        inverter = self.inverter_serial
+        if inverter is None:
+            self.app.action_show_live()
+            return
+        device = self._inverter_device(inverter)
+        if device is not None:
+            from solartui.tui.screens.live import LiveScreen
+            self.app.push_screen(LiveScreen(device))
 
     def _raw_register(self) -> int | None:
         text = self.query_one("#inv-reg", Input).value.strip()
@@ -437,7 +470,10 @@ class ServerScreen(Screen):
                                          f"holding {register}"),
                            f"reading holding {register} from {inverter}", raw=True)
             else:
-                shine_flow.start_raw_write(self, self.server, inverter, register)
+                device = self._inverter_device(inverter)
+                if device is not None:
+                    write_flow.start_raw_write(self, register, device=device,
+                                               title=THROUGH_DATALOGGER)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -460,6 +496,11 @@ class ServerScreen(Screen):
         self.redraw()
 
     def on_shine_write_finished(self, message: shine_flow.ShineWriteFinished) -> None:
+        o = message.outcome
+        self._status(f"{time.strftime('%H:%M:%S')} {o.line()}", bad=not o.ok)
+        self.redraw()
+
+    def on_write_finished(self, message: write_flow.WriteFinished) -> None:
         o = message.outcome
         self._status(f"{time.strftime('%H:%M:%S')} {o.line()}", bad=not o.ok)
         self.redraw()
