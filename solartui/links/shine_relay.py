@@ -16,12 +16,23 @@ from __future__ import annotations
 
 import time
 
-from solartui.errors import (ConnectionFailed, DeviceException, NoAnswer, RegisterUnavailable,
-                             ShineError, UnknownDevice)
+from solartui.errors import (CommandRejected, ConnectionFailed, DeviceException, NoAnswer,
+                             RegisterUnavailable, ShineError, UnknownDevice)
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.links.stats import LinkStats
+from solartui.registers.write_rules import MAX_READ, MAX_WRITE_MULTIPLE
+from solartui.shine import frame as F
+from solartui.shine import records as R
 
 ILLEGAL_ADDRESS = 2
+MAX_REGISTER = 4095         # the datalogger's register field
+
+
+def _check_span(first: int, last: int, most: int) -> None:
+    if not 0 <= first <= last <= MAX_REGISTER:
+        raise ShineError(f"register range {first}-{last} is outside 0-{MAX_REGISTER}")
+    if last - first + 1 > most:
+        raise ShineError(f"register range {first}-{last} is not 1-{most} registers")
 
 
 class RelayTarget:
@@ -97,8 +108,7 @@ class ShineRelayLink:
         if function != 3:
             raise DeviceException(function, 1)
         try:
-            return await self.server.read_inverter_registers(
-                self.inverter, address, address + count - 1, priority=priority)
+            return await self.read_holding(address, address + count - 1, priority)
         except RegisterUnavailable:
             raise DeviceException(3, ILLEGAL_ADDRESS) from None
         except UnknownDevice as exc:
@@ -110,11 +120,76 @@ class ShineRelayLink:
                     priority: int = PRIORITY_WRITE) -> None:
         try:
             if function == 6 and len(words) == 1:
-                await self.server.write_inverter_register(self.inverter, address, words[0])
+                await self._write_single(address, words[0])
             else:
-                await self.server.write_inverter_registers(self.inverter, address, list(words))
+                await self._write_multiple(address, list(words))
         except UnknownDevice as exc:
             raise ConnectionFailed(str(exc)) from None
+
+    # the datalogger's commands
+
+    async def read_holding(self, first: int, last: int | None = None,
+                           priority: int = PRIORITY_READ) -> list[int]:
+        """0x05: holding registers first..last, fresh from the inverter."""
+        server, serial = self.server, self.inverter
+        last = first if last is None else last
+        _check_span(first, last, MAX_READ)
+        logger, inv = server.find_inverter(serial)
+        what = f"read holding {first}" + (f"-{last}" if last != first else "")
+        reply, started = await server._command(
+            logger, lambda: R.ReadHolding(logger.serial, first, last), what=what,
+            expect=F.READ_HOLDING, match=lambda r: r.first == first,
+            timeout=server.inverter_timeout, unit=inv.unit, inverter=serial, priority=priority)
+        if len(reply.values) != last - first + 1:
+            server._record(logger.serial, serial, what, "empty reply (register not available)",
+                           False, started)
+            raise RegisterUnavailable(f"inverter {serial} returned no value for register {first}"
+                                      + (f"-{last}" if last != first else "")
+                                      + " (not available)")
+        for i, w in enumerate(reply.values):
+            inv.holding[first + i] = w
+        server._record(logger.serial, serial, what, " ".join(f"{w:04x}" for w in reply.values),
+                       True, started)
+        return list(reply.values)
+
+    async def _write_single(self, register: int, value: int) -> int:
+        """0x06; reached only through the write gate (RegisterDevice.execute_write)."""
+        server, serial = self.server, self.inverter
+        _check_span(register, register, 1)
+        logger, inv = server.find_inverter(serial)
+        what = f"write holding {register} = {value}"
+        reply, started = await server._command(
+            logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
+            expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
+            timeout=server.inverter_timeout, unit=inv.unit, inverter=serial,
+            priority=PRIORITY_WRITE)
+        if reply.result != 0:
+            exc = CommandRejected(f"write of inverter register {register}", reply.result)
+            server._record(logger.serial, serial, what, str(exc), False, started)
+            raise exc
+        inv.holding[register] = reply.value
+        server._record(logger.serial, serial, what, f"ACK, reads {reply.value}", True, started)
+        return reply.value
+
+    async def _write_multiple(self, first: int, values: list[int]) -> None:
+        """0x10; reached only through the write gate (RegisterDevice.execute_write)."""
+        server, serial = self.server, self.inverter
+        last = first + len(values) - 1
+        _check_span(first, last, MAX_WRITE_MULTIPLE)
+        logger, inv = server.find_inverter(serial)
+        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
+        reply, started = await server._command(
+            logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
+            expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
+            timeout=server.logger_timeout, unit=inv.unit, inverter=serial,
+            priority=PRIORITY_WRITE)
+        if reply.status != 0:
+            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
+            server._record(logger.serial, serial, what, str(exc), False, started)
+            raise exc
+        for i, v in enumerate(values):
+            inv.holding[first + i] = v
+        server._record(logger.serial, serial, what, "ACK", True, started)
 
     def _input_words(self, address: int, count: int) -> list[int]:
         try:
@@ -129,3 +204,4 @@ class ShineRelayLink:
             raise DeviceException(4, ILLEGAL_ADDRESS)
         self.age = time.time() - inv.input_at
         return words
+

@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timedelta
 
 from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
-                             RegisterUnavailable, ShineError, SolartuiError, UnknownDevice)
+                             ShineError, SolartuiError, UnknownDevice)
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.shine import frame as F
 from solartui.shine import records as R
@@ -30,8 +30,6 @@ log = logging.getLogger("solartui.shine")
 
 CLOCK_REGISTER = 31
 MAX_REGISTER = 4095
-MAX_READ = 125          # 0x05 relays FC03: at most 125 registers
-MAX_MULTIPLE = 123      # 0x10 relays FC16: at most 123 registers
 
 
 class ShineCommands:
@@ -221,74 +219,13 @@ class ShineCommands:
         except (SolartuiError, LinkError) as exc:
             log.warning("datalogger %s clock sync on %s failed: %s", serial, why, exc)
 
-    # inverter holding registers
+    # inverter holding registers: the relay link builds and checks those commands
 
     async def read_inverter_registers(self, serial: str, first: int, last: int | None = None,
                                       priority: int = PRIORITY_READ) -> list[int]:
-        last = first if last is None else last
-        self._check_register(first)
-        self._check_register(last)
-        if last < first or last - first + 1 > MAX_READ:
-            raise ShineError(f"register range {first}-{last} is not 1-{MAX_READ} registers")
-        logger, inv = self.find_inverter(serial)
-        what = f"read holding {first}" + (f"-{last}" if last != first else "")
-        reply, started = await self._command(
-            logger, lambda: R.ReadHolding(logger.serial, first, last), what=what,
-            expect=F.READ_HOLDING, match=lambda r: r.first == first, timeout=self.inverter_timeout,
-            unit=inv.unit, inverter=serial, priority=priority)
-        if len(reply.values) != last - first + 1:
-            exc = RegisterUnavailable(f"inverter {serial} returned no value for register {first}"
-                                      + (f"-{last}" if last != first else "") + " (not available)")
-            self._record(logger.serial, serial, what, "empty reply (register not available)", False, started)
-            raise exc
-        for i, w in enumerate(reply.values):
-            inv.holding[first + i] = w
-        self._record(logger.serial, serial, what, " ".join(f"{w:04x}" for w in reply.values), True, started)
-        return list(reply.values)
-
-    async def write_inverter_register(self, serial: str, register: int, value: int) -> int:
-        """0x06: the relay link's FC06 (doors reach it only through the write gate)."""
-        self._check_register(register)
-        if not 0 <= value <= 0xFFFF:
-            raise ShineError(f"value {value} outside 0-65535")
-        logger, inv = self.find_inverter(serial)
-        what = f"write holding {register} = {value}"
-        reply, started = await self._command(
-            logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
-            expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
-            timeout=self.inverter_timeout, unit=inv.unit, inverter=serial,
-            priority=PRIORITY_WRITE)
-        if reply.result != 0:
-            exc = CommandRejected(f"write of inverter register {register}", reply.result)
-            self._record(logger.serial, serial, what, str(exc), False, started)
-            raise exc
-        inv.holding[register] = reply.value
-        self._record(logger.serial, serial, what, f"ACK, reads {reply.value}", True, started)
-        return reply.value
-
-    async def write_inverter_registers(self, serial: str, first: int, values: list[int]) -> None:
-        """0x10: the relay link's FC16 (doors reach it only through the write gate)."""
-        if not values or len(values) > MAX_MULTIPLE:
-            raise ShineError(f"a multiple write takes 1-{MAX_MULTIPLE} values")
-        last = first + len(values) - 1
-        self._check_register(first)
-        self._check_register(last)
-        if any(not 0 <= v <= 0xFFFF for v in values):
-            raise ShineError("every value must be 0-65535")
-        logger, inv = self.find_inverter(serial)
-        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
-        reply, started = await self._command(
-            logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
-            expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
-            timeout=self.logger_timeout, unit=inv.unit, inverter=serial,
-            priority=PRIORITY_WRITE)
-        if reply.status != 0:
-            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
-            self._record(logger.serial, serial, what, str(exc), False, started)
-            raise exc
-        for i, v in enumerate(values):
-            inv.holding[first + i] = v
-        self._record(logger.serial, serial, what, "ACK", True, started)
+        """0x05 through the inverter's relay link (the HTTP GET and the pane's reads)."""
+        from solartui.links.shine_relay import ShineRelayLink
+        return await ShineRelayLink(self, serial).read_holding(first, last, priority)
 
 
 def _text(value) -> str | None:
