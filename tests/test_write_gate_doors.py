@@ -182,3 +182,19 @@ async def test_cli_write_journal_says_cli():
         assert "guarded" in one_line_error(code, err)
     entries = Journal().entries()
     assert [(e["point"], e["origin"]) for e in entries] == [("active_power_rate", "cli")]
+
+
+async def test_modbus_link_never_sends_more_than_the_protocol_allows():
+    """The last line of defence under every planner: FC16 > 123 or FC03/04 > 125 never leave."""
+    from solartui.links.pool import ModbusLink
+    from solartui.links.target import parse_target
+    m = catalog.resolve(GROWATT)
+    link = ModbusLink(parse_target("tcp://127.0.0.1:9?unit=1"), m.link)   # nothing listens
+    try:
+        with pytest.raises(ValueRejected, match="1-123"):
+            await link.write(16, 1, 0, [0] * 124)
+        with pytest.raises(ValueRejected, match="1-125"):
+            await link.read(3, 1, 0, 126)
+        assert link.stats.requests == 0
+    finally:
+        await link.close()

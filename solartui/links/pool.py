@@ -10,6 +10,7 @@ from solartui.links.modbus import ModbusTransport
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
 from solartui.links.target import Target
 from solartui.registers.model import LinkSpec
+from solartui.registers.write_rules import check_read_count, check_write_count
 
 
 class ModbusLink(LinkFront):
@@ -23,11 +24,14 @@ class ModbusLink(LinkFront):
 
     async def read(self, function: int, unit: int, address: int, count: int,
                    priority: int = PRIORITY_READ) -> list[int]:
+        check_read_count(count)                 # FC03/FC04: at most 125, never sent otherwise
         return await self.scheduler.submit(
             lambda t: t.read(function, unit, address, count, self.timeout), priority)
 
     async def write(self, function: int, unit: int, address: int, words: list[int],
                     priority: int = PRIORITY_WRITE) -> None:
+        if function == 16:
+            check_write_count(len(words))       # FC16: at most 123, never sent otherwise
         await self.scheduler.submit(
             lambda t: t.write(function, unit, address, words, self.timeout), priority)
 
