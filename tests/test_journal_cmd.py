@@ -62,6 +62,7 @@ async def test_every_kind_of_write_is_one_row(tmp_path, growatt_map, monkeypatch
         ("SA2301G777", "battery_soc_reserve (set-battery-reserve)", "0x0019", "verified"),
     ]
     assert shown[2].raw.startswith("DAT")
+    assert all(r.where.endswith(", from cli") for r in shown)     # the door each came through
     assert shown[1].old == "Utility first" and shown[1].new == "SBU"
 
     monkeypatch.setenv("SOLARTUI_JOURNAL", str(journal.path))
