@@ -402,3 +402,33 @@ async def test_demo_shows_its_datalogger(tmp_path):
         while values.row_count == 0 and time.monotonic() < end:
             await pilot.pause(0.1)
         assert values.row_count > 20
+
+
+async def test_raw_write_of_a_guarded_register_is_refused_before_any_dialog_sends(tmp_path):
+    """Register 31 (flash_start) in the raw field: the gate refuses it with its name; nothing is
+    written, and no confirmation offers it."""
+    async with running(tmp_path) as p:
+        await p.pilot.press("3")
+        writes = p.bank.writes
+        p.pane.query_one("#inv-reg", Input).value = "31"
+        p.pane.query_one("#inv-write", Button).press()
+        await p.at(RawEditScreen)
+        await type_text(p.pilot, "1")
+        await p.pilot.press("enter")
+        await p.until(lambda: any("flash_start" in t and "guarded" in t for t, _ in p.notes))
+        assert not isinstance(p.screen, ConfirmScreen)
+        await p.at(ServerScreen)
+        assert p.bank.writes == writes
+        assert p.app.session.journal.entries() == [] or all(
+            e.get("address") != 31 for e in p.app.session.journal.entries())
+
+
+async def test_f2_opens_the_live_screen_of_the_inverter_behind_the_datalogger(tmp_path):
+    from solartui.tui.screens.live import LiveScreen
+    async with running(tmp_path) as p:
+        await p.pilot.press("f2")
+        live = await p.at(LiveScreen)
+        assert live.device.link.target.inverter == INVERTER
+        # holding registers read through the datalogger (0x05), input ones from its records
+        await p.until(lambda: live._last["active_power_rate"].decoded.text == "100 %", 10)
+        await p.until(lambda: live._last["inverter_status"].ok, 10)
