@@ -67,7 +67,7 @@ async def refused(r: Rig, name: str, value: str, *fragments: str) -> str:
 
 async def test_float_above_bulk_is_refused_before_the_wire(rig):
     assert rig.inverter.settings["battery_bulk_voltage"] == 56.4
-    text = await refused(rig, "battery_float_voltage", "57.0", "57 V refused",
+    text = await refused(rig, "battery_float_voltage", "57.0", "57.0 V refused",
                          "at most battery_bulk_voltage (56.4 V now)", "raise the bulk")
     assert text.startswith("battery_float_voltage: ")
     assert any(e.command == "QPIRI" for e in rig.inverter.log)   # it did read the bulk voltage

@@ -37,10 +37,6 @@ def _current(values: Mapping | None, name: str) -> tuple[Any, str] | None:
     return (None if got is None else (got, str(got)))
 
 
-def _num(v: float) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
 def _is_special(setting: Setting, value: Any) -> bool:
     rules = ([setting.rule] if setting.rule else []) + list(setting.variants.values())
     return isinstance(value, (int, float)) and any(
@@ -62,7 +58,7 @@ def _problem(setting: Setting, r: Relation, value: Any, values: Mapping) -> str 
         return None
     words = _WORDS[r.op]
     unit = f" {setting.unit}" if setting.unit else ""
-    return (f"{setting.name}: {_num(value)}{unit} refused: it must be {words} {r.field} "
+    return (f"{setting.name}: {value}{unit} refused: it must be {words} {r.field} "
             f"({text} now): {r.why}")
 
 
