@@ -32,6 +32,7 @@ from solartui.registers.command_codec import (
     same_value, setting_value, value_text,
 )
 from solartui.registers.command_model import Command, CommandField, CommandMap, Setting
+from solartui.registers.command_rules import check_relations, related_fields
 
 LIVE_ROLES = ("live", "settings")       # what the live screen and `read` poll by default
 NOT_REPORTED = "not reported by this unit"
@@ -204,13 +205,41 @@ class Pi30Device(DeviceCommon):
             return None
         return readback_value(setting, decoded)
 
+    async def _read_fresh(self, commands: list[str], priority: int) -> dict[str, DecodedField]:
+        """Ask each command now (not from earlier polls): what a write is checked against."""
+        fresh: dict[str, DecodedField] = {}
+        for name in dict.fromkeys(commands):
+            if name in self.unsupported:
+                continue
+            command = self.map.command(name)
+            try:
+                fresh.update(await self.query(command, priority))
+            except Pi30Nak:
+                if command.optional:
+                    self.unsupported.add(name)
+            except LinkError:
+                pass                # the relations say what could not be read
+        return fresh
+
     async def plan_write(self, name: str, value_text_in: str) -> WritePlan:
-        """Validate and encode (ValueRejected: nothing sent), then read the current value."""
+        """Validate and encode (ValueRejected: nothing sent), then read the current value.
+
+        The read-back query and the queries of every related field (`requires`) are asked
+        afresh, so a value is checked against the settings as they are now — a float voltage
+        against the bulk voltage the menu may have changed since the last poll."""
         setting = self.point(name)
+        related = [self.map.field(f).command for f in related_fields(setting)]
+        fresh = await self._read_fresh([setting.reads_back.command, *related], PRIORITY_WRITE)
         await self._context_for(setting, PRIORITY_WRITE)
+        if setting.allowed_from and setting.allowed_from not in self.context:
+            source = self.map.field(setting.allowed_from).command
+            if source in self.unsupported:
+                raise ValueRejected(f"{setting.name}: this unit does not answer {source}, so "
+                                    "its allowed values are unknown; nothing was sent")
         command = encode_setting(setting, value_text_in, self.context)
         value = setting_value(setting, value_text_in)
-        old = await self.read_setting(setting, PRIORITY_WRITE)
+        check_relations(setting, value, fresh)
+        old = readback_value(setting, fresh)
         return WritePlan(
             device_serial=self.serial, map_id=self.map.id, target=self.target_text, unit=0,
             name=setting.name, doc=setting.doc,
@@ -343,7 +372,10 @@ def setting_for_field(device_map: CommandMap, field_name: str) -> Setting | None
 
 
 def check_value(setting: Setting, text: str, context) -> str:
-    """The setter command `text` would send, or ValueRejected (for inline validation)."""
+    """The setter command `text` would send, or ValueRejected (for inline validation). The
+    relations are checked against what `context` knows; the plan checks them again, fresh."""
     if not str(text).strip():
         raise ValueRejected("enter a value")
-    return encode_setting(setting, text, context)
+    command = encode_setting(setting, text, context)
+    check_relations(setting, setting_value(setting, text), context, unknown_ok=True)
+    return command
