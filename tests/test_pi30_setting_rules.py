@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from gate_help import write_one
 from solartui.devices.pi30_device import check_value
 from solartui.devices.writes import VERIFIED
 from solartui.errors import MapError, ValueRejected
@@ -85,7 +86,7 @@ async def test_bulk_below_float_is_refused(rig):
 async def test_equal_float_and_bulk_are_allowed(rig):
     plan = await rig.dev.plan_write("battery_float_voltage", "56.4")
     assert plan.command == "PBFT56.4" and plan.old_text == "54.0 V"
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
 
 
 @pytest.mark.parametrize("name,value", [("battery_float_voltage", "53.5"),
@@ -102,10 +103,10 @@ async def test_user_type_then_the_voltage_is_accepted(rig):
     rig.inverter.settings["battery_type"] = 1                     # Flooded
     await refused(rig, "battery_float_voltage", "53.5", "battery_type is Flooded")
     plan = await rig.dev.plan_write("battery_type", "User")
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
     plan = await rig.dev.plan_write("battery_float_voltage", "53.5")
     assert plan.command == "PBFT53.5"
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
     assert rig.inverter.settings["battery_float_voltage"] == 53.5
 
 
@@ -113,7 +114,7 @@ async def test_related_values_are_read_fresh_not_from_an_old_poll(rig):
     await rig.dev.poll()                                          # context: bulk 56.4 V
     rig.inverter.settings["battery_bulk_voltage"] = 58.0          # raised at the menu since
     plan = await rig.dev.plan_write("battery_float_voltage", "57.0")
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
     rig.inverter.settings["battery_bulk_voltage"] = 57.0          # and lowered again
     rig.inverter.log.clear()
     await refused(rig, "battery_bulk_voltage", "56.0", "(57.0 V now)")   # float is 57.0 now
@@ -130,9 +131,9 @@ async def test_recharge_must_stay_below_redischarge(rig):
     assert rig.inverter.set("PBDV48.0") is False
     # 00.0 (when full) is not a voltage: allowed, and then any re-charge voltage is
     plan = await rig.dev.plan_write("battery_redischarge_voltage", "when battery full")
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
     plan = await rig.dev.plan_write("battery_recharge_voltage", "51")
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
 
 
 async def test_unreadable_related_setting_refuses(rig):
@@ -151,10 +152,10 @@ async def test_charging_currents_come_from_the_units_lists(rig):
     assert rig.inverter.set("MCHGC095") is False and rig.inverter.set("MUCHGC005") is False
     plan = await rig.dev.plan_write("max_charging_current", "100")
     assert plan.command == "MNCHGC0100"
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
     plan = await rig.dev.plan_write("max_ac_charging_current", "2")
     assert plan.command == "MUCHGC002"
-    assert (await rig.dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(rig.dev, plan)).status == VERIFIED
 
 
 async def test_unit_without_a_current_list_writes_no_current(rig):
