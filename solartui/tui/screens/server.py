@@ -9,13 +9,13 @@ sync) and the server's Command log with outcomes.
 
 The screen holds no protocol state: it shows what the ShineServer knows. A server listener
 (called on the event loop after every change) only marks what changed and posts one
-ServerChanged; the handler redraws. Reads run in workers, writes in the shine_flow (edit ->
-confirm -> write); a failure raises a SolartuiError that the app's central handler notifies.
+ServerChanged; the handler redraws. Reads run in workers; writes are in server_writes (the
+datalogger's registers through shine_flow, the inverter's through the one write gate); a failure
+raises a SolartuiError that the app's central handler notifies.
 """
 
 from __future__ import annotations
 
-import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,9 +36,10 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from solartui.errors import SolartuiError, ValueRejected
-from solartui.tui import shine_flow, write_flow
+from solartui.errors import ValueRejected
+from solartui.tui import shine_flow
 from solartui.tui.screens import server_reads as reads
+from solartui.tui.screens.server_writes import ServerWrites
 from solartui.tui.screens import server_tables as T
 
 DEFAULT_HOST = "0.0.0.0"
@@ -62,10 +63,7 @@ class PaneNote(Message):
         self.raw = raw
 
 
-THROUGH_DATALOGGER = "Write to the inverter (through the datalogger)?"
-
-
-class ServerScreen(Screen):
+class ServerScreen(ServerWrites, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("o", "toggle_server", "Start/stop"),
@@ -388,66 +386,6 @@ class ServerScreen(Screen):
         else:
             self.action_read_all()
 
-    def action_write_selected(self) -> None:
-        tab = self.active_tab
-        if tab == "tab-logger":
-            key = self._selected_key("logger-regs")
-            serial = self._need_logger()
-            if serial and key:
-                shine_flow.start_logger_write(self, self.server, serial, int(key))
-        elif tab == "tab-inverter":
-            key = self._selected_key("inv-regs")
-            inverter = self._need_inverter()
-            point = self.server.map.point(key) if key else None
-            if point is not None and (point.table != "holding" or not point.writable):
-                why = "guarded in the map: not written from here" if point.guard else "read-only"
-                self.notify(f"{point.name} is {why}", severity="warning")
-                return
-            if inverter and point is not None:
-                device = self._inverter_device(inverter)
-                if device is not None:
-                    write_flow.start_point_write(self, point, device=device,
-                                                 title=THROUGH_DATALOGGER)
-        elif tab == "tab-clock":
-            self.action_sync_clock()
-        else:
-            self.notify("writes are on the Datalogger registers (2) and Inverter registers (3) "
-                        "tabs", severity="warning")
-
-    def action_sync_clock(self) -> None:
-        serial = self._need_logger()
-        if serial:
-            shine_flow.start_clock_sync(self, self.server, serial)
-
-    def _inverter_device(self, inverter: str):
-        """The inverter as a register device over the datalogger relay: its writes go through
-        the same write gate, editor and confirmation as a device on RS485."""
-        try:
-            return self.server.inverter_device(inverter)
-        except SolartuiError as exc:
-            self.notify(str(exc), severity="warning")
-            return None
-
-    def action_live(self) -> None:
-        """f2 with a connected inverter: the same live screen as for a device on a cable (its
-        holding registers read through the datalogger, its input registers from its records);
-        with none, the session's own live screen."""
-        inverter = self.inverter_serial
-        if inverter is None:
-            self.app.action_show_live()
-            return
-        device = self._inverter_device(inverter)
-        if device is not None:
-            from solartui.tui.screens.live import LiveScreen
-            self.app.push_screen(LiveScreen(device))
-
-    def _raw_register(self) -> int | None:
-        text = self.query_one("#inv-reg", Input).value.strip()
-        if not text.isdigit() or int(text) > 4095:
-            self.notify("enter a holding register number 0..4095", severity="warning")
-            return None
-        return int(text)
-
     def on_button_pressed(self, event: Button.Pressed) -> None:
         ident = event.button.id
         event.stop()
@@ -470,10 +408,7 @@ class ServerScreen(Screen):
                                          f"holding {register}"),
                            f"reading holding {register} from {inverter}", raw=True)
             else:
-                device = self._inverter_device(inverter)
-                if device is not None:
-                    write_flow.start_raw_write(self, register, device=device,
-                                               title=THROUGH_DATALOGGER)
+                self._write_raw(inverter, register)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -493,16 +428,6 @@ class ServerScreen(Screen):
         self._status(message.text)
         if message.raw:
             self.query_one("#inv-raw-result", Static).update(message.text)
-        self.redraw()
-
-    def on_shine_write_finished(self, message: shine_flow.ShineWriteFinished) -> None:
-        o = message.outcome
-        self._status(f"{time.strftime('%H:%M:%S')} {o.line()}", bad=not o.ok)
-        self.redraw()
-
-    def on_write_finished(self, message: write_flow.WriteFinished) -> None:
-        o = message.outcome
-        self._status(f"{time.strftime('%H:%M:%S')} {o.line()}", bad=not o.ok)
         self.redraw()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
