@@ -189,6 +189,26 @@ async def test_cli_write_refuses_in_one_line_and_sends_nothing(tmp_path):
         await server.stop()
 
 
+async def test_related_settings_in_one_write_are_checked_in_the_order_they_are_sent(tmp_path):
+    """bulk then float in one confirmation: the float is checked against the bulk written just
+    before it. Float first is refused: the inverter would NAK it with today's bulk."""
+    inverter = Pi30Inverter()
+    server = await serve_pi30_on_pty(inverter, mode="serial")
+    try:
+        target = f"pi30://{server.client_path}?{FAST}"
+        code, out, err = await run_cli("write", target, "battery_float_voltage=57.0",
+                                       "battery_bulk_voltage=58.0", "--yes")
+        assert "at most battery_bulk_voltage (56.4 V now)" in one_line_error(code, err)
+        assert not [e.command for e in inverter.log if e.command and e.command.startswith(SETTERS)]
+        code, out, err = await run_cli("write", target, "battery_bulk_voltage=58.0",
+                                       "battery_float_voltage=57.0", "--yes")
+        assert code == 0, err
+        assert (inverter.settings["battery_bulk_voltage"],
+                inverter.settings["battery_float_voltage"]) == (58.0, 57.0)
+    finally:
+        await server.stop()
+
+
 # --- inline hints and the map format -------------------------------------------------------------
 
 def test_inline_check_uses_what_is_known_and_leaves_the_rest_to_the_plan():

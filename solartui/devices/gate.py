@@ -69,10 +69,12 @@ async def confirmed(_plans: list[WritePlan]) -> bool:
     return True
 
 
-async def plan(device, request: WriteRequest) -> list[WritePlan]:
-    """Validate and encode (ValueRejected: nothing is sent), then read the old values."""
+async def plan(device, request: WriteRequest, pending: dict | None = None) -> list[WritePlan]:
+    """Validate and encode (ValueRejected: nothing is sent), then read the old values.
+    `pending` carries the settings planned earlier in the same confirmation, which are written
+    before this one: settings checked together (PI30 float ≤ bulk) see them as current."""
     if request.kind == POINT:
-        return [await device.plan_write(request.name, request.value)]
+        return [await device.plan_write(request.name, request.value, pending)]
     if request.kind == RAW:
         planner = getattr(device, "plan_raw_write", None)
         if planner is None:
@@ -146,8 +148,9 @@ async def run(device, requests: WriteRequest | list[WriteRequest], confirm: Conf
     if isinstance(requests, WriteRequest):
         requests = [requests]
     plans: list[WritePlan] = []
+    pending: dict = {}
     for request in requests:
-        plans += await plan(device, request)
+        plans += await plan(device, request, pending)
     if not await confirm(plans):
         log.info("write %s from %s: not confirmed, nothing sent",
                  ", ".join(r.name for r in requests), origin)

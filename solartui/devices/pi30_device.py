@@ -221,12 +221,15 @@ class Pi30Device(DeviceCommon):
                 pass                # the relations say what could not be read
         return fresh
 
-    async def plan_write(self, name: str, value_text_in: str) -> WritePlan:
+    async def plan_write(self, name: str, value_text_in: str,
+                         pending: dict | None = None) -> WritePlan:
         """Validate and encode (ValueRejected: nothing sent), then read the current value.
 
         The read-back query and the queries of every related field (`requires`) are asked
         afresh, so a value is checked against the settings as they are now — a float voltage
-        against the bulk voltage the menu may have changed since the last poll."""
+        against the bulk voltage the menu may have changed since the last poll. `pending` holds
+        the settings planned before this one in the same confirmation (written first, in
+        order): they count as the current values, and this one is added to it."""
         setting = self.point(name)
         related = [self.map.field(f).command for f in related_fields(setting)]
         fresh = await self._read_fresh([setting.reads_back.command, *related], PRIORITY_WRITE)
@@ -238,7 +241,9 @@ class Pi30Device(DeviceCommon):
                                     "its allowed values are unknown; nothing was sent")
         command = encode_setting(setting, value_text_in, self.context)
         value = setting_value(setting, value_text_in)
-        check_relations(setting, value, fresh)
+        check_relations(setting, value, {**fresh, **(pending or {})})
+        if pending is not None:
+            pending[setting.reads_back.field] = value
         old = readback_value(setting, fresh)
         return WritePlan(
             device_serial=self.serial, map_id=self.map.id, target=self.target_text, unit=0,

@@ -115,8 +115,11 @@ class RegisterDevice(DeviceCommon):
         if function == 16:
             check_write_count(count, self.map.link.max_write)
 
-    async def plan_write(self, name: str, value_text: str) -> WritePlan:
-        """Validate and encode (raises ValueRejected: nothing is sent), then read the old value."""
+    async def plan_write(self, name: str, value_text: str, pending: dict | None = None
+                         ) -> WritePlan:
+        """Validate and encode (raises ValueRejected: nothing is sent), then read the old value.
+        (`pending`: the gate's settings planned earlier in one confirmation; registers have no
+        relations between points, so it is not consulted here.)"""
         point = self.point(name)
         check_point_writable(point)
         value = parse_value(point, value_text)
