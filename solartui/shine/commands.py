@@ -9,12 +9,14 @@ connection with the same serial, type and register(s), checks the status byte of
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from datetime import datetime, timedelta
 
 from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
                              RegisterUnavailable, ShineError, SolartuiError, UnknownDevice)
+from solartui.links.clock_timing import transit_estimate, wait_for_second
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.shine import frame as F
 from solartui.shine import records as R
@@ -51,7 +53,10 @@ class ShineCommands:
             w = Waiter(logger.serial, expect, match, loop.create_future(), done_when=done_when)
             conn.waiters.append(w)
             try:
-                conn.send_record(build(), conn.next_tid(), unit)
+                record = build()
+                if inspect.isawaitable(record):     # built at send time (a clock value)
+                    record = await record
+                conn.send_record(record, conn.next_tid(), unit)
                 return await self._await_reply(w, timeout)
             finally:
                 if w in conn.waiters:
@@ -142,8 +147,9 @@ class ShineCommands:
     async def _write_logger(self, logger: LoggerState, register: int, make_value, what: str) -> bytes:
         sent: list[bytes] = []
 
-        def build():
-            sent.append(make_value())          # evaluated when the command goes out
+        async def build():
+            value = make_value()               # evaluated when the command goes out
+            sent.append(await value if inspect.isawaitable(value) else value)
             return R.WriteLogger(logger.serial, register, sent[-1])
 
         old = logger.registers.get(register)
@@ -180,12 +186,17 @@ class ShineCommands:
         return datetime.now(self.zone) if self.zone else datetime.now().astimezone()
 
     async def sync_clock(self, serial: str) -> str:
-        """Set the datalogger clock (register 31) to local time of the server's zone, now."""
+        """Set the datalogger clock (register 31) to local time of the server's zone, built as
+        the command goes out at the instant its second is the host's time on arrival
+        (links/clock_timing.py)."""
         logger = self.find_logger(serial)
         stamp: list[datetime] = []
 
-        def value() -> bytes:
-            stamp.append(self._now().replace(microsecond=0))
+        async def value() -> bytes:
+            conn = logger.connection
+            timed = await wait_for_second(transit_estimate(conn.scheduler.stats if conn else None))
+            stamp.append(timed.written(self.zone) if self.zone
+                         else timed.written().astimezone())
             return stamp[-1].strftime("%Y-%m-%d %H:%M:%S").encode()
 
         try:
