@@ -105,12 +105,16 @@ async def test_givenergy_register_by_register(tmp_path):
         await dongle.stop()
     assert outcome.status == VERIFIED, outcome.line()
     assert outcome.plan.function == 6
-    assert len(dongle.plant.clock_sets) == 1 and landed(dongle.plant.clock_sets) <= BOUND
+    sets = dongle.plant.clock_sets                  # one per register, seconds first
+    assert len(sets) == 6 and landed(sets) <= BOUND  # the clock the last write left
+    arrival, seconds_set = sets[0]
     entry = session.journal.entries()[-1]
+    assert seconds_set.microsecond == 0 and entry["words"][-1] == seconds_set.second
+    off = (seconds_set - datetime.fromtimestamp(arrival)).total_seconds() % 60
+    assert min(off, 60 - off) <= BOUND              # the seconds in step with the host's
     back = entry["readback_words"]
     assert decode_clock(dev.map.clock, back).isoformat(sep=" ") == entry["readback"]
     assert back != entry["words"]                   # read a second or more after the write
-    assert entry["words"][-1] == dongle.plant.clock_sets[-1][1].second
 
 
 async def test_pi30_dat_on_serial_pty(tmp_path):

@@ -44,6 +44,16 @@ class ClockSender:
         self.sent[index] = words[index]
         return [words[index]]
 
+    def order(self) -> list[int]:
+        """Field indexes for a clock written one register at a time: the seconds first (timed),
+        then up to the year, each from the host's time on arrival. Why not the register order:
+        a rollover in the middle (the host's minute ends, or the device's own, still unsynced,
+        seconds reach 60) would leave the fields already written a minute or an hour behind;
+        written from the lowest up, every field written later overrides any rollover before it,
+        and once the seconds run in step the device rolls over with the host."""
+        rank = {f: i for i, f in enumerate(("second", "minute", "hour", "day", "month", "year"))}
+        return sorted(range(len(self.spec.fields)), key=lambda i: rank[self.spec.fields[i]])
+
     def field_builder(self, index: int):
         async def build() -> list[int]:
             return await self.words(index)

@@ -188,8 +188,8 @@ class RegisterDevice(DeviceCommon):
             await self.link.write(plan.function, self.unit, plan.address, list(plan.words),
                                   PRIORITY_WRITE, **({"build": clock.words} if clock else {}))
             return
-        for i, word in enumerate(plan.words):
-            await self.link.write(6, self.unit, plan.address + i, [word], PRIORITY_WRITE,
+        for i in clock.order() if clock else range(len(plan.words)):
+            await self.link.write(6, self.unit, plan.address + i, [plan.words[i]], PRIORITY_WRITE,
                                   **({"build": clock.field_builder(i)} if clock else {}))
 
     async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:

@@ -56,8 +56,8 @@ class GivEnergyPlant:
         self.seed = seed
         self.time_scale = time_scale
         self.clock_offset = 0.0         # device clock minus host clock, seconds
-        # the independent witness of clock sets: (host time.time() the write was taken, the
-        # whole second it set), one entry per write of the seconds register (HR40)
+        # the independent witness of clock sets: (host time.time() each HR35-40 write was taken,
+        # the clock it left, with the fraction of a second the device keeps), one per write
         self.clock_sets: list[tuple[float, datetime]] = []
         self.regs: dict[tuple[str, int], dict[int, int]] = {
             (INVERTER, 3): {}, (INVERTER, 4): {}, (BATTERY, 4): {}}
@@ -188,8 +188,7 @@ class GivEnergyPlant:
         if not 0 <= f[0] <= 99:
             return False
         self.clock_offset = (when - host).total_seconds()
-        if index == 5:
-            self.clock_sets.append((arrival, when))
+        self.clock_sets.append((arrival, when))
         return True
 
     # --- moving values -------------------------------------------------------------------------

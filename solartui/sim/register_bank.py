@@ -101,8 +101,9 @@ class RegisterBank:
             self._put_identity(name, fld, ident)
         c = device_map.clock
         self._clock_addrs = ({c.address + i: f for i, f in enumerate(c.fields)} if c else {})
-        # the independent witness of clock sets: (host time.time() the write was taken, the
-        # whole second it set), one entry per write that set the seconds
+        # the independent witness of clock sets: (host time.time() each clock write was taken,
+        # the clock it left: the whole second written, or for a write without the seconds the
+        # running clock with its fraction), one entry per write
         self.clock_sets: list[tuple[float, datetime]] = []
 
     # --- seeding -------------------------------------------------------------------------------
@@ -301,10 +302,9 @@ class RegisterBank:
         target = time.mktime(stamp)
         if time.localtime(target)[:3] != stamp[:3]:
             return None                     # 30 February and friends
-        if "second" in written:
-            self.clock_sets.append((arrival, datetime.fromtimestamp(target)))
-        else:
+        if "second" not in written:
             target += current % 1
+        self.clock_sets.append((arrival, datetime.fromtimestamp(target)))
         return target - arrival
 
     # --- moving values -------------------------------------------------------------------------
