@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading
+from solartui.devices.clock_sync import clock_text, settle
 from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity
 from solartui.devices.writes import (
@@ -24,6 +25,7 @@ from solartui.devices.writes import (
 )
 from solartui.errors import LinkError, NoAnswer, SolartuiError, ValueRejected
 from solartui.journal import Journal
+from solartui.links.clock_timing import TimedClock, transit_estimate, wait_for_second
 from solartui.links.pi30_link import Pi30Link
 from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRITE
 from solartui.pi30.errors import Pi30Nak
@@ -268,9 +270,9 @@ class Pi30Device(DeviceCommon):
             raise NoAnswer(f"{back.command} did not show {setting.reads_back.field}")
         return same_value(setting, plan.new_value, got), value_text(setting, got)
 
-    async def _send_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
+    async def _send_and_verify(self, plan: WritePlan, readback, build=None) -> WriteOutcome:
         try:
-            response = await self.link.send(plan.command)
+            response = await self.link.send(plan.command, build=build)
         except NoAnswer as exc:
             return WriteOutcome(plan, NO_ANSWER, f"{exc}; the setting may or may not have "
                                                  "changed")
@@ -331,40 +333,43 @@ class Pi30Device(DeviceCommon):
             command=" or ".join(setters), drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
-        """Try each DAT form in turn (time taken afresh) until one is ACKed and QT confirms it."""
+        """Try each DAT form in turn until one is ACKed and QT confirms it. Each DAT is built as
+        it goes out, at the instant its second is the host's time on arrival
+        (links/clock_timing.py); QT must show what the set left, ± the map's tolerance."""
         spec = self._clock_spec()
         tried: list[str] = []
         outcome = None
-        drift_after: list[float] = []
-        for i in range(len(spec.setters)):
-            drift_after.clear()          # only the last try's read-back counts
+        for pattern in spec.setters:
             now = datetime.now()
-            command = clock_setters(spec, now)[i]
-            step = replace(plan, new_value=now, command=command,
-                           new_text=now.isoformat(sep=" ", timespec="seconds")
-                           + " (host time, local)")
-            sent_at = time.monotonic()
+            step = replace(plan, new_value=now, command=now.strftime(pattern),
+                           new_text=clock_text(now))
+            timed: list[TimedClock] = []
+            readings: list[ClockReading] = []
 
-            async def readback(step=step, sent_at=sent_at):
+            async def build(pattern=pattern, timed=timed):
+                timed.append(await wait_for_second(transit_estimate(self.link.stats)))
+                return timed[-1].written().strftime(pattern)
+
+            async def readback(readings=readings):
                 r = await self.read_clock(PRIORITY_WRITE)
                 if r.device is None:
                     raise NoAnswer(r.error or "no answer")
-                expected = step.new_value.timestamp() + (time.monotonic() - sent_at)
-                off = r.device.timestamp() - expected
-                drift_after.append(off)
-                text = r.device.isoformat(sep=" ")
-                ok = abs(off) <= spec.tolerance_s
-                return ok, text if ok else f"{text} ({off:+.0f} s from the time written)"
+                readings.append(r)
+                return True, r.device.isoformat(sep=" ")        # judged by settle()
 
-            outcome = await self._send_and_verify(step, readback)
-            tried.append(f"{command}: {outcome.status}")
+            outcome = await self._send_and_verify(step, readback, build=build)
+            if timed:
+                outcome = replace(outcome, plan=replace(
+                    outcome.plan, command=timed[-1].written().strftime(pattern)))
+            outcome = settle(outcome, timed[-1] if timed else None,
+                             readings[-1] if readings else None, spec.tolerance_s,
+                             prefix="ACK; " if readings else "")
+            tried.append(f"{outcome.plan.command}: {outcome.status}")
             if outcome.status not in (REJECTED, MISMATCHED):
                 break
         assert outcome is not None
         if len(tried) > 1:
             outcome = replace(outcome, detail=f"{outcome.detail} (tried {'; '.join(tried)})")
-        if drift_after:
-            outcome = replace(outcome, drift_after=drift_after[-1])
         return outcome
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading, decode_clock, encode_clock
+from solartui.devices.clock_sync import ClockSender, clock_text, settle
 from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity, Reading
 from solartui.devices.writes import (
@@ -39,6 +40,7 @@ class RegisterDevice(DeviceCommon):
         self.unit = unit if unit is not None else device_map.link.unit
         self.journal = journal
         self.identity: Identity | None = None
+        self._clock_sender: ClockSender | None = None     # during set_clock only
 
     @property
     def target_text(self) -> str:
@@ -189,16 +191,16 @@ class RegisterDevice(DeviceCommon):
         return words, " ".join(f"0x{w:04X}" for w in words)
 
     async def _write_words(self, plan: WritePlan) -> None:
-        """FC16 in one go; FC06 one register after another (a device without FC16). A clock
-        written register by register takes each register's value from the time it is sent."""
+        """FC16 in one go; FC06 one register after another (a device without FC16). A clock set
+        (set_clock) builds each frame's words as it goes out (devices/clock_sync.py)."""
+        clock = getattr(self, "_clock_sender", None) if plan.name == "clock" else None
         if plan.function != 6 or len(plan.words) == 1:
             await self.link.write(plan.function, self.unit, plan.address, list(plan.words),
-                                  PRIORITY_WRITE)
+                                  PRIORITY_WRITE, **({"build": clock.words} if clock else {}))
             return
-        for i, word in enumerate(plan.words):
-            if plan.name == "clock":
-                word = encode_clock(self._clock_spec(), datetime.now())[i]
-            await self.link.write(6, self.unit, plan.address + i, [word], PRIORITY_WRITE)
+        for i in clock.order() if clock else range(len(plan.words)):
+            await self.link.write(6, self.unit, plan.address + i, [plan.words[i]], PRIORITY_WRITE,
+                                  **({"build": clock.field_builder(i)} if clock else {}))
 
     async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
         try:
@@ -250,33 +252,34 @@ class RegisterDevice(DeviceCommon):
             new_value=when, trust=self.map.trust, readback_delay=1.0, drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
-        """Write the clock, then check the device reads back the written time (± a few seconds).
+        """Write the clock, then check the device reads back the time the set left (± 3 s).
 
-        The person confirmed "set it to host time": the words are taken again now, so the time
-        spent confirming does not become drift.
+        The person confirmed "set it to host time": the words are built as each frame goes out,
+        the seconds at the instant they are the host's time on arrival (devices/clock_sync.py),
+        so neither confirming nor the link's pacing becomes drift. The journal keeps the words
+        sent and the words read back; the residual drift is the set's own, to 0.1 s.
         """
+        spec = self._clock_spec()
         now = datetime.now()
-        plan = replace(plan, words=tuple(encode_clock(self._clock_spec(), now)), new_value=now,
-                       new_text=now.isoformat(sep=" ", timespec="seconds") + " (host time, local)")
-        sent_at = time.monotonic()
-        drift_after = []
+        plan = replace(plan, words=tuple(encode_clock(spec, now)), new_value=now,
+                       new_text=clock_text(now))
+        sender = ClockSender(spec, self.link)
+        readings = []
 
         async def readback(_plan):
             r = await self.read_clock(PRIORITY_WRITE)
             if r.device is None:
                 raise NoAnswer(r.error or "no answer")
-            elapsed = time.monotonic() - sent_at
-            expected = plan.new_value.timestamp() + elapsed
-            off = r.device.timestamp() - expected
-            drift_after.append(off)
-            text = r.device.isoformat(sep=" ")
-            if abs(off) <= 3:
-                return plan.words, text     # within tolerance: counts as the written time
-            return r.words, f"{text} ({off:+.0f} s from the time written)"
+            readings.append(r)
+            return r.words, r.device.isoformat(sep=" ")
 
-        outcome = await self._write_and_verify(plan, readback)
-        if drift_after:
-            outcome = replace(outcome, drift_after=drift_after[-1])
+        self._clock_sender = sender
+        try:
+            outcome = await self._write_and_verify(plan, readback)
+        finally:
+            self._clock_sender = None
+        outcome = settle(outcome, sender.timed, readings[-1] if readings else None, 3.0,
+                         sender.sent_words)
         return outcome
 
 

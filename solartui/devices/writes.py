@@ -45,7 +45,8 @@ class WritePlan:
         if self.function == 16:
             return "FC16 (write multiple registers)"
         if len(self.words) > 1:
-            return f"FC{self.function:02d} × {len(self.words)} (one register at a time, in order)"
+            order = "seconds first" if self.name == "clock" else "in order"
+            return f"FC{self.function:02d} × {len(self.words)} (one register at a time, {order})"
         return f"FC{self.function:02d} (write single register)"
 
     def summary(self) -> list[tuple[str, str]]:

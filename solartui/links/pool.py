@@ -29,11 +29,15 @@ class ModbusLink(LinkFront):
             lambda t: t.read(function, unit, address, count, self.timeout), priority)
 
     async def write(self, function: int, unit: int, address: int, words: list[int],
-                    priority: int = PRIORITY_WRITE) -> None:
+                    priority: int = PRIORITY_WRITE, build=None) -> None:
+        """`build` (async, returns the words to send) is awaited inside the transaction, after
+        the pacing wait: a clock set takes its value at the moment the frame goes out."""
         if function == 16:
             check_write_count(len(words))       # FC16: at most 123, never sent otherwise
-        await self.scheduler.submit(
-            lambda t: t.write(function, unit, address, words, self.timeout), priority)
+        async def run(t):
+            sent = list(await build()) if build is not None else words
+            await t.write(function, unit, address, sent, self.timeout)
+        await self.scheduler.submit(run, priority)
 
 
 class LinkPool:

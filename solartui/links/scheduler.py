@@ -149,7 +149,8 @@ class LinkScheduler:
         else:
             job.future.set_result(result)
 
-    async def close(self) -> None:
+    async def close(self, reason: str = "link closed") -> None:
+        """Stop; queued transactions fail with ConnectionFailed(reason)."""
         self._closed = True
         if self._worker is not None:
             self._worker.cancel()
@@ -162,7 +163,7 @@ class LinkScheduler:
             while not self._queue.empty():
                 job = self._queue.get_nowait()
                 if not job.future.done():
-                    job.future.set_exception(ConnectionFailed("link closed"))
+                    job.future.set_exception(ConnectionFailed(reason))
         await self.transport.close()
 
 

@@ -14,12 +14,14 @@ them, and journalled here with the door they came through.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from datetime import datetime, timedelta
 
 from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
                              ShineError, SolartuiError, UnknownDevice)
+from solartui.links.clock_timing import transit_estimate, wait_for_second
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.shine import frame as F
 from solartui.shine import records as R
@@ -57,7 +59,10 @@ class ShineCommands:
                        tid=tid)
             conn.waiters.append(w)
             try:
-                conn.send_record(build(), tid, unit)
+                record = build()
+                if inspect.isawaitable(record):     # built at send time (a clock value)
+                    record = await record
+                conn.send_record(record, tid, unit)
                 return await self._await_reply(w, timeout)
             finally:
                 conn.end(w)
@@ -151,8 +156,9 @@ class ShineCommands:
                             origin: str) -> bytes:
         sent: list[bytes] = []
 
-        def build():
-            sent.append(make_value())          # evaluated when the command goes out
+        async def build():
+            value = make_value()               # evaluated when the command goes out
+            sent.append(await value if inspect.isawaitable(value) else value)
             return R.WriteLogger(logger.serial, register, sent[-1])
 
         old = logger.registers.get(register)
@@ -189,12 +195,17 @@ class ShineCommands:
         return datetime.now(self.zone) if self.zone else datetime.now().astimezone()
 
     async def sync_clock(self, serial: str, origin: str = "server") -> str:
-        """Set the datalogger clock (register 31) to local time of the server's zone, now."""
+        """Set the datalogger clock (register 31) to local time of the server's zone, built as
+        the command goes out at the instant its second is the host's time on arrival
+        (links/clock_timing.py)."""
         logger = self.find_logger(serial)
         stamp: list[datetime] = []
 
-        def value() -> bytes:
-            stamp.append(self._now().replace(microsecond=0))
+        async def value() -> bytes:
+            conn = logger.connection
+            timed = await wait_for_second(transit_estimate(conn.scheduler.stats if conn else None))
+            stamp.append(timed.written(self.zone) if self.zone
+                         else timed.written().astimezone())
             return stamp[-1].strftime("%Y-%m-%d %H:%M:%S").encode()
 
         try:

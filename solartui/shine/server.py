@@ -187,7 +187,7 @@ class ShineServer(ShineCommands):
                 self._notify("logger", serial)
         with contextlib.suppress(Exception):
             conn.writer.close()
-        await conn.scheduler.close()
+        await conn.scheduler.close("the datalogger disconnected")   # commands still queued
 
     def _claim(self, conn: Connection, serial: str, protocol: int) -> LoggerState:
         """One serial, one live connection: a reconnecting datalogger takes over its entry."""

@@ -116,6 +116,8 @@ class Pi30Inverter:
         self.canned: dict[str, str] = {}     # query -> payload answered as is (maps verify)
         self._buf = bytearray()
         self._clock_offset = 0.0             # device clock minus host clock (DAT)
+        # the independent witness of clock sets: (host time the DAT was taken, the second set)
+        self.clock_sets: list[tuple[float, dt.datetime]] = []
         self._soc = soc
         self._on_battery = True
         self._last = clock()
@@ -297,8 +299,10 @@ class Pi30Inverter:
             target = dt.datetime.strptime(digits, fmt)
         except ValueError:
             return False
-        host = dt.datetime.fromtimestamp(self.clock())
-        self._clock_offset = (target - host).total_seconds()
+        arrival = self.clock()
+        host = dt.datetime.fromtimestamp(arrival)
+        self._clock_offset = (target - host).total_seconds()     # keeps the fraction of T
+        self.clock_sets.append((arrival, target))
         return True
 
     def device_time(self) -> dt.datetime:
