@@ -30,7 +30,8 @@ def _show(r, set_drift: float | None = None) -> None:
     click.echo(f"device clock: {device}")
     click.echo(f"host clock:   {r.host.isoformat(sep=' ', timespec='seconds')} (local)")
     if set_drift is not None and r.device is not None:
-        click.echo(f"drift:        {set_drift:+.1f} s (device minus host, as set; the read-back "
+        shown = round(set_drift, 1) + 0.0           # no "-0.0"
+        click.echo(f"drift:        {shown:+.1f} s (device minus host, as set; the read-back "
                    "agrees to the whole second the device shows)")
     elif r.drift is not None:
         click.echo(f"drift:        {r.drift:+.0f} s (device minus host, ±0.5 s: the device "
