@@ -38,15 +38,48 @@ class Session:
         self.traffic = traffic
         self.usb_backend = usb_backend          # pyusb backend for hid:// (tests: the simulator)
         self.device: RegisterDevice | Pi30Device | None = None
-        self._own_links: list = []
+        self._own_links: dict[str, object] = {}     # PI30 links by link key (one per port)
 
     async def connect(self, target_url: str, map_name: str | None = None
                       ) -> RegisterDevice | Pi30Device:
+        dev = await self.open(target_url, map_name)
+        self._connected(dev)
+        return dev
+
+    async def open(self, target_url: str, map_name: str | None = None
+                   ) -> RegisterDevice | Pi30Device:
+        """Identify the device at `target_url` beside the current one, which stays open and in use
+        (a channel both use is shared, as on one RS485 bus). If it fails — or is cancelled — the
+        links opened for it are closed again and nothing else changes."""
         target = parse_target(target_url)
-        if target.is_pi30:
-            dev = await self._connect_pi30(target, map_name)
-        else:
-            dev = await self._connect_registers(target, map_name)
+        pooled, own = self.pool.links(), dict(self._own_links)
+        try:
+            if target.is_pi30:
+                return await self._connect_pi30(target, map_name)
+            return await self._connect_registers(target, map_name)
+        except BaseException:
+            for link in self.pool.links():
+                if link not in pooled:
+                    await self.pool.release(link)
+            for key, link in list(self._own_links.items()):
+                if key not in own:
+                    del self._own_links[key]
+                    await link.close()
+            raise
+
+    async def adopt(self, dev: RegisterDevice | Pi30Device) -> None:
+        """Make `dev` (from `open`) the session's device; the links only the previous device
+        used are closed."""
+        old, self.device = self.device, dev
+        if old is not None and old.link is not dev.link:
+            await self.pool.release(old.link)
+            for key, link in list(self._own_links.items()):
+                if link is old.link:
+                    del self._own_links[key]
+                    await link.close()
+        self._connected(dev)
+
+    def _connected(self, dev) -> None:
         self.device = dev
         if self.traffic is not None:
             self.traffic.note(f"connected to {dev.map.vendor} {dev.identity.serial if dev.identity else ''} "
@@ -55,11 +88,13 @@ class Session:
 
     async def _connect_pi30(self, target, map_name: str | None) -> Pi30Device:
         m = catalog.resolve_command_map(map_name)
-        link = open_pi30_link(target, m.link, usb_backend=self.usb_backend)
-        self._own_links.append(link)
-        if self.traffic is not None:
-            link.add_sink(self.traffic.frame)
-        await link.connect()            # permission, busy, absent: said now, in one line
+        link = self._own_links.get(target.link_key)
+        if link is None:                # the port already open is shared, never opened twice
+            link = open_pi30_link(target, m.link, usb_backend=self.usb_backend)
+            self._own_links[target.link_key] = link
+            if self.traffic is not None:
+                link.add_sink(self.traffic.frame)
+            await link.connect()        # permission, busy, absent: said now, in one line
         dev = Pi30Device(m, link, self.journal)
         ident = await dev.identify()
         if not ident.values:
@@ -88,8 +123,9 @@ class Session:
         return dev
 
     def _link(self, target, spec):
+        known = self.pool.links()
         link = self.pool.get(target, spec)
-        if self.traffic is not None:
+        if self.traffic is not None and link not in known:     # a shared link logs once
             link.add_sink(self.traffic.frame)
         return link
 
@@ -99,7 +135,7 @@ class Session:
 
     async def close(self) -> None:
         await self.pool.close()
-        for link in self._own_links:
+        for link in self._own_links.values():
             await link.close()
         self._own_links.clear()
         self.device = None

@@ -115,7 +115,7 @@ async def test_filter_pause_and_detail(sim, tmp_path):
         before = app.device.link.stats.requests
         await asyncio.sleep(1.5)
         assert app.device.link.stats.requests == before   # paused: nothing on the wire
-        assert "paused" in str(screen.query_one("#status").render())
+        assert "PAUSED" in str(screen.query_one("#status").render())
         await pilot.press("p")
         await until(pilot, lambda: app.device.link.stats.requests > before)
         await pilot.press("down")
@@ -159,3 +159,36 @@ async def test_command_palette_offers_every_action(sim, tmp_path):
     async with app.run_test(size=(120, 40)):
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Discover", "Connect", "Live values", "Register browser", "Clock", "Traffic log"} <= titles
+
+
+def footer_keys(screen) -> dict[str, str]:
+    from textual.widgets._footer import FooterKey
+    return {k.description: k.key for k in screen.query(FooterKey)}
+
+
+async def test_pause_is_visible_at_80_columns(sim, tmp_path):
+    """Paused: the status line starts with PAUSED (seen at 80 columns), the footer offers Resume
+    instead of Pause, and the ages count on instead of saying `now`."""
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: row(table, "vac1")["age"] == "now")
+        await until(pilot, lambda: "Pause" in footer_keys(screen))     # (drawn after mount)
+        assert "Resume" not in footer_keys(screen)
+        await pilot.press("p")
+        await until(pilot, lambda: "Resume" in footer_keys(screen))
+        status = str(screen.query_one("#status").render())
+        assert status.strip().startswith("PAUSED")
+        assert "PAUSED" in app.export_screenshot()           # on screen, not cut off
+        assert footer_keys(screen).get("Resume") == "p" and "Pause" not in footer_keys(screen)
+        before = app.device.link.stats.requests
+        await until(pilot, lambda: row(table, "vac1")["age"] not in ("now", "1 s"))
+        assert row(table, "vac1")["age"].endswith(" s")       # 2 s, 3 s…: counting while paused
+        assert app.device.link.stats.requests == before        # and nothing on the wire
+
+        await pilot.press("p")                                 # the footer's Resume
+        await until(pilot, lambda: row(table, "vac1")["age"] == "now")
+        await until(pilot, lambda: "Pause" in footer_keys(screen))
+        assert "Resume" not in footer_keys(screen)
+        assert "PAUSED" not in str(screen.query_one("#status").render())

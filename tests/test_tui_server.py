@@ -23,6 +23,7 @@ from solartui.sim.shine_logger import SimulatedDatalogger
 from solartui.traffic import TrafficLog
 from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.confirm import ConfirmScreen
+from solartui.tui.screens.dialog import REPEAT_GUARD
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
@@ -207,6 +208,7 @@ async def test_datalogger_registers(tmp_path):
 
         # the reboot register: a clear warning, and a stray enter sends nothing
         await p.cursor_to("logger-regs", "32")
+        await p.pilot.pause(REPEAT_GUARD)   # (an Enter sooner would be the confirm's, doubled)
         await p.pilot.press("enter")
         edit = await p.at(LoggerEditScreen)
         assert "REBOOTS" in str(edit.query_one("#warning").render())

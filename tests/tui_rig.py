@@ -115,3 +115,26 @@ async def running(growatt_map, tmp_path, fast: bool = False):
     finally:
         await session.close()
         await sim.stop()
+
+
+# --- pressing a key more than once, the ways it happens ------------------------------------------
+
+#: how a repeated key arrives: all at once (a terminal delivering a fast double press in one read),
+#: Pilot's presses back to back, and with a tiny pause between them
+REPEATS = [("burst", 2), ("burst", 3), ("press", 2), ("press", 3), ("paused", 2), ("paused", 3)]
+
+
+async def press_repeatedly(pilot, key: str, times: int, how: str) -> None:
+    from textual import events
+
+    app = pilot.app
+    if how == "burst":                  # queued before the first is handled, as from a terminal
+        for _ in range(times):
+            event = events.Key(key, "\r" if key == "enter" else None)
+            event.set_sender(app)
+            app.post_message(event)
+    elif how == "press":
+        await pilot.press(*[key] * times)
+    else:
+        await pilot.press(*[k for _ in range(times) for k in (key, "wait:15")][:-1])
+    await pilot.pause()

@@ -57,6 +57,16 @@ class LinkPool:
             self._links[target.link_key] = link
         return link
 
+    def links(self) -> list:
+        return list(self._links.values())
+
+    async def release(self, link) -> None:
+        """Close one link and forget it (a device that used it has gone)."""
+        for key, held in list(self._links.items()):
+            if held is link:
+                del self._links[key]
+                await link.close()
+
     async def close(self) -> None:
         for link in self._links.values():
             await link.close()

@@ -91,7 +91,9 @@ class LinkScheduler:
 
     async def _work(self) -> None:
         assert self._queue is not None
-        while True:
+        # (not `while True`: pymodbus can turn the cancel of close() into an I/O error, and a
+        # worker that swallowed it would wait on the queue for ever, and close() with it)
+        while not self._closed:
             job = await self._queue.get()
             if self._last_end is not None and self.min_period > 0:
                 wait = self._last_end + self.min_period - time.monotonic()

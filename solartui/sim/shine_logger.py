@@ -364,6 +364,7 @@ class SimulatedDatalogger:
                 return [R.LoggerValue(me, rec.first, b"")]
             return [R.LoggerValue(me, r, self.registers[r]) for r in regs]
         if isinstance(rec, R.WriteLogger):
+            self.stats["logger_writes"] += 1
             status = L.NACK if nack else self._write_logger(rec.register, rec.value)
             return [R.LoggerWriteReply(me, rec.register, status)]
         if isinstance(rec, R.ReadHolding):

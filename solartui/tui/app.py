@@ -6,10 +6,11 @@ the central handler below, never in a crash. The header's subtitle names the con
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -19,6 +20,7 @@ from solartui.journal import Journal
 from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
+from solartui.tui.screens.dialog import mark_input_fence, stale_input
 
 
 class SolartuiApp(App):
@@ -120,22 +122,35 @@ class SolartuiApp(App):
             self.action_show_browser()
 
     async def _connect(self, target: str, map_name: str | None, remember: bool = True) -> None:
-        if self.session.device is not None:
-            self.switch_to(Screen())        # the old device's screens stop polling first
-            await self.session.close()
+        """The device connected now stays connected, and its screens live, until the new target
+        has been identified; a failure (one notification, from the central handler) changes
+        nothing else."""
         self.sub_title = f"connecting to {target}…"
         try:
-            await self.session.connect(target, map_name)
-        except SolartuiError:
-            self.sub_title = "not connected"
+            dev = await self.session.open(target, map_name)
+        except (SolartuiError, asyncio.CancelledError) as exc:
+            self.sub_title = self.describe_device()
+            if isinstance(exc, SolartuiError):
+                self._connect_failed(target, exc)
             raise
+        if self.session.device is not None:     # the old device's screens stop polling first
+            while len(self.screen_stack) > 1:
+                await self.pop_screen()
+            await self.push_screen(Screen())
+        await self.session.adopt(dev)
         if remember:                 # demo pty paths change every run: not worth remembering
             self.settings.remember(target)
             save_settings(self.settings)
         self.show_connected()
 
+    def _connect_failed(self, target: str, exc: SolartuiError) -> None:
+        from solartui.tui.screens.connect import ConnectScreen
+        if isinstance(self.screen, ConnectScreen):
+            self.screen.failed(target, exc)
+
     def show_connected(self) -> None:
         self.sub_title = self.describe_device()
+        mark_input_fence(self)          # keys typed at the connect screen stay there
         if getattr(self.device, "kind", "") == "pi30":
             from solartui.tui.screens.pi30_live import Pi30LiveScreen
             self.switch_to(Pi30LiveScreen())
@@ -195,6 +210,30 @@ class SolartuiApp(App):
         if self._need_device():
             start_action(self.screen)
 
+    async def action_quit(self) -> None:
+        """ctrl+q: at once when nothing is going on; otherwise ask, saying what would be cut short."""
+        from solartui.tui.screens.quit import QuitScreen, what_quitting_stops
+        going_on = what_quitting_stops(self)
+        if not going_on:
+            self.exit()
+            return
+        if isinstance(self.screen, QuitScreen):
+            return
+        self.push_screen(QuitScreen(going_on), lambda yes: self._quit_after(going_on) if yes
+                         else None)
+
+    @work(group="quit", exclusive=True, exit_on_error=False)
+    async def _quit_after(self, going_on) -> None:
+        """Wait for the writes on their way (their outcomes are journalled), then end."""
+        if going_on.writes:
+            self.notify("quitting once the write has its outcome…", timeout=10)
+        for worker in going_on.writes:
+            try:
+                await worker.wait()
+            except Exception:  # noqa: BLE001, S110 - its failure is already notified and journalled
+                pass
+        self.exit()
+
     def action_write_report(self) -> None:
         if self._need_device():
             self._write_report()
@@ -239,6 +278,14 @@ class SolartuiApp(App):
         if getattr(self, "settings", None) is not None and self.settings.theme != theme:
             self.settings.theme = theme
             save_settings(self.settings)
+
+    # --- input aimed at a dialog that has gone -----------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and clicks made before a dialog opened or closed are dropped (see Dialog)."""
+        if not getattr(event, "is_forwarded", True) and stale_input(self, event):
+            return
+        await super().on_event(event)
 
     # --- the one place worker failures end -----------------------------------------------------
 

@@ -16,7 +16,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from solartui.errors import SolartuiError
@@ -26,6 +25,7 @@ from solartui.trust.attestations import Attestation, AttestationStore
 from solartui.trust.rungs import (
     HARDWARE, MISMATCH, Evidence, declared_rungs, known, model_and_firmware, point_evidence,
 )
+from solartui.tui.screens.dialog import Dialog
 
 
 # --- evidence for a live screen ----------------------------------------------------------------
@@ -91,7 +91,7 @@ class AttestAnswer:
     person: str
 
 
-class AttestScreen(ModalScreen["AttestAnswer | None"]):
+class AttestScreen(Dialog["AttestAnswer | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ask: AttestAsk) -> None:

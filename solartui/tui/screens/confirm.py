@@ -14,8 +14,9 @@ from typing import Protocol
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from solartui.tui.screens.dialog import Dialog
 
 
 class Confirmable(Protocol):
@@ -26,7 +27,7 @@ class Confirmable(Protocol):
     def summary(self) -> list[tuple[str, str]]: ...
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("left", "app.focus_previous", "", show=False),

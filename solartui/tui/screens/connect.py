@@ -1,6 +1,9 @@
 """The connect screen: a target URL (with an optional map), a recent target, or a simulator.
 
-Recent targets come from the settings file; a bad URL is refused inline, before any I/O.
+Recent targets come from the settings file; a bad URL is refused inline, before any I/O. While a
+target is being identified the screen says so and ignores another Connect (Enter pressed twice
+would otherwise start over); the device connected before stays connected meanwhile, and stays if
+the new target fails (one notification; the reason is shown here too).
 """
 
 from __future__ import annotations
@@ -66,9 +69,19 @@ class ConnectScreen(Screen):
         if problem:
             self.query_one("#error", Static).update(problem)
             return
+        if self.connecting():
+            return
         choice = self.query_one("#map", Select).value
         map_name = choice if isinstance(choice, str) else None
+        self.query_one("#error", Static).update(f"connecting to {url}…")
         self.app.connect(url, map_name)
+
+    def connecting(self) -> bool:
+        return any(w.group == "connect" and w.is_running for w in self.app.workers)
+
+    def failed(self, target: str, exc: Exception) -> None:
+        """The app's word that `target` could not be opened (the notification says it too)."""
+        self.query_one("#error", Static).update(f"{target}: {exc}")
 
     @on(OptionList.OptionSelected, "#recent")
     def _recent(self, event: OptionList.OptionSelected) -> None:

@@ -13,12 +13,12 @@ from typing import TypeVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
 from solartui.errors import SolartuiError, ValueRejected
 from solartui.registers.codec import describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Point
+from solartui.tui.screens.dialog import Dialog
 
 
 def words_text(words) -> str:
@@ -90,8 +90,8 @@ def parse_raw_words(text: str) -> list[int]:
 ResultT = TypeVar("ResultT")
 
 
-class _EntryScreen(ModalScreen[ResultT]):
-    """Shared parts: the verdict line, OK/Cancel, Escape."""
+class _EntryScreen(Dialog[ResultT]):
+    """Shared parts: the verdict line, OK/Cancel, Escape (answered once: see Dialog)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

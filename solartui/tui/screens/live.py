@@ -26,7 +26,7 @@ from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
-from solartui.tui.screens.polling import PollingScreen
+from solartui.tui.screens.polling import PollingScreen, age_text
 
 # the columns an installer needs first come first: at 80 columns they are what shows
 COLUMNS = (("point", 22), ("value", 14), ("unit", 4), ("age", 8), ("raw", 11), ("table", 7),
@@ -43,7 +43,6 @@ def _value_and_unit(reading) -> tuple[str, str]:
 
 class LiveScreen(Attesting, PollingScreen):
     BINDINGS = [
-        ("p", "toggle_pause", "Pause"),
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Write"),
         ("a", "action", "Actions"),
@@ -187,8 +186,14 @@ class LiveScreen(Attesting, PollingScreen):
         if error:
             self._set(p.name, "age", Text("failed", style="red"))
         else:
-            age = now - last.time
-            self._set(p.name, "age", f"{age:.0f} s" if age >= 1 else "now")
+            self._set(p.name, "age", age_text(now - last.time))
+
+    def refresh_ages(self, now: float) -> None:
+        for p in self._shown:
+            last = self._last.get(p.name)
+            if last is not None and p.name not in self._errors:
+                self._set(p.name, "age", age_text(now - last.time))
+        self._flush()
 
     # --- status and detail ---------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from solartui.devices.pi30_device import setting_for_field
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
-from solartui.tui.screens.polling import PollingScreen
+from solartui.tui.screens.polling import PollingScreen, age_text
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
            ("group", 9), ("trust", 18))
@@ -48,7 +48,6 @@ def _alarm_style(reading) -> str:
 
 class Pi30LiveScreen(Attesting, PollingScreen):
     BINDINGS = [
-        ("p", "toggle_pause", "Pause"),
         ("e", "edit", "Change setting"),
         ("r", "refresh_settings", "Re-read settings"),
         ("m", "attest", "Mark"),
@@ -123,7 +122,7 @@ class Pi30LiveScreen(Attesting, PollingScreen):
                 value = Text(_split_unit(r.decoded.text, r.point.unit), style=_alarm_style(r),
                              justify="right")
                 table.update_cell(name, "value", value)
-                table.update_cell(name, "age", "now")
+                table.update_cell(name, "age", age_text(time.time() - r.time))
             elif r.absent:
                 table.update_cell(name, "value", Text("not reported", style="dim",
                                                       justify="right"))
@@ -132,6 +131,12 @@ class Pi30LiveScreen(Attesting, PollingScreen):
                 table.update_cell(name, "age", Text("failed", style="red"))
         self._status()
         self._detail()
+
+    def refresh_ages(self, now: float) -> None:
+        table = self.query_one("#fields", DataTable)
+        for name, last in self._last.items():
+            if name not in self._errors:
+                table.update_cell(name, "age", age_text(now - last.time))
 
     def on_link_down(self, message: LinkDown) -> None:
         self._down = message.reason

@@ -1,6 +1,7 @@
 """PollingScreen: what every screen that polls a device in a loop shares.
 
-Polling pauses with `p`, and pauses by itself while another screen is on top (so the link is free
+Polling pauses with `p` (the footer then offers Resume, the status line starts with PAUSED and the
+ages keep counting, so a paused screen never looks live), and pauses by itself while another screen is on top (so the link is free
 for the editor, the browser or the clock) — except under the traffic pane, which is there to
 watch this very polling. The poll loop calls `await self.wait_while_paused()` before each pass;
 `_status()` draws the #status line from the link's counters (set `self.device` on mount).
@@ -9,12 +10,29 @@ watch this very polling. The poll loop calls `await self.wait_while_paused()` be
 from __future__ import annotations
 
 import asyncio
+import time
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
 
+def age_text(seconds: float) -> str:
+    """How old a reading is, for the age column."""
+    if seconds < 1:
+        return "now"
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
 class PollingScreen(Screen):
+    BINDINGS = [              # one key, two faces: the footer says what p does now
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
+    ]
     #: seconds between the starts of two passes; a paced link that needs longer sets the pace
     min_refresh: float = 1.0
 
@@ -25,6 +43,16 @@ class PollingScreen(Screen):
         self._wake = asyncio.Event()
         self._pass_seconds: float | None = None      # how long the last pass took
         self._down: str | None = None                # why the last whole pass failed
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick_ages)
+
+    def _tick_ages(self) -> None:
+        """Ages count on between passes, and while paused (subclasses redraw their cells)."""
+        self.refresh_ages(time.time())
+
+    def refresh_ages(self, now: float) -> None:
+        """Redraw the age of every shown reading (wall-clock `now`)."""
 
     async def wait_while_paused(self) -> None:
         while self.paused or self.suspended:
@@ -42,17 +70,35 @@ class PollingScreen(Screen):
         """The #status line: refresh period, the link's counters, polling state."""
         st = self.device.link.stats
         lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
-        state = ("paused" if self.paused else
-                 f"[b red]device not answering: {self._down} — retrying[/]" if self._down else
-                 "polling")
+        state = (f"[b red]device not answering: {self._down} — retrying[/]" if self._down
+                 else "polling")
+        counters = (f"{self._period_text()} · {st.requests} req · {st.timeouts} timeouts · "
+                    f"{st.errors} errors · last {lat}")
         self.query_one("#status", Static).update(
-            f"{self._period_text()} · {st.requests} req · {st.timeouts} timeouts · "
-            f"{st.errors} errors · last {lat} · {state}")
+            # first, so that it shows at 80 columns whatever follows
+            f"[b reverse] PAUSED [/] p resumes · {counters}" if self.paused
+            else f"{counters} · {state}")
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def action_pause(self) -> None:
+        if not self.paused:
+            self.action_toggle_pause()
+
+    def action_resume(self) -> None:
+        if self.paused:
+            self.action_toggle_pause()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self._wake.set()
         self._status()
+        self.refresh_bindings()
 
     def on_screen_suspend(self) -> None:
         self.call_after_refresh(self._suspend_unless_traffic)
