@@ -46,7 +46,7 @@ DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 5781
 TABS = ("tab-values", "tab-logger", "tab-inverter", "tab-clock", "tab-log")
 HELP = ("1-5 tabs · o start/stop · a read all · r read · enter/w write · s sync clock · "
-        "esc back")
+        "f2 the inverter's live screen · esc back")
 
 
 class ServerChanged(Message):
