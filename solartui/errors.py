@@ -29,6 +29,10 @@ class ValueRejected(SolartuiError):
     """A value a person entered does not pass the map's checks; nothing was sent."""
 
 
+class WriteForbidden(ValueRejected):
+    """The map forbids writing there at all (guarded or read-only), whatever the value."""
+
+
 class TargetError(SolartuiError):
     """A target URL is malformed or names something that does not exist."""
 

@@ -41,12 +41,17 @@ def _text(v) -> str:
     return "" if v is None else str(v)
 
 
+def _door(entry: dict) -> str:
+    """Where the write came from (cli, tui, http, server), for entries that say so."""
+    return f", from {entry['origin']}" if entry.get("origin") else ""
+
+
 def row(entry: dict) -> JournalRow:
     time = _text(entry.get("time"))[:19].replace("T", " ")
     if entry.get("kind") == "shine-write":
         space = entry.get("space", "")
         return JournalRow(time, _text(entry.get("inverter") or entry.get("datalogger")),
-                          f"via datalogger {_text(entry.get('datalogger'))}",
+                          f"via datalogger {_text(entry.get('datalogger'))}{_door(entry)}",
                           f"{space} register {_text(entry.get('register'))}",
                           _text(entry.get("old")), _text(entry.get("new")), "",
                           _text(entry.get("outcome")), "")
@@ -54,10 +59,13 @@ def row(entry: dict) -> JournalRow:
     what = _text(entry.get("point"))
     if entry.get("action"):
         what += f" ({entry['action']})"
+    if entry.get("unmapped"):
+        what += " (not in the map)"
     words = entry.get("words") or []
     raw = entry.get("command") or " ".join(f"0x{w:04X}" for w in words if isinstance(w, int))
     return JournalRow(time, _text(device.get("serial")),
-                      f"{_text(device.get('map'))} at {_text(device.get('target'))}", what,
+                      f"{_text(device.get('map'))} at {_text(device.get('target'))}{_door(entry)}",
+                      what,
                       _text(entry.get("old")), _text(entry.get("new")), _text(raw),
                       _text(entry.get("outcome")), _text(entry.get("detail")))
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from gate_help import run_action, write_one
 from solartui.devices.actions import (
-    CURRENT, Action, ActionArg, actions_for, bind, check_step, plan_action, run_action,
+    CURRENT, Action, ActionArg, actions_for, bind, check_step, plan_action,
 )
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import NOT_SENT, REJECTED, VERIFIED
@@ -348,5 +349,5 @@ async def test_set_clock_through_the_device(rig):
     async with rig() as r:
         r.bank.clock_offset = -3600
         plan = await r.device.plan_clock()
-        outcome = await r.device.set_clock(replace(plan, readback_delay=0))
+        outcome = await write_one(r.device, replace(plan, readback_delay=0))
         assert outcome.status == VERIFIED, outcome.detail

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from gate_help import write_one
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import MISMATCHED, NO_ANSWER, REJECTED, VERIFIED
 from solartui.errors import ValueRejected
@@ -73,7 +74,7 @@ async def test_write_verified_and_journalled(rig):
         await r.device.identify()
         plan = fast_readback(await r.device.plan_write("active_power_rate", "80"))
         assert plan.words == (80,) and plan.function == 6
-        out = await r.device.execute_write(plan)
+        out = await write_one(r.device, plan)
         assert out.status == VERIFIED, out.detail
         assert r.bank.get_raw("holding", 3) == [80]
         [entry] = r.journal.entries()
@@ -116,7 +117,7 @@ async def test_readback_mismatch_reported(rig):
             r.bank.set_raw("holding", 3, [255])
 
         reverter = asyncio.create_task(revert())
-        out = await r.device.execute_write(plan)
+        out = await write_one(r.device, plan)
         await reverter
         assert out.status == MISMATCHED
         assert out.readback_words == (255,)
@@ -127,7 +128,7 @@ async def test_device_exception_is_rejected_outcome(rig):
     async with rig() as r:
         plan = fast_readback(await r.device.plan_write("active_power_rate", "60"))
         r.faults.exception = 3
-        out = await r.device.execute_write(plan)
+        out = await write_one(r.device, plan)
         assert out.status == REJECTED and "exception 3" in out.detail
         r.faults.exception = None
         assert (await r.device.read_point(r.map.point("active_power_rate"))).ok   # keeps going
@@ -137,7 +138,7 @@ async def test_silent_device_is_no_answer_and_recovers(rig):
     async with rig(timeout_ms=200) as r:
         plan = fast_readback(await r.device.plan_write("active_power_rate", "60"))
         r.faults.silent = True
-        out = await r.device.execute_write(plan)
+        out = await write_one(r.device, plan)
         assert out.status == NO_ANSWER
         readings = await r.device.poll([r.map.point("vac1")])
         assert not readings[0].ok and "no answer" in readings[0].error
@@ -182,7 +183,7 @@ async def test_clock_read_and_sync(rig):
         assert before.device is not None and abs(before.drift + 3600) < 5
         plan = fast_readback(await r.device.plan_clock())
         assert plan.words[0] < 100                    # year written as two digits (auto)
-        out = await r.device.set_clock(plan)
+        out = await write_one(r.device, plan)
         assert out.status == VERIFIED, out.detail
         after = await r.device.read_clock()
         assert abs(after.drift) < 3

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 
+from gate_help import write_one
 from solartui.errors import (
     ConnectionFailed,
     DeviceException,
@@ -379,7 +380,7 @@ async def test_register_device_runs_on_the_link(dongle):
         clock = await dev.read_clock()
         assert clock.error is None and abs(clock.drift) < 5
         plan = await dev.plan_write("charge_target_soc", "80")
-        outcome = await dev.execute_write(plan)
+        outcome = await write_one(dev, plan)
         assert outcome.ok, outcome.detail
         assert dongle.hr(116) == 80
     finally:

@@ -9,8 +9,9 @@ from dataclasses import replace
 
 from click.testing import CliRunner
 
+from gate_help import run_action, write_one
 from solartui.cli.main import cli
-from solartui.devices.actions import actions_for, plan_action, run_action
+from solartui.devices.actions import actions_for, plan_action
 from solartui.journal import Journal
 from solartui.journal_view import rows
 from solartui.session import Session
@@ -30,14 +31,14 @@ async def _fill(journal: Journal, growatt_map) -> None:
     try:
         s = Session(journal)
         dev = await s.connect(f"tcp://127.0.0.1:{port}?unit=1&period=0", "growatt-protocol-ii")
-        await dev.execute_write(replace(await dev.plan_write("active_power_rate", "70"),
+        await write_one(dev, replace(await dev.plan_write("active_power_rate", "70"),
                                         readback_delay=0))
         await s.close()
         s = Session(journal)
         dev = await s.connect(f"pi30://{pty.client_path}?period=0")
-        await dev.execute_write(replace(await dev.plan_write("output_source_priority", "SBU"),
+        await write_one(dev, replace(await dev.plan_write("output_source_priority", "SBU"),
                                         readback_delay=0))
-        await dev.set_clock(replace(await dev.plan_clock(), readback_delay=0))
+        await write_one(dev, replace(await dev.plan_clock(), readback_delay=0))
         await s.close()
         s = Session(journal)
         dev = await s.connect(f"givenergy://127.0.0.1:{dongle_port}?period=0")
@@ -61,6 +62,7 @@ async def test_every_kind_of_write_is_one_row(tmp_path, growatt_map, monkeypatch
         ("SA2301G777", "battery_soc_reserve (set-battery-reserve)", "0x0019", "verified"),
     ]
     assert shown[2].raw.startswith("DAT")
+    assert all(r.where.endswith(", from cli") for r in shown)     # the door each came through
     assert shown[1].old == "Utility first" and shown[1].new == "SBU"
 
     monkeypatch.setenv("SOLARTUI_JOURNAL", str(journal.path))

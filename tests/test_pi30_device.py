@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from gate_help import write_one
 from solartui.devices.pi30_device import NOT_REPORTED, setting_for_field
 from solartui.devices.writes import MISMATCHED, NO_ANSWER, REJECTED, VERIFIED
 from solartui.errors import SolartuiError, ValueRejected
@@ -85,7 +86,7 @@ async def test_setter_full_flow(rig):
     plan = await dev.plan_write("output_source_priority", "SBU")
     assert plan.command == "POP02" and plan.old_text == "Utility first" and plan.new_text == "SBU"
     assert "POP02" not in sent()                     # planning sends nothing
-    outcome = await dev.execute_write(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == VERIFIED, outcome.line()
     assert inverter.settings["output_source_priority"] == 2
     entry = session.journal.entries()[-1]
@@ -101,21 +102,21 @@ async def test_voltage_setter_needs_and_reads_the_battery_rating(rig):
     assert not any(c and c.startswith("PBFT") for c in sent())
     plan = await dev.plan_write("battery_float_voltage", "53.5")
     assert plan.command == "PBFT53.5"
-    assert (await dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(dev, plan)).status == VERIFIED
 
 
 async def test_flag_setter(rig):
     _, dev, inverter, _, _ = rig
     plan = await dev.plan_write("buzzer", "disable")
     assert plan.command == "PDa" and plan.old_text == "enabled"
-    assert (await dev.execute_write(plan)).status == VERIFIED
+    assert (await write_one(dev, plan)).status == VERIFIED
 
 
 async def test_nak_is_rejected_and_journalled(rig):
     session, dev, inverter, _, _ = rig
     plan = await dev.plan_write("charger_source_priority", "Only solar")
     inverter.faults.nak_all = True
-    outcome = await dev.execute_write(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == REJECTED and "NAK" in outcome.detail
     assert session.journal.entries()[-1]["outcome"] == REJECTED
 
@@ -124,7 +125,7 @@ async def test_silence_is_no_answer(rig):
     session, dev, inverter, _, _ = rig
     plan = await dev.plan_write("charger_source_priority", "Only solar")
     inverter.faults.silent = True
-    outcome = await dev.execute_write(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == NO_ANSWER and "may or may not" in outcome.detail
     assert session.journal.entries()[-1]["outcome"] == NO_ANSWER
 
@@ -134,7 +135,7 @@ async def test_ack_without_effect_is_mismatched(rig):
     plan = await dev.plan_write("output_source_priority", "Solar first")
     original = inverter.set
     inverter.set = lambda command: True if command.startswith("POP") else original(command)
-    outcome = await dev.execute_write(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == MISMATCHED and "Utility first" in outcome.detail
 
 
@@ -144,7 +145,7 @@ async def test_clock_set_verified_by_qt(rig):
     before = await dev.read_clock()
     assert before.drift == pytest.approx(-3600, abs=3)
     plan = await dev.plan_clock()
-    outcome = await dev.set_clock(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == VERIFIED, outcome.line()
     assert abs((await dev.read_clock()).drift) <= 2
     assert any(c and c.startswith("DAT") for c in sent())
@@ -174,7 +175,7 @@ async def test_long_commands_are_chunked_through_pyusb(tmp_path):
     backend.device.reports_sent.clear()
     plan = await dev.plan_write("max_ac_charging_current", "20")      # MUCHGC020: 9 bytes + CRC
     assert plan.command == "MUCHGC020"
-    outcome = await dev.execute_write(plan)
+    outcome = await write_one(dev, plan)
     assert outcome.status == VERIFIED, outcome.line()
     reports = [bytes(r) for r in backend.device.reports_sent]
     assert all(len(r) == 8 for r in reports)

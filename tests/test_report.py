@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from procs import run_cli, simulator
 
+from gate_help import write_one
 from solartui.cli.report_cmd import parse_since
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import REJECTED, VERIFIED
@@ -48,13 +49,13 @@ async def _commissioning(growatt_map, tmp_path):
                         "point": "reactive_power_rate", "old": "0", "new": "5",
                         "outcome": VERIFIED})
         since = datetime.now().astimezone() - timedelta(seconds=1)
-        out = await dev.execute_write(fast(await dev.plan_write("active_power_rate", "80")))
+        out = await write_one(dev, fast(await dev.plan_write("active_power_rate", "80")))
         assert out.status == VERIFIED, out.detail
         plan = fast(await dev.plan_write("active_power_rate", "70"))
         faults.exception = 4
-        assert (await dev.execute_write(plan)).status == REJECTED
+        assert (await write_one(dev, plan)).status == REJECTED
         faults.exception = None
-        clock = await dev.set_clock(fast(await dev.plan_clock()))
+        clock = await write_one(dev, fast(await dev.plan_clock()))
         assert clock.status == VERIFIED, clock.detail
         model, firmware = model_and_firmware(ident)
         store = AttestationStore(tmp_path / "attest.jsonl")
@@ -168,7 +169,7 @@ async def test_cli_report_pi30(tmp_path):
 async def test_tui_f6_writes_the_report(growatt_map, tmp_path):
     from tui_rig import running
     async with running(growatt_map, tmp_path, fast=True) as rig:
-        out = await rig.device.execute_write(await rig.device.plan_write("active_power_rate", "60"))
+        out = await write_one(rig.device, await rig.device.plan_write("active_power_rate", "60"))
         assert out.status == VERIFIED
         await rig.pilot.press("f6")
         await rig.until(lambda: any(m.startswith("report written") for m, _ in rig.notes), 20)

@@ -27,7 +27,8 @@ from solartui.tui.screens.dialog import REPEAT_GUARD
 from solartui.tui.screens.edit import EditScreen, RawEditScreen
 from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
-from solartui.tui.shine_flow import plan_inverter_point
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from tui_rig import record_notifications
 
 MAP = "growatt-protocol-ii"
@@ -270,9 +271,9 @@ async def test_inverter_registers(tmp_path):
         assert edit.query_one("#ok", Button).disabled
         await p.pilot.press("enter")                    # refused: the editor stays
         assert p.screen is edit
-        with pytest.raises(ValueRejected):              # and no plan can be made for it
-            plan_inverter_point(p.server, INVERTER, p.server.map.point("active_power_rate"),
-                                "150", "90 %")
+        with pytest.raises(ValueRejected):              # and the gate makes no plan for it
+            await gate.plan(p.server.inverter_device(INVERTER),
+                            WriteRequest.point("active_power_rate", "150"))
         assert p.commands() == sent and p.bank.writes == writes
 
         # a good value: confirmed, written through the datalogger, read back
@@ -281,14 +282,17 @@ async def test_inverter_registers(tmp_path):
         await p.at(ConfirmScreen)
         shown = p.values()
         for part in (INVERTER, LOGGER, "active_power_rate", "holding register 3", "90 %", "55 %",
-                     "0x0037", "0x06"):
+                     "0x0037", "FC06"):
             assert part in shown, part
         await p.pilot.press("left", "enter")
         await p.until(lambda: p.bank.get_raw("holding", 3) == [55])
         await p.until(lambda: ("active_power_rate: verified — read back 55 %", "information")
                       in p.notes)
         await p.until(lambda: p.row("inv-regs", "active_power_rate")[2] == "55")
-        assert p.app.session.journal.entries()[-1]["space"] == "inverter"
+        entry = p.app.session.journal.entries()[-1]
+        assert (entry["point"], entry["origin"], entry["outcome"]) == \
+            ("active_power_rate", "tui", "verified")
+        assert entry["device"]["target"].startswith(f"inverter {INVERTER} via datalogger {LOGGER}")
 
         # identity points are read-only
         await p.cursor_to("inv-regs", "serial")
@@ -309,7 +313,7 @@ async def test_inverter_registers(tmp_path):
         await p.pilot.press("left", "enter")
         await p.until(lambda: p.bank.get_raw("holding", 3) == [60])
         await p.until(lambda: any("holding 3: verified" in t for t, _ in p.notes))
-        assert any("write holding 3 = 55: ACK, verified" in line for line in await p.log_lines())
+        assert any("write holding 3 = 55: ACK" in line for line in await p.log_lines())
 
 
 # --- clock -----------------------------------------------------------------------------------------
@@ -400,3 +404,33 @@ async def test_demo_shows_its_datalogger(tmp_path):
         while values.row_count == 0 and time.monotonic() < end:
             await pilot.pause(0.1)
         assert values.row_count > 20
+
+
+async def test_raw_write_of_a_guarded_register_is_refused_before_any_dialog_sends(tmp_path):
+    """Register 31 (flash_start) in the raw field: the gate refuses it with its name; nothing is
+    written, and no confirmation offers it."""
+    async with running(tmp_path) as p:
+        await p.pilot.press("3")
+        writes = p.bank.writes
+        p.pane.query_one("#inv-reg", Input).value = "31"
+        p.pane.query_one("#inv-write", Button).press()
+        await p.at(RawEditScreen)
+        await type_text(p.pilot, "1")
+        await p.pilot.press("enter")
+        await p.until(lambda: any("flash_start" in t and "guarded" in t for t, _ in p.notes))
+        assert not isinstance(p.screen, ConfirmScreen)
+        await p.at(ServerScreen)
+        assert p.bank.writes == writes
+        assert p.app.session.journal.entries() == [] or all(
+            e.get("address") != 31 for e in p.app.session.journal.entries())
+
+
+async def test_f2_opens_the_live_screen_of_the_inverter_behind_the_datalogger(tmp_path):
+    from solartui.tui.screens.live import LiveScreen
+    async with running(tmp_path) as p:
+        await p.pilot.press("f2")
+        live = await p.at(LiveScreen)
+        assert live.device.link.target.inverter == INVERTER
+        # holding registers read through the datalogger (0x05), input ones from its records
+        await p.until(lambda: live._last["active_power_rate"].decoded.text == "100 %", 10)
+        await p.until(lambda: live._last["inverter_status"].ok, 10)

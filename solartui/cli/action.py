@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import click
 
-from solartui.cli.session import confirm, open_device, run
-from solartui.devices.actions import actions_for, plan_action, run_action
+from solartui.cli.session import gate_confirm, open_device, run
+from solartui.devices import gate
+from solartui.devices.actions import actions_for
+from solartui.devices.gate import WriteRequest
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 
@@ -42,22 +44,18 @@ async def _action(target, name, args, map_name, yes, trace):
             for a in actions.values():
                 click.echo(f"{a.usage():45} {a.doc.splitlines()[0] if a.doc else ''}")
             return
-        action = actions.get(name)
-        if action is None:
+        if name not in actions:
             known = ", ".join(actions) or "none"
             raise SolartuiError(f"no action '{name}' for map {dev.map.id} (actions: {known})")
-        if action.clock:
-            if args:
-                raise SolartuiError(f"{name} takes no arguments (it sets the host's local time)")
-            plans = [await dev.plan_clock()]
-            confirm([plans[0].summary()], yes, "set the device clock")
-            outcomes = [await dev.set_clock(plans[0])]
-        else:
-            plans = await plan_action(dev, action, args)
-            click.echo(f"{name}: {len(plans)} register write(s), in this order:")
-            confirm([p.summary() for p in plans], yes,
-                    f"run {name} ({len(plans)} write(s))")
-            outcomes = await run_action(dev, plans)
+
+        def heading(plans):
+            if not actions[name].clock:
+                click.echo(f"{name}: {len(plans)} register write(s), in this order:")
+
+        outcomes = await gate.run(
+            dev, WriteRequest.action(name, args),
+            gate_confirm(yes, lambda plans: "set the device clock" if actions[name].clock
+                         else f"run {name} ({len(plans)} write(s))", before=heading), "cli")
         for outcome in outcomes:
             click.echo(outcome.line())
     bad = [o for o in outcomes if not o.ok]

@@ -6,8 +6,10 @@ from datetime import datetime, time
 
 import click
 
-from solartui.cli.session import confirm, open_device, run
+from solartui.cli.session import gate_confirm, open_device, run
 from solartui.errors import SolartuiError
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from solartui.journal import Journal
 
 
@@ -50,10 +52,9 @@ async def _report(target, map_name, output, since, sync_clock, yes):
     journal = Journal()
     async with open_device(target, map_name, journal=journal) as dev:
         if sync_clock:
-            plan = await dev.plan_clock()
-            confirm([plan.summary()], yes, "set the device clock", err=True)
-            outcome = await dev.set_clock(plan)
-            click.echo(outcome.line(), err=True)
+            await gate.run(dev, WriteRequest.clock(),
+                           gate_confirm(yes, lambda _: "set the device clock", err=True), "cli",
+                           on_outcome=lambda o: click.echo(o.line(), err=True))
         report = await gather(dev, journal=journal, since=since)
     if output == "-":
         click.echo(to_markdown(report), nl=False)

@@ -49,3 +49,14 @@ def confirm(plan_lines: list[list[tuple[str, str]]], yes: bool, what: str, *,
                             "or pass --yes")
     if not click.confirm(f"{what[0].upper()}{what[1:]}?", default=False, err=err):
         raise SolartuiError("cancelled: nothing was written")
+
+
+def gate_confirm(yes: bool, what, *, err: bool = False, before=None):
+    """The CLI's confirm step for the write gate: show every plan, then ask (or take --yes).
+    `what(plans)` names the question; `before(plans)` may print a heading first."""
+    async def ask(plans) -> bool:
+        if before is not None:
+            before(plans)
+        confirm([p.summary() for p in plans], yes, what(plans), err=err)
+        return True
+    return ask

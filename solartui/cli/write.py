@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from solartui.cli.session import confirm, open_device, run
+from solartui.cli.session import gate_confirm, open_device, run
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 
@@ -30,13 +32,10 @@ async def _write(target, pairs, map_name, yes, trace):
     async with open_device(target, map_name, trace=trace, journal=Journal()) as dev:
         for name, _ in pairs:
             dev.point(name)                  # unknown names fail before any I/O
-        plans = [await dev.plan_write(name, value) for name, value in pairs]
-        confirm([p.summary() for p in plans], yes, "write " + ", ".join(p.name for p in plans))
-        outcomes = []
-        for plan in plans:
-            outcome = await dev.execute_write(plan)
-            click.echo(outcome.line())
-            outcomes.append(outcome)
+        outcomes = await gate.run(
+            dev, [WriteRequest.point(name, value) for name, value in pairs],
+            gate_confirm(yes, lambda plans: "write " + ", ".join(p.name for p in plans)),
+            "cli", on_outcome=lambda o: click.echo(o.line()))
     bad = [o for o in outcomes if not o.ok]
     if bad:
         raise SolartuiError(f"{len(bad)} of {len(outcomes)} write(s) not verified: {bad[0].line()}")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from solartui.devices.writes import NOT_SENT, WriteOutcome, WritePlan
+from solartui.devices.writes import WritePlan
 from solartui.errors import CodecError, LinkError, SolartuiError, ValueRejected
 from solartui.registers.codec import encode_value, parse_value
 from solartui.registers.model import DeviceMap
@@ -196,21 +196,3 @@ async def _read_current(device, names: tuple[str, ...]) -> dict[str, str]:
         if reading.ok:
             out[CURRENT + name] = str(reading.decoded.value)
     return out
-
-
-async def run_action(device, plans: list[WritePlan]) -> list[WriteOutcome]:
-    """Write the plans in order; after a step that is not verified the rest are not sent, and
-    each of them is journalled as NOT_SENT naming the step that failed."""
-    outcomes: list[WriteOutcome] = []
-    failed: str | None = None
-    for plan in plans:
-        if failed is None:
-            outcome = await device.execute_write(plan)
-            if not outcome.ok:
-                failed = plan.name
-        else:
-            outcome = WriteOutcome(plan, NOT_SENT, f"not sent: {failed} failed before it")
-            if device.journal is not None:
-                device.journal.append(outcome.journal_entry())
-        outcomes.append(outcome)
-    return outcomes

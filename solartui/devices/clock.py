@@ -13,6 +13,9 @@ from solartui.errors import CodecError
 from solartui.registers.model import ClockSpec
 
 
+WHOLE_SECOND_MIDDLE = 0.5
+
+
 @dataclass(frozen=True)
 class ClockReading:
     """A device clock read: its time (None: unreadable, see error), the host's at that moment,
@@ -25,8 +28,12 @@ class ClockReading:
 
     @property
     def drift(self) -> float | None:
-        """Device minus host, in seconds."""
-        return None if self.device is None else (self.device - self.host).total_seconds()
+        """Device minus host, in seconds. A device shows whole seconds: its true time lies in
+        [shown, shown + 1 s), so the middle is taken (a clock set exactly reads about 0, not -0.5
+        or -1); the estimate is good to ±0.5 s."""
+        if self.device is None:
+            return None
+        return (self.device - self.host).total_seconds() + WHOLE_SECOND_MIDDLE
 
 
 def decode_year(raw: int, mode: str) -> int:

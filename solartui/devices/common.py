@@ -3,7 +3,6 @@ section of its map (register clock or command clock), and the rung a point has e
 
 from __future__ import annotations
 
-from solartui.devices.writes import WriteOutcome
 from solartui.errors import SolartuiError
 
 
@@ -23,11 +22,6 @@ class DeviceCommon:
             return effective_rungs(self.map, model, firmware).get(name, declared)
         except SolartuiError:
             return declared
-
-    def _journal(self, outcome: WriteOutcome) -> None:
-        """Every write and clock outcome, from any screen or command, ends here."""
-        if self.journal is not None:
-            self.journal.append(outcome.journal_entry())
 
     def _clock_spec(self):
         if self.map.clock is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading
+from solartui.devices.clock_sync import clock_text, settle
 from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity
 from solartui.devices.writes import (
@@ -24,6 +25,7 @@ from solartui.devices.writes import (
 )
 from solartui.errors import LinkError, NoAnswer, SolartuiError, ValueRejected
 from solartui.journal import Journal
+from solartui.links.clock_timing import TimedClock, transit_estimate, wait_for_second
 from solartui.links.pi30_link import Pi30Link
 from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRITE
 from solartui.pi30.errors import Pi30Nak
@@ -32,6 +34,7 @@ from solartui.registers.command_codec import (
     same_value, setting_value, value_text,
 )
 from solartui.registers.command_model import Command, CommandField, CommandMap, Setting
+from solartui.registers.command_rules import check_relations, related_fields
 
 LIVE_ROLES = ("live", "settings")       # what the live screen and `read` poll by default
 NOT_REPORTED = "not reported by this unit"
@@ -204,13 +207,46 @@ class Pi30Device(DeviceCommon):
             return None
         return readback_value(setting, decoded)
 
-    async def plan_write(self, name: str, value_text_in: str) -> WritePlan:
-        """Validate and encode (ValueRejected: nothing sent), then read the current value."""
+    async def _read_fresh(self, commands: list[str], priority: int) -> dict[str, DecodedField]:
+        """Ask each command now (not from earlier polls): what a write is checked against."""
+        fresh: dict[str, DecodedField] = {}
+        for name in dict.fromkeys(commands):
+            if name in self.unsupported:
+                continue
+            command = self.map.command(name)
+            try:
+                fresh.update(await self.query(command, priority))
+            except Pi30Nak:
+                if command.optional:
+                    self.unsupported.add(name)
+            except LinkError:
+                pass                # the relations say what could not be read
+        return fresh
+
+    async def plan_write(self, name: str, value_text_in: str,
+                         pending: dict | None = None) -> WritePlan:
+        """Validate and encode (ValueRejected: nothing sent), then read the current value.
+
+        The read-back query and the queries of every related field (`requires`) are asked
+        afresh, so a value is checked against the settings as they are now — a float voltage
+        against the bulk voltage the menu may have changed since the last poll. `pending` holds
+        the settings planned before this one in the same confirmation (written first, in
+        order): they count as the current values, and this one is added to it."""
         setting = self.point(name)
+        related = [self.map.field(f).command for f in related_fields(setting)]
+        fresh = await self._read_fresh([setting.reads_back.command, *related], PRIORITY_WRITE)
         await self._context_for(setting, PRIORITY_WRITE)
+        if setting.allowed_from and setting.allowed_from not in self.context:
+            source = self.map.field(setting.allowed_from).command
+            if source in self.unsupported:
+                raise ValueRejected(f"{setting.name}: this unit does not answer {source}, so "
+                                    "its allowed values are unknown; nothing was sent")
         command = encode_setting(setting, value_text_in, self.context)
         value = setting_value(setting, value_text_in)
-        old = await self.read_setting(setting, PRIORITY_WRITE)
+        check_relations(setting, value, {**fresh, **(pending or {})})
+        if pending is not None:
+            pending[setting.reads_back.field] = value
+        old = readback_value(setting, fresh)
         return WritePlan(
             device_serial=self.serial, map_id=self.map.id, target=self.target_text, unit=0,
             name=setting.name, doc=setting.doc,
@@ -224,7 +260,6 @@ class Pi30Device(DeviceCommon):
         """Send the setter; ACK then read back, NAK = rejected, silence = no answer. Journalled."""
         setting = self.point(plan.name)
         outcome = await self._send_and_verify(plan, lambda: self._readback_setting(setting, plan))
-        self._journal(outcome)
         return outcome
 
     async def _readback_setting(self, setting: Setting, plan: WritePlan):
@@ -235,9 +270,9 @@ class Pi30Device(DeviceCommon):
             raise NoAnswer(f"{back.command} did not show {setting.reads_back.field}")
         return same_value(setting, plan.new_value, got), value_text(setting, got)
 
-    async def _send_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
+    async def _send_and_verify(self, plan: WritePlan, readback, build=None) -> WriteOutcome:
         try:
-            response = await self.link.send(plan.command)
+            response = await self.link.send(plan.command, build=build)
         except NoAnswer as exc:
             return WriteOutcome(plan, NO_ANSWER, f"{exc}; the setting may or may not have "
                                                  "changed")
@@ -298,41 +333,43 @@ class Pi30Device(DeviceCommon):
             command=" or ".join(setters), drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
-        """Try each DAT form in turn (time taken afresh) until one is ACKed and QT confirms it."""
+        """Try each DAT form in turn until one is ACKed and QT confirms it. Each DAT is built as
+        it goes out, at the instant its second is the host's time on arrival
+        (links/clock_timing.py); QT must show what the set left, ± the map's tolerance."""
         spec = self._clock_spec()
         tried: list[str] = []
         outcome = None
-        drift_after: list[float] = []
-        for i in range(len(spec.setters)):
-            drift_after.clear()          # only the last try's read-back counts
+        for pattern in spec.setters:
             now = datetime.now()
-            command = clock_setters(spec, now)[i]
-            step = replace(plan, new_value=now, command=command,
-                           new_text=now.isoformat(sep=" ", timespec="seconds")
-                           + " (host time, local)")
-            sent_at = time.monotonic()
+            step = replace(plan, new_value=now, command=now.strftime(pattern),
+                           new_text=clock_text(now))
+            timed: list[TimedClock] = []
+            readings: list[ClockReading] = []
 
-            async def readback(step=step, sent_at=sent_at):
+            async def build(pattern=pattern, timed=timed):
+                timed.append(await wait_for_second(transit_estimate(self.link.stats)))
+                return timed[-1].written().strftime(pattern)
+
+            async def readback(readings=readings):
                 r = await self.read_clock(PRIORITY_WRITE)
                 if r.device is None:
                     raise NoAnswer(r.error or "no answer")
-                expected = step.new_value.timestamp() + (time.monotonic() - sent_at)
-                off = r.device.timestamp() - expected
-                drift_after.append(off)
-                text = r.device.isoformat(sep=" ")
-                ok = abs(off) <= spec.tolerance_s
-                return ok, text if ok else f"{text} ({off:+.0f} s from the time written)"
+                readings.append(r)
+                return True, r.device.isoformat(sep=" ")        # judged by settle()
 
-            outcome = await self._send_and_verify(step, readback)
-            tried.append(f"{command}: {outcome.status}")
+            outcome = await self._send_and_verify(step, readback, build=build)
+            if timed:
+                outcome = replace(outcome, plan=replace(
+                    outcome.plan, command=timed[-1].written().strftime(pattern)))
+            outcome = settle(outcome, timed[-1] if timed else None,
+                             readings[-1] if readings else None, spec.tolerance_s,
+                             prefix="ACK; " if readings else "")
+            tried.append(f"{outcome.plan.command}: {outcome.status}")
             if outcome.status not in (REJECTED, MISMATCHED):
                 break
         assert outcome is not None
         if len(tried) > 1:
             outcome = replace(outcome, detail=f"{outcome.detail} (tried {'; '.join(tried)})")
-        if drift_after:
-            outcome = replace(outcome, drift_after=drift_after[-1])
-        self._journal(outcome)
         return outcome
 
 
@@ -345,7 +382,10 @@ def setting_for_field(device_map: CommandMap, field_name: str) -> Setting | None
 
 
 def check_value(setting: Setting, text: str, context) -> str:
-    """The setter command `text` would send, or ValueRejected (for inline validation)."""
+    """The setter command `text` would send, or ValueRejected (for inline validation). The
+    relations are checked against what `context` knows; the plan checks them again, fresh."""
     if not str(text).strip():
         raise ValueRejected("enter a value")
-    return encode_setting(setting, text, context)
+    command = encode_setting(setting, text, context)
+    check_relations(setting, setting_value(setting, text), context, unknown_ok=True)
+    return command

@@ -14,20 +14,22 @@ from dataclasses import replace
 from datetime import datetime
 
 from solartui.devices.clock import ClockReading, decode_clock, encode_clock
+from solartui.devices.clock_sync import ClockSender, clock_text, settle
 from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity, Reading
 from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
 )
 from solartui.errors import (
-    CodecError, DeviceException, LinkError, NoAnswer, SolartuiError, ValueRejected,
+    CodecError, CommandRejected, DeviceException, LinkError, NoAnswer, SolartuiError,
 )
 from solartui.journal import Journal
 from solartui.links.pool import ModbusLink
 from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRITE
 from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
-from solartui.registers.model import Field, Point
+from solartui.registers.model import Field, Point, rung_index
 from solartui.registers.planner import plan_for_map
+from solartui.registers.write_rules import check_point_writable, check_raw_words, check_write_count
 
 
 class RegisterDevice(DeviceCommon):
@@ -38,6 +40,7 @@ class RegisterDevice(DeviceCommon):
         self.unit = unit if unit is not None else device_map.link.unit
         self.journal = journal
         self.identity: Identity | None = None
+        self._clock_sender: ClockSender | None = None     # during set_clock only
 
     @property
     def target_text(self) -> str:
@@ -108,15 +111,22 @@ class RegisterDevice(DeviceCommon):
             fn = 16 if 16 in self.map.link.functions else fn
         return fn
 
-    async def plan_write(self, name: str, value_text: str) -> WritePlan:
-        """Validate and encode (raises ValueRejected: nothing is sent), then read the old value."""
+    def _check_size(self, function: int, count: int) -> None:
+        """FC16 carries at most 123 registers (and at most the map's max_write); FC06 sends
+        one register per request."""
+        if function == 16:
+            check_write_count(count, self.map.link.max_write)
+
+    async def plan_write(self, name: str, value_text: str, pending: dict | None = None
+                         ) -> WritePlan:
+        """Validate and encode (raises ValueRejected: nothing is sent), then read the old value.
+        (`pending`: the gate's settings planned earlier in one confirmation; registers have no
+        relations between points, so it is not consulted here.)"""
         point = self.point(name)
-        if point.guard:
-            raise ValueRejected(f"{name}: guarded register ({point.doc}); solartui does not write it")
-        if not point.writable:
-            raise ValueRejected(f"{name} is read-only")
+        check_point_writable(point)
         value = parse_value(point, value_text)
         words = encode_value(point, value)
+        self._check_size(self._function_for(point), len(words))
         self._check_link_allows(point.address, len(words))
         new_raw = words_to_raw(point.type, words, point.words)
         new_text = describe(point, new_raw, value if isinstance(value, str) else scaled(new_raw, point.scale))
@@ -135,15 +145,9 @@ class RegisterDevice(DeviceCommon):
             readback_delay=point.readback_delay_ms / 1000)
 
     async def plan_raw_write(self, address: int, words: list[int]) -> WritePlan:
-        """A write of raw holding registers (register browser): checked for width only."""
-        if not words or any(not 0 <= w <= 0xFFFF for w in words):
-            raise ValueRejected("raw register values must be 0-65535")
-        if not 0 <= address <= 65535 - len(words) + 1:
-            raise ValueRejected(f"register {address} (+{len(words)}) is outside 0-65535")
-        guarded = [p.name for p in self.map.points if p.table == "holding" and p.guard
-                   and p.address <= address + len(words) - 1 and address <= p.end]
-        if guarded:
-            raise ValueRejected(f"register {address} is guarded ({guarded[0]}); solartui does not write it")
+        """Raw holding registers (register browser, grottserver's PUTs), held to the same rules
+        as a named write wherever the map describes them; unmapped registers stay writable."""
+        touched = check_raw_words(self.map, address, words)
         self._check_link_allows(address, len(words))
         fn = 6 if len(words) == 1 and 6 in self.map.link.functions else 16
         try:
@@ -151,14 +155,23 @@ class RegisterDevice(DeviceCommon):
             old_text: str | None = " ".join(f"0x{w:04X}" for w in old)
         except LinkError:
             old, old_text = None, None
+        names = ", ".join(p.name for p in touched)
+        new_text = " ".join(f"0x{w:04X}" for w in words)
+        if len(touched) == 1 and touched[0].address == address and len(words) == touched[0].count:
+            p = touched[0]
+            new_text += f" = {describe(p, *_raw_and_value(p, words))}"
         return WritePlan(
             device_serial=self.identity.serial if self.identity else "unknown",
             map_id=self.map.id, target=self.link.description, unit=self.unit,
-            name=f"holding {address}", doc="raw register", table="holding", address=address,
+            name=f"holding {address}", doc=names or "raw register (not in the map)",
+            table="holding", address=address,
             function=fn, words=tuple(words), old_text=old_text,
             old_words=tuple(old) if old else None,
-            new_text=" ".join(f"0x{w:04X}" for w in words), new_value=list(words),
-            trust="generated", readback_delay=1.0)
+            new_text=new_text, new_value=list(words),
+            trust=(min((self.earned_rung(p.name, p.trust) for p in touched), key=rung_index)
+                   if touched else "generated"),
+            readback_delay=max((p.readback_delay_ms for p in touched), default=1000) / 1000,
+            mapped=tuple(p.name for p in touched))
 
     def _check_link_allows(self, address: int, count: int) -> None:
         """A link with its own write rules (GivEnergy's write-safe list) refuses at plan time."""
@@ -167,9 +180,8 @@ class RegisterDevice(DeviceCommon):
             check(address, count)
 
     async def execute_write(self, plan: WritePlan) -> WriteOutcome:
-        outcome = await self._write_and_verify(plan, self._readback_registers)
-        self._journal(outcome)
-        return outcome
+        """Send a confirmed plan and read it back. Only the write gate calls this (it journals)."""
+        return await self._write_and_verify(plan, self._readback_registers)
 
     async def _readback_registers(self, plan: WritePlan):
         words = await self.link.read(3, self.unit, plan.address, len(plan.words), PRIORITY_WRITE)
@@ -179,21 +191,21 @@ class RegisterDevice(DeviceCommon):
         return words, " ".join(f"0x{w:04X}" for w in words)
 
     async def _write_words(self, plan: WritePlan) -> None:
-        """FC16 in one go; FC06 one register after another (a device without FC16). A clock
-        written register by register takes each register's value from the time it is sent."""
+        """FC16 in one go; FC06 one register after another (a device without FC16). A clock set
+        (set_clock) builds each frame's words as it goes out (devices/clock_sync.py)."""
+        clock = getattr(self, "_clock_sender", None) if plan.name == "clock" else None
         if plan.function != 6 or len(plan.words) == 1:
             await self.link.write(plan.function, self.unit, plan.address, list(plan.words),
-                                  PRIORITY_WRITE)
+                                  PRIORITY_WRITE, **({"build": clock.words} if clock else {}))
             return
-        for i, word in enumerate(plan.words):
-            if plan.name == "clock":
-                word = encode_clock(self._clock_spec(), datetime.now())[i]
-            await self.link.write(6, self.unit, plan.address + i, [word], PRIORITY_WRITE)
+        for i in clock.order() if clock else range(len(plan.words)):
+            await self.link.write(6, self.unit, plan.address + i, [plan.words[i]], PRIORITY_WRITE,
+                                  **({"build": clock.field_builder(i)} if clock else {}))
 
     async def _write_and_verify(self, plan: WritePlan, readback) -> WriteOutcome:
         try:
             await self._write_words(plan)
-        except DeviceException as exc:
+        except (DeviceException, CommandRejected) as exc:
             return WriteOutcome(plan, REJECTED, str(exc))
         except LinkError as exc:
             return WriteOutcome(plan, NO_ANSWER, f"{exc}; the write may or may not have landed")
@@ -230,6 +242,7 @@ class RegisterDevice(DeviceCommon):
         old = before.device.isoformat(sep=" ") if before.device else None
         functions = self.map.link.functions
         fn = 16 if len(words) > 1 and 16 in functions else spec.function
+        self._check_size(fn, len(words))
         return WritePlan(
             device_serial=self.identity.serial if self.identity else "unknown",
             map_id=self.map.id, target=self.link.description, unit=self.unit, name="clock",
@@ -239,32 +252,37 @@ class RegisterDevice(DeviceCommon):
             new_value=when, trust=self.map.trust, readback_delay=1.0, drift_before=before.drift)
 
     async def set_clock(self, plan: WritePlan) -> WriteOutcome:
-        """Write the clock, then check the device reads back the written time (± a few seconds).
+        """Write the clock, then check the device reads back the time the set left (± 3 s).
 
-        The person confirmed "set it to host time": the words are taken again now, so the time
-        spent confirming does not become drift.
+        The person confirmed "set it to host time": the words are built as each frame goes out,
+        the seconds at the instant they are the host's time on arrival (devices/clock_sync.py),
+        so neither confirming nor the link's pacing becomes drift. The journal keeps the words
+        sent and the words read back; the residual drift is the set's own, to 0.1 s.
         """
+        spec = self._clock_spec()
         now = datetime.now()
-        plan = replace(plan, words=tuple(encode_clock(self._clock_spec(), now)), new_value=now,
-                       new_text=now.isoformat(sep=" ", timespec="seconds") + " (host time, local)")
-        sent_at = time.monotonic()
-        drift_after = []
+        plan = replace(plan, words=tuple(encode_clock(spec, now)), new_value=now,
+                       new_text=clock_text(now))
+        sender = ClockSender(spec, self.link)
+        readings = []
 
         async def readback(_plan):
             r = await self.read_clock(PRIORITY_WRITE)
             if r.device is None:
                 raise NoAnswer(r.error or "no answer")
-            elapsed = time.monotonic() - sent_at
-            expected = plan.new_value.timestamp() + elapsed
-            off = r.device.timestamp() - expected
-            drift_after.append(off)
-            text = r.device.isoformat(sep=" ")
-            if abs(off) <= 3:
-                return plan.words, text     # within tolerance: counts as the written time
-            return r.words, f"{text} ({off:+.0f} s from the time written)"
+            readings.append(r)
+            return r.words, r.device.isoformat(sep=" ")
 
-        outcome = await self._write_and_verify(plan, readback)
-        if drift_after:
-            outcome = replace(outcome, drift_after=drift_after[-1])
-        self._journal(outcome)
+        self._clock_sender = sender
+        try:
+            outcome = await self._write_and_verify(plan, readback)
+        finally:
+            self._clock_sender = None
+        outcome = settle(outcome, sender.timed, readings[-1] if readings else None, 3.0,
+                         sender.sent_words)
         return outcome
+
+
+def _raw_and_value(point: Point, words: list[int]):
+    raw = words_to_raw(point.type, list(words), point.words)
+    return raw, raw if isinstance(raw, str) else scaled(raw, point.scale)

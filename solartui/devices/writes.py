@@ -39,12 +39,14 @@ class WritePlan:
     command: str | None = None    # command devices (PI30): the setter sent instead of words
     action: str | None = None     # the named action this write is part of, if any
     drift_before: float | None = None   # clock sets: device minus host (s) when planned
+    mapped: tuple[str, ...] | None = None   # raw writes: the map points they change ((): none)
 
     def _function_text(self) -> str:
         if self.function == 16:
             return "FC16 (write multiple registers)"
         if len(self.words) > 1:
-            return f"FC{self.function:02d} × {len(self.words)} (one register at a time, in order)"
+            order = "seconds first" if self.name == "clock" else "in order"
+            return f"FC{self.function:02d} × {len(self.words)} (one register at a time, {order})"
         return f"FC{self.function:02d} (write single register)"
 
     def summary(self) -> list[tuple[str, str]]:
@@ -63,12 +65,16 @@ class WritePlan:
             ]
         return [
             ("device", f"{self.device_serial} ({self.map_id}) at {self.target} unit {self.unit}"),
-            ("point", f"{self.name} ({self.doc}), {self.table} register {self.address}"),
+            ("point", f"{self.name} ({self.doc}), {self.table} register {self.address}"
+                      + (f"..{self.address + len(self.words) - 1}" if len(self.words) > 1
+                         and self.mapped is not None else "")),
             ("old", old),
             ("new", self.new_text),
             ("raw words", " ".join(f"0x{w:04X}" for w in self.words)),
             ("function", self._function_text()),
             trust,
+            *([("warning", "these registers are not in the map: nothing checks the value")]
+              if self.mapped == () else []),
         ]
 
 
@@ -99,6 +105,8 @@ class WriteOutcome:
             "outcome": self.status, "detail": self.detail,
             **({"command": p.command} if p.command is not None else {}),
             **({"action": p.action} if p.action is not None else {}),
+            **({"mapped": list(p.mapped), "unmapped": not p.mapped} if p.mapped is not None
+               else {}),
             **({"drift_before_s": round(p.drift_before, 1)} if p.drift_before is not None else {}),
             **({"drift_after_s": round(self.drift_after, 1)} if self.drift_after is not None
                else {}),

@@ -295,9 +295,10 @@ class GivEnergyLink(LinkFront):
         check_write_safe(address, count, self.model)
 
     async def write(self, function: int, unit: int | None, address: int, words: list[int],
-                    priority: int = PRIORITY_WRITE) -> None:
+                    priority: int = PRIORITY_WRITE, build=None) -> None:
         """Single FC06 writes in register order; FC16 is accepted and sent the same way (the
-        dongle has no block write)."""
+        dongle has no block write). `build` (async, returns words like `words`) is awaited inside
+        each register's transaction, after the pacing wait, and that register's word sent."""
         if function not in (6, 16):
             raise LinkError(f"function {function} is not a register write")
         words = list(words)
@@ -306,6 +307,8 @@ class GivEnergyLink(LinkFront):
         self.check_write(address, len(words))
         device = DEFAULT_DEVICE if unit is None else unit
         for i, w in enumerate(words):
-            await self.scheduler.submit(
-                lambda t, r=address + i, v=w: t.write_register(device, r, v, self.timeout),
-                priority)
+            async def run(t, i=i, r=address + i, v=w):
+                if build is not None:
+                    v = (await build())[i]
+                await t.write_register(device, r, v, self.timeout)
+            await self.scheduler.submit(run, priority)

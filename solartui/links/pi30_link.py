@@ -57,18 +57,25 @@ class Pi30Link(LinkFront):
         await self.scheduler.submit(run, priority)
 
     async def request(self, command: str, *, timeout: float | None = None,
-                      priority: int = PRIORITY_READ, retries: int = 0) -> Response:
+                      priority: int = PRIORITY_READ, retries: int = 0,
+                      build=None) -> Response:
         """Send `command`, return whatever parsed reply came (ACK, NAK or data).
 
         Raises NoAnswer, Pi30NotSupported (echo), Pi30OtherProtocol, a Pi30Garbled subclass,
         or a ConnectionFailed. With `retries`, silence and garbled replies are retried (each
-        attempt queued anew, so pacing applies and the stale input is drained)."""
+        attempt queued anew, so pacing applies and the stale input is drained). `build` (async,
+        returns a command like `command`) is awaited inside the transaction after the pacing
+        wait and sent instead: a clock set takes its time as the frame goes out."""
         frame = encode_request(command)          # Pi30CommandError before anything is queued
         t = self.timing.timeout if timeout is None else timeout
 
         async def run(transport) -> Response:
-            raw = await transport.exchange(frame, t)
-            return parse_response(raw, command)
+            sent, data = command, frame
+            if build is not None:
+                sent = await build()
+                data = encode_request(sent)
+            raw = await transport.exchange(data, t)
+            return parse_response(raw, sent)
 
         for attempt in range(retries + 1):
             try:
@@ -89,10 +96,11 @@ class Pi30Link(LinkFront):
         return response
 
     async def send(self, command: str, *, timeout: float | None = None,
-                   priority: int = PRIORITY_WRITE) -> Response:
+                   priority: int = PRIORITY_WRITE, build=None) -> Response:
         """A setter, never retried: returns the Response, whose is_ack / is_nak tell the outcome.
-        A reply that is neither raises Pi30FrameError. ACK is not proof: read the value back."""
-        response = await self.request(command, timeout=timeout, priority=priority)
+        A reply that is neither raises Pi30FrameError. ACK is not proof: read the value back.
+        `build`: see request()."""
+        response = await self.request(command, timeout=timeout, priority=priority, build=build)
         if not (response.is_ack or response.is_nak):
             raise Pi30FrameError(f"{command}: expected ACK or NAK, got {_show(response.frame)}",
                                  response.frame)

@@ -10,6 +10,7 @@ from solartui.links.modbus import ModbusTransport
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
 from solartui.links.target import Target
 from solartui.registers.model import LinkSpec
+from solartui.registers.write_rules import check_read_count, check_write_count
 
 
 class ModbusLink(LinkFront):
@@ -23,13 +24,20 @@ class ModbusLink(LinkFront):
 
     async def read(self, function: int, unit: int, address: int, count: int,
                    priority: int = PRIORITY_READ) -> list[int]:
+        check_read_count(count)                 # FC03/FC04: at most 125, never sent otherwise
         return await self.scheduler.submit(
             lambda t: t.read(function, unit, address, count, self.timeout), priority)
 
     async def write(self, function: int, unit: int, address: int, words: list[int],
-                    priority: int = PRIORITY_WRITE) -> None:
-        await self.scheduler.submit(
-            lambda t: t.write(function, unit, address, words, self.timeout), priority)
+                    priority: int = PRIORITY_WRITE, build=None) -> None:
+        """`build` (async, returns the words to send) is awaited inside the transaction, after
+        the pacing wait: a clock set takes its value at the moment the frame goes out."""
+        if function == 16:
+            check_write_count(len(words))       # FC16: at most 123, never sent otherwise
+        async def run(t):
+            sent = list(await build()) if build is not None else words
+            await t.write(function, unit, address, sent, self.timeout)
+        await self.scheduler.submit(run, priority)
 
 
 class LinkPool:

@@ -152,7 +152,7 @@ class LinkScheduler:
             job.future.set_result(result)
 
     async def close(self, reason: str = "link closed") -> None:
-        """Stop: the request on the wire is cut short, those waiting fail with `reason`."""
+        """Stop; queued transactions fail with ConnectionFailed(reason)."""
         self._closed = True
         if self._worker is not None:
             self._worker.cancel()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from solartui.registers.command_loader import (
 )
 from solartui.registers.command_model import (  # noqa: F401  (re-exported)
     FIELD_TYPES, FLAG_CLASSES, NUMERIC_TYPES, ROLES, Alarm, BitSpec, ClockCommand, Command,
-    CommandField, CommandLinkSpec, CommandMap, FlagSpec, IdField, ReadBack, Rule, Setting,
+    CommandField, CommandLinkSpec, CommandMap, FlagSpec, IdField, ReadBack, Relation, Rule,
+    Setting,
 )
 from solartui.registers.loader import GROUPS, NAME_RE, _device, _unknown_keys, check_top_level, \
     read_map_text
@@ -32,7 +34,10 @@ ID_KEYS = {"command", "index", "strip", "expect"}
 CLOCK_KEYS = {"field", "set", "tolerance_s"}
 SETTING_KEYS = {"name", "doc", "setter", "setter_from", "setter_enable", "setter_disable",
                 "choices", "unit", "range", "step", "values", "special", "depends_on", "variants",
-                "allowed_from", "reads_back", "group", "confirm", "trust", "source", "note"}
+                "allowed_from", "requires", "reads_back", "group", "confirm", "trust", "source",
+                "note"}
+RELATION_KEYS = {"field", "in", "op", "why"}
+RELATION_OPS = ("<", "<=", ">", ">=")
 RULE_KEYS = {"range", "step", "values", "special"}
 SPEC_RE = re.compile(r"^(0?)(\d*)(?:\.(\d+))?([df])$")
 TOKEN_RE = re.compile(r"^\d+(\.\d+)?$")
@@ -231,7 +236,24 @@ def _settings(items: Any, f: Findings, trust: str, line: int, commands: list[Com
             continue
         names[s.name] = s.line
         out.append(s)
-    return out
+    return [_with_void(s, out) for s in out]
+
+
+def _specials(s: Setting) -> tuple:
+    rules = ([s.rule] if s.rule else []) + list(s.variants.values())
+    return tuple(sorted({k for r in rules for k in r.special}))
+
+
+def _with_void(s: Setting, settings: list[Setting]) -> Setting:
+    """A comparison does not apply while the related field holds one of its setting's special
+    values (PBDV 00.0 = "when full" is not a voltage to compare with)."""
+    if not any(r.op for r in s.requires):
+        return s
+    requires = []
+    for r in s.requires:
+        other = next((o for o in settings if o.reads_back.field == r.field), None)
+        requires.append(replace(r, void=_specials(other)) if r.op and other else r)
+    return replace(s, requires=tuple(requires))
 
 
 def _setting(d: dict, f: Findings, trust: str, commands: list[Command],
@@ -259,10 +281,74 @@ def _setting(d: dict, f: Findings, trust: str, commands: list[Command],
         spec = _flag_setting(d, f, ln, label, back)
     else:
         spec = _value_setting(d, f, ln, label, kind, back, fields)
+    requires = _requires(d.get("requires"), f, ln, label, kind, spec, fields, back)
     if len(f.items) != before or spec is None or back is None:
         return None
     return Setting(name=name, kind=kind, reads_back=ReadBack(back.command, back.name),
-                   **common, **spec)
+                   requires=requires, **common, **spec)
+
+
+def _requires(items: Any, f: Findings, ln: int, label: str, kind: str, spec: dict | None,
+              fields: dict[str, CommandField], back) -> tuple[Relation, ...]:
+    """`requires: [{field, in: [...], why}, {field, op: "<=", why}]`: what other fields' current
+    values allow (checked at plan time against freshly read values)."""
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not items:
+        f.add(ln, "requires must be a list of {field, in or op, why}", label)
+        return ()
+    out = []
+    for r in items:
+        if not _mapping(r, f, ln, "requires", RELATION_KEYS, label):
+            continue
+        rl = getattr(r, "line", ln)
+        fld = fields.get(r.get("field"))
+        why = r.get("why")
+        ok = True
+        if fld is None:
+            f.add(rl, f"requires: field must name a field of the map, not {r.get('field')!r}",
+                  label)
+            ok = False
+        elif back is not None and fld is back:
+            f.add(rl, "requires: a setting cannot depend on its own read-back field", label)
+            ok = False
+        if not (isinstance(why, str) and why.strip()):
+            f.add(rl, "requires: why must say, in words, why the device refuses otherwise", label)
+            ok = False
+        if ("in" in r) == ("op" in r):
+            f.add(rl, "requires: give exactly one of in (allowed values of the field) or op "
+                      f"({', '.join(RELATION_OPS)})", label)
+            continue
+        if "in" in r:
+            within = r["in"]
+            if not (isinstance(within, list) and within):
+                f.add(rl, "requires: in must be a non-empty list of the field's values", label)
+                continue
+            if fld is not None and fld.type == "enum":
+                bad = [v for v in within if v not in fld.enum]
+                if bad:
+                    f.add(rl, f"requires: {bad} are not values of {fld.name} "
+                              f"({', '.join(str(k) for k in fld.enum)})", label)
+                    ok = False
+            if ok:
+                out.append(Relation(fld.name, why.strip(), within=tuple(within), line=rl))
+            continue
+        op = r["op"]
+        if op not in RELATION_OPS:
+            f.add(rl, f"requires: op must be one of {', '.join(RELATION_OPS)}, not {op!r}", label)
+            continue
+        unit = (spec or {}).get("unit", "")
+        if kind != "number":
+            f.add(rl, "requires: op compares numbers; this setting is not a number", label)
+            ok = False
+        elif fld is not None and (fld.type not in ("float", "int") or fld.unit != unit):
+            f.add(rl, f"requires: op compares with {fld.type} '{fld.name}' in "
+                      f"{fld.unit or 'no unit'}; the setting is a number in {unit or 'no unit'}",
+                  label)
+            ok = False
+        if ok:
+            out.append(Relation(fld.name, why.strip(), op=op, line=rl))
+    return tuple(out)
 
 
 def _reads_back(rb: Any, f: Findings, ln: int, label: str,

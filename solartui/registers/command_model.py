@@ -114,6 +114,21 @@ def _num(v: float) -> str:
 
 
 @dataclass(frozen=True)
+class Relation:
+    """A condition the current value of another field puts on a setting's new value (the
+    inverter's menu refuses the pair otherwise): the field must hold one of `within`, or the new
+    value must stand `op` (<, <=, >, >=) to the field's value. `void` lists values of the field
+    that mean "no voltage" (its setting's specials, like 00.0 = when full): no comparison then."""
+
+    field: str
+    why: str
+    within: tuple = ()
+    op: str = ""
+    void: tuple = ()
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class ReadBack:
     command: str
     field: str          # name of the CommandField that shows the setting
@@ -141,6 +156,7 @@ class Setting:
     depends_on: str | None = None               # field whose value picks one of `variants`
     variants: dict[float, Rule] = field(default_factory=dict)
     allowed_from: str | None = None             # list field: the device's own allowed values
+    requires: tuple[Relation, ...] = ()         # conditions other fields' values put on it
     group: str = "Settings"
     confirm: bool = False                       # destructive or mode-changing
     trust: str = "generated"

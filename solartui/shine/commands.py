@@ -2,19 +2,26 @@
 
 Each command goes through the datalogger connection's link scheduler (one at a time, writes first,
 `command_gap` apart, the inverter's RS485 minimum period), waits only for the reply from that
-connection with the same serial, type and register(s), checks the status byte of write replies
-(a NACK is a failure, not "OK"), and leaves an entry in the command log and, for writes, the journal.
+connection with its own transaction id, serial, type and register(s), checks the status byte of
+write replies (a NACK is a failure, not "OK"), and leaves an entry in the command log.
+
+Inverter register commands are the transport of the relay link (links/shine_relay.py): the doors
+reach them only through the write gate, which validates and journals. Datalogger-register writes
+(server address, reboot, its clock) are the datalogger's own settings, kept as grottserver has
+them, and journalled here with the door they came through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from datetime import datetime, timedelta
 
 from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
-                             RegisterUnavailable, ShineError, SolartuiError, UnknownDevice)
+                             ShineError, SolartuiError, UnknownDevice)
+from solartui.links.clock_timing import transit_estimate, wait_for_second
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.shine import frame as F
 from solartui.shine import records as R
@@ -25,7 +32,6 @@ log = logging.getLogger("solartui.shine")
 
 CLOCK_REGISTER = 31
 MAX_REGISTER = 4095
-MAX_MULTIPLE = 125
 
 
 class ShineCommands:
@@ -48,14 +54,18 @@ class ShineCommands:
             done_when = None
             if collect_last is not None:
                 done_when = lambda got: any(r.register >= collect_last for r in got)  # noqa: E731
-            w = Waiter(logger.serial, expect, match, loop.create_future(), done_when=done_when)
+            tid = conn.next_tid()
+            w = Waiter(logger.serial, expect, match, loop.create_future(), done_when=done_when,
+                       tid=tid)
             conn.waiters.append(w)
             try:
-                conn.send_record(build(), conn.next_tid(), unit)
+                record = build()
+                if inspect.isawaitable(record):     # built at send time (a clock value)
+                    record = await record
+                conn.send_record(record, tid, unit)
                 return await self._await_reply(w, timeout)
             finally:
-                if w in conn.waiters:
-                    conn.waiters.remove(w)
+                conn.end(w)
 
         try:
             result = await conn.scheduler.submit(run, priority)
@@ -92,14 +102,14 @@ class ShineCommands:
         (log.info if ok else log.warning)("%s", entry.line())
         self._notify("command", logger)
 
-    def _journal(self, logger: LoggerState, inverter: str | None, register: int, old, new,
-                 outcome: str, space: str) -> None:
+    def _journal(self, logger: LoggerState, register: int, old, new, outcome: str,
+                 origin: str) -> None:
         if self.journal is None:
             return
         try:
             self.journal.append({"kind": "shine-write", "datalogger": logger.serial,
-                                 "inverter": inverter, "space": space, "register": register,
-                                 "old": old, "new": new, "outcome": outcome})
+                                 "space": "datalogger", "register": register,
+                                 "old": old, "new": new, "outcome": outcome, "origin": origin})
         except SolartuiError as exc:
             log.error("%s", exc)
 
@@ -131,19 +141,24 @@ class ShineCommands:
                      or "nothing", True, started)
         return got
 
-    async def write_logger_register(self, serial: str, register: int, value: bytes | str) -> None:
+    async def write_logger_register(self, serial: str, register: int, value: bytes | str,
+                                    origin: str = "server") -> None:
         self._check_register(register)
         data = value.encode("latin-1") if isinstance(value, str) else bytes(value)
         if len(data) > 255:
             raise ShineError("a datalogger register value is at most 255 bytes")
         logger = self.find_logger(serial)
-        await self._write_logger(logger, register, lambda: data, f"write logger register {register} = {data.decode('latin-1')!r}")
+        await self._write_logger(logger, register, lambda: data,
+                                 f"write logger register {register} = {data.decode('latin-1')!r}",
+                                 origin)
 
-    async def _write_logger(self, logger: LoggerState, register: int, make_value, what: str) -> bytes:
+    async def _write_logger(self, logger: LoggerState, register: int, make_value, what: str,
+                            origin: str) -> bytes:
         sent: list[bytes] = []
 
-        def build():
-            sent.append(make_value())          # evaluated when the command goes out
+        async def build():
+            value = make_value()               # evaluated when the command goes out
+            sent.append(await value if inspect.isawaitable(value) else value)
             return R.WriteLogger(logger.serial, register, sent[-1])
 
         old = logger.registers.get(register)
@@ -153,17 +168,17 @@ class ShineCommands:
                 match=lambda r: r.register == register, timeout=self.logger_timeout,
                 priority=PRIORITY_WRITE)
         except LinkError as exc:
-            self._journal(logger, None, register, _text(old), _text(sent[-1] if sent else None),
-                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "datalogger")
+            self._journal(logger, register, _text(old), _text(sent[-1] if sent else None),
+                          "no answer" if isinstance(exc, NoAnswer) else str(exc), origin)
             raise
         if reply.status != 0:
             exc = CommandRejected(f"write of datalogger register {register}", reply.status)
             self._record(logger.serial, None, what, str(exc), False, started)
-            self._journal(logger, None, register, _text(old), _text(sent[-1]), "rejected", "datalogger")
+            self._journal(logger, register, _text(old), _text(sent[-1]), "rejected", origin)
             raise exc
         logger.registers[register] = sent[-1]
         self._record(logger.serial, None, what, "ACK", True, started)
-        self._journal(logger, None, register, _text(old), _text(sent[-1]), "acknowledged", "datalogger")
+        self._journal(logger, register, _text(old), _text(sent[-1]), "acknowledged", origin)
         return sent[-1]
 
     # clock
@@ -179,18 +194,23 @@ class ShineCommands:
     def _now(self) -> datetime:
         return datetime.now(self.zone) if self.zone else datetime.now().astimezone()
 
-    async def sync_clock(self, serial: str) -> str:
-        """Set the datalogger clock (register 31) to local time of the server's zone, now."""
+    async def sync_clock(self, serial: str, origin: str = "server") -> str:
+        """Set the datalogger clock (register 31) to local time of the server's zone, built as
+        the command goes out at the instant its second is the host's time on arrival
+        (links/clock_timing.py)."""
         logger = self.find_logger(serial)
         stamp: list[datetime] = []
 
-        def value() -> bytes:
-            stamp.append(self._now().replace(microsecond=0))
+        async def value() -> bytes:
+            conn = logger.connection
+            timed = await wait_for_second(transit_estimate(conn.scheduler.stats if conn else None))
+            stamp.append(timed.written(self.zone) if self.zone
+                         else timed.written().astimezone())
             return stamp[-1].strftime("%Y-%m-%d %H:%M:%S").encode()
 
         try:
             sent = await self._write_logger(logger, CLOCK_REGISTER, value,
-                                            f"clock sync ({self.zone_description()})")
+                                            f"clock sync ({self.zone_description()})", origin)
         except LinkError as exc:
             logger.clock_status = f"failed: {exc}"
             self._notify("logger", serial)
@@ -210,88 +230,13 @@ class ShineCommands:
         except (SolartuiError, LinkError) as exc:
             log.warning("datalogger %s clock sync on %s failed: %s", serial, why, exc)
 
-    # inverter holding registers
+    # inverter holding registers: the relay link builds and checks those commands
 
-    async def read_inverter_registers(self, serial: str, first: int, last: int | None = None) -> list[int]:
-        last = first if last is None else last
-        self._check_register(first)
-        self._check_register(last)
-        if last < first or last - first + 1 > MAX_MULTIPLE:
-            raise ShineError(f"register range {first}-{last} is not 1-{MAX_MULTIPLE} registers")
-        logger, inv = self.find_inverter(serial)
-        what = f"read holding {first}" + (f"-{last}" if last != first else "")
-        reply, started = await self._command(
-            logger, lambda: R.ReadHolding(logger.serial, first, last), what=what,
-            expect=F.READ_HOLDING, match=lambda r: r.first == first, timeout=self.inverter_timeout,
-            unit=inv.unit, inverter=serial)
-        if len(reply.values) != last - first + 1:
-            exc = RegisterUnavailable(f"inverter {serial} returned no value for register {first}"
-                                      + (f"-{last}" if last != first else "") + " (not available)")
-            self._record(logger.serial, serial, what, "empty reply (register not available)", False, started)
-            raise exc
-        for i, w in enumerate(reply.values):
-            inv.holding[first + i] = w
-        self._record(logger.serial, serial, what, " ".join(f"{w:04x}" for w in reply.values), True, started)
-        return list(reply.values)
-
-    async def write_inverter_register(self, serial: str, register: int, value: int) -> int:
-        self._check_register(register)
-        if not 0 <= value <= 0xFFFF:
-            raise ShineError(f"value {value} outside 0-65535")
-        logger, inv = self.find_inverter(serial)
-        what = f"write holding {register} = {value}"
-        old = inv.holding.get(register)
-        try:
-            reply, started = await self._command(
-                logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
-                expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
-                timeout=self.inverter_timeout, unit=inv.unit, inverter=serial,
-                priority=PRIORITY_WRITE)
-        except LinkError as exc:
-            self._journal(logger, serial, register, old, value,
-                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "inverter")
-            raise
-        if reply.result != 0:
-            exc = CommandRejected(f"write of inverter register {register}", reply.result)
-            self._record(logger.serial, serial, what, str(exc), False, started)
-            self._journal(logger, serial, register, old, value, "rejected", "inverter")
-            raise exc
-        inv.holding[register] = reply.value
-        outcome = "verified" if reply.value == value else f"mismatched (reads {reply.value})"
-        self._record(logger.serial, serial, what, f"ACK, {outcome}", True, started)
-        self._journal(logger, serial, register, old, value, outcome, "inverter")
-        return reply.value
-
-    async def write_inverter_registers(self, serial: str, first: int, values: list[int]) -> None:
-        if not values or len(values) > MAX_MULTIPLE:
-            raise ShineError(f"a multiple write takes 1-{MAX_MULTIPLE} values")
-        last = first + len(values) - 1
-        self._check_register(first)
-        self._check_register(last)
-        if any(not 0 <= v <= 0xFFFF for v in values):
-            raise ShineError("every value must be 0-65535")
-        logger, inv = self.find_inverter(serial)
-        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
-        old = [inv.holding.get(first + i) for i in range(len(values))]
-        try:
-            reply, started = await self._command(
-                logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
-                expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
-                timeout=self.logger_timeout, unit=inv.unit, inverter=serial,
-                priority=PRIORITY_WRITE)
-        except LinkError as exc:
-            self._journal(logger, serial, first, old, list(values),
-                          "no answer" if isinstance(exc, NoAnswer) else str(exc), "inverter")
-            raise
-        if reply.status != 0:
-            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
-            self._record(logger.serial, serial, what, str(exc), False, started)
-            self._journal(logger, serial, first, old, list(values), "rejected", "inverter")
-            raise exc
-        for i, v in enumerate(values):
-            inv.holding[first + i] = v
-        self._record(logger.serial, serial, what, "ACK", True, started)
-        self._journal(logger, serial, first, old, list(values), "acknowledged", "inverter")
+    async def read_inverter_registers(self, serial: str, first: int, last: int | None = None,
+                                      priority: int = PRIORITY_READ) -> list[int]:
+        """0x05 through the inverter's relay link (the HTTP GET and the pane's reads)."""
+        from solartui.links.shine_relay import ShineRelayLink
+        return await ShineRelayLink(self, serial).read_holding(first, last, priority)
 
 
 def _text(value) -> str | None:

@@ -3,13 +3,17 @@ waiting for a reply on it, and the link scheduler that paces those commands.
 
 Replies are matched only against requests sent on this same connection, by datalogger serial,
 record type and register(s): a reply from another datalogger can never answer this one's request,
-and a stray reply with nothing waiting is counted and dropped.
+and a stray reply with nothing waiting is counted and dropped. Each request carries its own
+transaction id; a reply carrying the id of a request that has already ended (timed out, given up)
+is late and is discarded, never handed to the next request for the same register. Once a
+datalogger has echoed an id, its replies must carry the id of the request they answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import deque
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -28,6 +32,7 @@ class Waiter:
     future: asyncio.Future
     collect: list = field(default_factory=list)   # 0x19 ranges: one reply frame per register
     done_when: Callable[[list], bool] | None = None
+    tid: int | None = None                        # the transaction id the request went out with
 
 
 class LoggerLink:
@@ -67,6 +72,9 @@ class Connection:
         self.closed = False
         self._tids = itertools.count(0x100)
         self.waiters: list[Waiter] = []
+        self.ended_tids: deque[int] = deque(maxlen=256)   # requests that ended unanswered
+        self.echoes_tid = False                 # this datalogger echoes our transaction ids
+        self.late_replies = 0
         self.link = LoggerLink(self)
         self.scheduler = LinkScheduler(self.link, min_period=command_gap)
         self.scheduler.rx_is_reply = False      # data records and pings arrive at any time
@@ -91,12 +99,28 @@ class Connection:
         self.link.trace("tx", data)
         self.writer.write(data)
 
-    def resolve(self, record) -> bool:
-        """Hand a command reply to the request waiting for it; False if none was."""
+    def end(self, w: Waiter) -> None:
+        """A request is over, answered or not: any reply that still carries its id is late."""
+        if w in self.waiters:
+            self.waiters.remove(w)
+        if w.tid is not None:
+            self.ended_tids.append(w.tid)
+
+    def resolve(self, record, tid: int | None = None) -> bool:
+        """Hand a command reply to the request waiting for it; False if none was (a late reply
+        for a request that ended is counted in `late_replies`)."""
+        if tid is not None and tid in self.ended_tids:
+            self.late_replies += 1
+            return False
         serial = getattr(record, "datalogger", None)
         for w in list(self.waiters):
             if w.future.done() or w.serial != serial or w.type != record.TYPE or not w.match(record):
                 continue
+            if tid is not None and w.tid is not None:
+                if tid == w.tid:
+                    self.echoes_tid = True
+                elif self.echoes_tid:
+                    continue
             if w.done_when is None:
                 w.future.set_result(record)
             else:

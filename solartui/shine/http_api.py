@@ -5,8 +5,10 @@ the routes, query parameters, success statuses and success bodies are grottserve
 What grottserver got wrong (§4.8) is not copied: requests are served concurrently and each completes
 as soon as its own reply arrives; every answer has a Content-Length and a real MIME type; bad input
 always gets a 400 with one line of text; an unknown device is a 404, silence a 504, a NACK a 502;
-non-loopback binds need a token, which every PUT must then carry. Query validation lives in
-http_params; this module routes requests and turns device outcomes into statuses.
+non-loopback binds need a token, which every PUT must then carry. Inverter register PUTs go
+through the one write gate (a guarded register: 403; outside the map's range or step: 400;
+nothing sent). Query validation lives in http_params; this module routes requests and turns
+device outcomes into statuses.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ import time
 
 from aiohttp import web
 
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
+from solartui.devices.writes import MISMATCHED, NO_ANSWER, NOT_SENT, REJECTED
 from solartui.errors import (CommandRejected, ConnectionFailed, NoAnswer, RegisterUnavailable,
-                             ShineError, SolartuiError, UnknownDevice)
+                             ShineError, SolartuiError, UnknownDevice, ValueRejected,
+                             WriteForbidden)
 from solartui.shine import http_params as P
 from solartui.shine.http_params import ApiError
 from solartui.shine.server import ShineServer
@@ -33,6 +39,11 @@ WELCOME = ("<h2>Welcome to Grott the growatt inverter monitor</h2><br>"
 INFO = "<h2>Grottserver info generated, see log for details</h2>"
 HELP = "No help available yet"
 OK = "OK"
+
+# a write's outcome that is not grottserver's "OK": the device refused it (NACK), said something
+# else on read-back, or never answered. "unverified" (ACKed, read-back failed: older inverters do
+# not answer 0x05) stays "OK", as grottserver answers an ACK.
+WRITE_STATUS = {REJECTED: 502, MISMATCHED: 502, NOT_SENT: 502}
 
 
 def is_loopback(host: str) -> bool:
@@ -235,11 +246,12 @@ class HttpApi:
         if command == "multiregister":
             raise ApiError(400, P.NO_MULTI_LOGGER)
         if command == "datetime":
-            await self._call(self.server.sync_clock(serial), P.UNKNOWN_LOGGER)
+            await self._call(self.server.sync_clock(serial, "http"), P.UNKNOWN_LOGGER)
             return text_response(OK)
         register = P.register(q)
         data = P.logger_value(P.value(q))
-        await self._call(self.server.write_logger_register(serial, register, data), P.UNKNOWN_LOGGER)
+        await self._call(self.server.write_logger_register(serial, register, data, "http"),
+                         P.UNKNOWN_LOGGER)
         return text_response(OK)
 
     async def _put_inverter(self, q: dict[str, str]) -> web.Response:
@@ -249,15 +261,34 @@ class HttpApi:
             raise ApiError(400, P.NO_DATETIME)
         if command == "multiregister":
             first, words = P.multiregister(q)
-            await self._call(self.server.write_inverter_registers(serial, first, words),
-                             P.UNKNOWN_INVERTER_PUT)
-            return text_response(OK)
-        register = P.register(q)
-        text = P.value(q)
-        value = P.inverter_value(text, P.value_format(q))
-        await self._call(self.server.write_inverter_register(serial, register, value),
-                         P.UNKNOWN_INVERTER_PUT)
+            request = WriteRequest.raw(first, words)
+        else:
+            register = P.register(q)
+            request = WriteRequest.raw(register, [P.inverter_value(P.value(q), P.value_format(q))])
+        await self._write(serial, request)
         return text_response(OK)
+
+    async def _write(self, serial: str, request: WriteRequest) -> None:
+        """An inverter register PUT goes through the one write gate like every other door: the
+        map's guard answers 403, its range/step/enum 400, and nothing is sent; registers the map
+        does not know stay writable (grottserver scripts rely on them), journalled as unmapped.
+        The authorised PUT is the confirmation."""
+        try:
+            device = self.server.inverter_device(serial)
+            [outcome] = await gate.run(device, request, gate.confirmed, "http")
+        except UnknownDevice:
+            raise ApiError(404, P.UNKNOWN_INVERTER_PUT) from None
+        except WriteForbidden as exc:
+            raise ApiError(403, f"refused, nothing sent: {exc}") from None
+        except ValueRejected as exc:
+            raise ApiError(400, f"refused, nothing sent: {exc}") from None
+        except SolartuiError as exc:
+            raise ApiError(400, str(exc)) from None
+        if outcome.status == NO_ANSWER:
+            raise ApiError(504, P.NO_RESPONSE)
+        status = WRITE_STATUS.get(outcome.status)
+        if status is not None:
+            raise ApiError(status, P.one_line(outcome.detail))
 
     # --- GET /info -----------------------------------------------------------------------------
 

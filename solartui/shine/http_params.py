@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote_plus
 
 MAX_REGISTER = 4095
 MAX_VALUE = 0xFFFF
-MAX_MULTIPLE = 125
+MAX_MULTIPLE = 123           # FC16 (0x10 relays it): at most 123 registers
 MAX_LOGGER_VALUE = 255            # a 0x18 value is at most 255 bytes (one length byte on the wire)
 FORMATS = ("dec", "hex", "text")
 TOKEN = "token"

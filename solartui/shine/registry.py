@@ -24,6 +24,8 @@ class InverterState:
     identity: dict = field(default_factory=dict)       # from the announce's holding groups
     latest: RecordValues | None = None
     holding: dict[int, int] = field(default_factory=dict)   # 0x05/0x06 replies, raw words
+    input_words: dict[int, int] = field(default_factory=dict)   # latest live record, FC04 words
+    input_at: float | None = None      # when those arrived
 
     def as_json(self) -> dict:
         return {"serial": self.serial, "unit": self.unit, "records": self.records,

@@ -67,7 +67,7 @@ class ShineServer(ShineCommands):
         self.loggers: dict[str, LoggerState] = {}
         self.commands: deque[CommandEntry] = deque(maxlen=500)
         self.counters = {"connections": 0, "frames": 0, "records": 0, "rejected": 0,
-                         "acks": 0, "pings": 0, "stray_replies": 0}
+                         "acks": 0, "pings": 0, "stray_replies": 0, "late_replies": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -178,8 +178,7 @@ class ShineServer(ShineCommands):
     async def _drop(self, conn: Connection) -> None:
         conn.closed = True
         self._conns.discard(conn)
-        gone = "the datalogger disconnected"
-        conn.fail_all(ConnectionFailed(gone))
+        conn.fail_all(ConnectionFailed("the datalogger disconnected"))
         for serial in list(conn.serials):
             state = self.loggers.get(serial)
             if state is not None and state.connection is conn:
@@ -188,7 +187,7 @@ class ShineServer(ShineCommands):
                 self._notify("logger", serial)
         with contextlib.suppress(Exception):
             conn.writer.close()
-        await conn.scheduler.close(gone)        # and so do the commands still queued
+        await conn.scheduler.close("the datalogger disconnected")   # commands still queued
 
     def _claim(self, conn: Connection, serial: str, protocol: int) -> LoggerState:
         """One serial, one live connection: a reconnecting datalogger takes over its entry."""
@@ -241,7 +240,13 @@ class ShineServer(ShineCommands):
         if t in REPLY_TYPES:
             # a reply never claims a serial: only the connection that owns it can answer for it
             owner = self.loggers.get(record.datalogger)
-            if owner is None or owner.connection is not conn or not conn.resolve(record):
+            late = conn.late_replies
+            if owner is None or owner.connection is not conn or not conn.resolve(record, frame.tid):
+                if conn.late_replies > late:
+                    self.counters["late_replies"] += 1
+                    log.warning("%s:%d: late reply discarded (its request had ended): %s (%s)",
+                                conn.ip, conn.port, frame, record.datalogger)
+                    return
                 self.counters["stray_replies"] += 1
                 log.info("%s:%d: reply nobody here asked for: %s (%s)", conn.ip, conn.port,
                          frame, record.datalogger)
@@ -291,6 +296,11 @@ class ShineServer(ShineCommands):
         values = record_values(self.map, record)
         if record.buffered:
             inv.buffered += 1
+        if not record.buffered:
+            for g in record.groups:
+                for i, w in enumerate(g.words):
+                    inv.input_words[g.start + i] = w
+            inv.input_at = time.time()
         cur = inv.latest
         if (not record.buffered or cur is None
                 or (values.timestamp and cur.timestamp and values.timestamp > cur.timestamp)):
@@ -311,6 +321,19 @@ class ShineServer(ShineCommands):
             if inv is not None:
                 return logger, inv
         raise UnknownDevice(f"no inverter {serial!r} behind a connected datalogger")
+
+    def inverter_device(self, serial: str, journal=None):
+        """The inverter behind a datalogger as a register device: the Growatt map over a relay
+        link, identified from its announce. Every write to it goes through the write gate."""
+        from solartui.devices.readings import Identity
+        from solartui.devices.register_device import RegisterDevice
+        from solartui.links.shine_relay import ShineRelayLink
+        _logger, inv = self.find_inverter(serial)
+        device = RegisterDevice(self.map, ShineRelayLink(self, serial), inv.unit,
+                                journal if journal is not None else self.journal)
+        values = {**{k: v for k, v in inv.identity.items() if v is not None}, "serial": serial}
+        device.identity = Identity(self.map.id, values, {})
+        return device
 
     def registry_json(self) -> dict:
         return {serial: state.grott_json() for serial, state in self.loggers.items()}

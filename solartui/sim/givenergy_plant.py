@@ -56,6 +56,9 @@ class GivEnergyPlant:
         self.seed = seed
         self.time_scale = time_scale
         self.clock_offset = 0.0         # device clock minus host clock, seconds
+        # the independent witness of clock sets: (host time.time() each HR35-40 write was taken,
+        # the clock it left, with the fraction of a second the device keeps), one per write
+        self.clock_sets: list[tuple[float, datetime]] = []
         self.regs: dict[tuple[str, int], dict[int, int]] = {
             (INVERTER, 3): {}, (INVERTER, 4): {}, (BATTERY, 4): {}}
         self._pinned: set[tuple[str, int, int]] = set()
@@ -170,17 +173,22 @@ class GivEnergyPlant:
 
     def _set_clock_field(self, index: int, value: int) -> bool:
         """One field written; the others keep running (with the fraction of the second, as a
-        real clock does: setting the minute does not reset the seconds counter's phase)."""
-        t = self.now()
+        real clock does: setting the minute does not reset the seconds counter's phase).
+        Setting the seconds to N at host time T restarts the second: it reads N + (now - T)."""
+        arrival = time.time()
+        host = datetime.fromtimestamp(arrival)
+        t = host + timedelta(seconds=self.clock_offset)
         f = [t.year - 2000, t.month, t.day, t.hour, t.minute, t.second]
         f[index] = value
+        micro = 0 if index == 5 else t.microsecond
         try:
-            when = datetime(2000 + f[0], f[1], f[2], f[3], f[4], f[5], t.microsecond)
+            when = datetime(2000 + f[0], f[1], f[2], f[3], f[4], f[5], micro)
         except ValueError:
             return False
         if not 0 <= f[0] <= 99:
             return False
-        self.set_clock(when)
+        self.clock_offset = (when - host).total_seconds()
+        self.clock_sets.append((arrival, when))
         return True
 
     # --- moving values -------------------------------------------------------------------------

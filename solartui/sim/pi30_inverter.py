@@ -4,8 +4,10 @@ It receives request frames (`feed` for a byte stream, `handle` for one frame) an
 frames a 48 V, 5 kVA PI30-2015-style unit would send: queries (QPI, QID, QSID, QVFW, QVFW2,
 QPIGS, QPIGS2, QPIRI, QMOD, QPIWS, QFLAG, QT, QDI, QMCHGCR, QMUCHGCR) and the setters of section 8
 of the notes (POP, PCP, PGR, PBT, PBCV, PBDV, PSDV, PCVV, PBFT, MCHGC, MNCHGC, MUCHGC, F, PE/PD,
-PF, DAT). A setter outside the documented value set gets (NAK; an accepted one changes what
-QPIRI/QFLAG/QT report. Live values move plausibly: PV follows a day curve of the device clock, the
+PF, DAT). A setter outside the documented value set gets (NAK, and so does a value the unit's
+menu refuses in relation to other settings (charging voltages without battery type User, a float
+above the bulk voltage); an accepted one changes what QPIRI/QFLAG/QT report. It starts as a
+commissioned unit (battery type User); PF and QDI give the factory defaults (AGM). Live values move plausibly: PV follows a day curve of the device clock, the
 battery state of charge integrates PV minus load, the load wanders.
 
 Serving it on a wire is the job of sim/pi30_pty.py (serial and hidraw stand-in) and
@@ -38,6 +40,9 @@ PSDV_RANGE = (40.0, 48.0)
 PCVV_RANGE = (48.0, 58.4)
 PBFT_RANGE = (48.0, 58.4)
 
+BATTERY_USER = 2
+USER_ONLY = ("PSDV", "PCVV", "PBFT")         # menu programs 29, 26, 27: battery type User only
+
 DEFAULT_SETTINGS = {
     "ac_output_voltage": 230.0, "ac_output_frequency": 50.0,
     "battery_recharge_voltage": 46.0, "battery_under_voltage": 42.0,
@@ -47,6 +52,8 @@ DEFAULT_SETTINGS = {
     "output_mode": 0, "battery_redischarge_voltage": 54.0, "pv_ok_condition": 0,
     "pv_power_balance": 1,
 }
+# the unit as found on a commissioned site: a user-defined battery (factory default: AGM)
+COMMISSIONED = {**DEFAULT_SETTINGS, "battery_type": BATTERY_USER}
 DEFAULT_FLAGS = {"a": True, "b": False, "j": False, "k": True, "u": False, "v": False,
                  "x": True, "y": True, "z": False}
 
@@ -99,7 +106,7 @@ class Pi30Inverter:
         self.faults = faults or Pi30Faults()
         self.pv_peak_w = pv_peak_w
         self.battery_wh = battery_wh
-        self.settings = dict(DEFAULT_SETTINGS)
+        self.settings = dict(COMMISSIONED)
         self.flags = dict(DEFAULT_FLAGS)
         self.warnings: set[int] = set()      # QPIWS indexes to report as set
         self.grid = True                     # utility present
@@ -109,6 +116,8 @@ class Pi30Inverter:
         self.canned: dict[str, str] = {}     # query -> payload answered as is (maps verify)
         self._buf = bytearray()
         self._clock_offset = 0.0             # device clock minus host clock (DAT)
+        # the independent witness of clock sets: (host time the DAT was taken, the second set)
+        self.clock_sets: list[tuple[float, dt.datetime]] = []
         self._soc = soc
         self._on_battery = True
         self._last = clock()
@@ -232,6 +241,7 @@ class Pi30Inverter:
                 ok, key = PCVV_RANGE[0] <= v <= PCVV_RANGE[1], "battery_bulk_voltage"
             else:
                 ok, key = PBFT_RANGE[0] <= v <= PBFT_RANGE[1], "battery_float_voltage"
+            ok = ok and self._menu_allows(name, v)
             if ok:
                 s[key] = v
             return ok
@@ -268,6 +278,19 @@ class Pi30Inverter:
             return self._set_time(command[3:])
         return None
 
+    def _menu_allows(self, name: str, v: float) -> bool:
+        """What the unit's own menu refuses besides each value's range: the charging and cut-off
+        voltages need battery type User (programs 26/27/29), float <= bulk, and re-charge below
+        re-discharge (unless re-discharge is 00.0, when full)."""
+        s = self.settings
+        if name in USER_ONLY and s["battery_type"] != BATTERY_USER:
+            return False
+        back = s["battery_redischarge_voltage"]
+        return {"PBFT": v <= s["battery_bulk_voltage"],
+                "PCVV": v >= s["battery_float_voltage"],
+                "PBCV": back == 0 or v < back,
+                "PBDV": v == 0 or v > s["battery_recharge_voltage"]}.get(name, True)
+
     def _set_time(self, digits: str) -> bool:
         if not digits.isdigit() or len(digits) not in (12, 14):
             return False
@@ -276,8 +299,10 @@ class Pi30Inverter:
             target = dt.datetime.strptime(digits, fmt)
         except ValueError:
             return False
-        host = dt.datetime.fromtimestamp(self.clock())
-        self._clock_offset = (target - host).total_seconds()
+        arrival = self.clock()
+        host = dt.datetime.fromtimestamp(arrival)
+        self._clock_offset = (target - host).total_seconds()     # keeps the fraction of T
+        self.clock_sets.append((arrival, target))
         return True
 
     def device_time(self) -> dt.datetime:

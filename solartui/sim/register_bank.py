@@ -12,6 +12,7 @@ import math
 import random
 import re
 import time
+from datetime import datetime
 
 from solartui.errors import CodecError
 from solartui.registers.codec import raw_limits, raw_to_words, scaled, words_to_raw
@@ -100,6 +101,10 @@ class RegisterBank:
             self._put_identity(name, fld, ident)
         c = device_map.clock
         self._clock_addrs = ({c.address + i: f for i, f in enumerate(c.fields)} if c else {})
+        # the independent witness of clock sets: (host time.time() each clock write was taken,
+        # the clock it left: the whole second written, or for a write without the seconds the
+        # running clock with its fraction), one entry per write
+        self.clock_sets: list[tuple[float, datetime]] = []
 
     # --- seeding -------------------------------------------------------------------------------
 
@@ -274,8 +279,13 @@ class RegisterBank:
                 "minute": t.tm_min, "second": t.tm_sec}
 
     def _clock_write(self, written: dict[str, int]) -> float | None:
-        """New clock offset from written fields, or None when MIN TL-X/SPH would refuse them."""
-        t = time.localtime(time.time() + self.clock_offset)
+        """New clock offset from written fields, or None when MIN TL-X/SPH would refuse them.
+
+        Setting the seconds to N at host time T restarts the second there: the clock then reads
+        N + (now - T). Other fields alone keep the running clock's fraction of a second."""
+        arrival = time.time()
+        current = arrival + self.clock_offset
+        t = time.localtime(current)
         f = {"year": t.tm_year, "month": t.tm_mon, "day": t.tm_mday, "hour": t.tm_hour,
              "minute": t.tm_min, "second": t.tm_sec}
         for name, v in written.items():
@@ -292,7 +302,10 @@ class RegisterBank:
         target = time.mktime(stamp)
         if time.localtime(target)[:3] != stamp[:3]:
             return None                     # 30 February and friends
-        return target - time.time()
+        if "second" not in written:
+            target += current % 1
+        self.clock_sets.append((arrival, datetime.fromtimestamp(target)))
+        return target - arrival
 
     # --- moving values -------------------------------------------------------------------------
 

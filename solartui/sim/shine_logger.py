@@ -82,6 +82,9 @@ class SimulatedDatalogger:
         self.faults = faults if faults is not None else LoggerFaults()
         self.reconnect = reconnect
         self.clock_offset = 0.0
+        # the independent witness of clock sets: (host time the write was taken, the local
+        # wall-clock second it set), one entry per accepted write of register 31
+        self.clock_sets: list[tuple[float, datetime]] = []
         self.registers: dict[int, bytes] = L.LoggerRegisters(
             L.default_registers(datalogger), lambda: L.logger_time(self.clock_offset))
         self._interval = interval
@@ -390,7 +393,9 @@ class SimulatedDatalogger:
             when = L.parse_clock(value)
             if when is None:
                 return L.NACK
-            self.clock_offset = (when - datetime.now()).total_seconds()
+            arrival = time.time()
+            self.clock_offset = (when - datetime.fromtimestamp(arrival)).total_seconds()
+            self.clock_sets.append((arrival, when))
             return L.ACK
         elif reg == L.REBOOT:
             reboot = L.parse_reboot(value)

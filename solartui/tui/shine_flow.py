@@ -1,5 +1,6 @@
-"""Confirm-then-write flows through the embedded Growatt server: datalogger registers, inverter
-holding registers (a map point in engineering units, or raw words) and the datalogger clock.
+"""Confirm-then-write flows for a Growatt datalogger's own registers and its clock, through the
+embedded server. (The inverter behind it is a register device over the relay link: its writes go
+through write_flow and the one write gate like any other device's.)
 
 Modelled on write_flow: each `start_*` starts one worker on the calling screen (group
 "shine-write", exit_on_error False) that asks for the new value in a dialog that validates as
@@ -27,15 +28,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from solartui.errors import SolartuiError, ValueRejected
-from solartui.registers.codec import decode
-from solartui.registers.model import Point
 from solartui.tui.screens.confirm import ConfirmScreen
-from solartui.tui.screens.edit import (
-    EditScreen,
-    RawEditScreen,
-    check_point_text,
-    words_text,
-)
 
 GROUP = "shine-write"
 CLOCK_REGISTER = 31
@@ -126,15 +119,12 @@ def check_logger_value(number: int, text: str) -> str:
 class ShinePlan:
     """What the person confirms; the ConfirmScreen shows `summary()` like a Modbus WritePlan's."""
 
-    kind: str                       # logger, inverter, clock
+    kind: str                       # logger, clock
     name: str                       # for notifications: "datalogger register 4"
     datalogger: str
-    inverter: str | None
     register: int
     rows: tuple[tuple[str, str], ...]
     text: str = ""                  # logger: the ASCII value
-    words: tuple[int, ...] = ()     # inverter: the words from `register` on
-    point: Point | None = None
     trust: str | None = None
 
     def summary(self) -> list[tuple[str, str]]:
@@ -186,53 +176,7 @@ def plan_logger_write(server, serial: str, number: int, text: str) -> ShinePlan:
     if reg.warning:
         rows.append(("warning", reg.warning))
     title = f"datalogger register {number}"
-    return ShinePlan("logger", title, serial, None, number, tuple(rows), text=value)
-
-
-def _inverter_rows(server, inverter: str) -> tuple[str, str]:
-    logger, inv = server.find_inverter(inverter)
-    model = inv.identity.get("model")
-    return ("inverter", f"{inverter}" + (f" (model {model})" if model else "")
-            + f" via datalogger {logger.serial}, unit {inv.unit:02x}")
-
-
-def _command_row(words) -> tuple[str, str]:
-    if len(words) == 1:
-        return ("command", "0x06 write single holding register, then its reply read back")
-    return ("command", "0x10 write multiple holding registers, then read back (0x05)")
-
-
-def plan_inverter_point(server, inverter: str, point: Point, text: str,
-                        old_text: str | None) -> ShinePlan:
-    """Validated against the map (range, step, enum) and encoded: a refused value has no plan."""
-    if point.table != "holding" or not point.writable:
-        raise ValueRejected(f"{point.name} is not a writable holding register")
-    words, meaning = check_point_text(point, text)
-    rows = (_inverter_rows(server, inverter),
-            ("point", f"{point.name} ({point.doc}), holding register {point.address}"),
-            ("old", old_text if old_text is not None else "(could not be read)"),
-            ("new", meaning),
-            ("raw words", words_text(words)),
-            _command_row(words),
-            ("trust", point.trust + ("" if point.trust == "hardware-verified"
-                                     else " — not confirmed on real hardware")))
-    return ShinePlan("inverter", point.name, server.find_inverter(inverter)[0].serial, inverter,
-                     point.address, rows, words=tuple(words), point=point, trust=point.trust)
-
-
-def plan_inverter_raw(server, inverter: str, register: int, words: list[int],
-                      old_words: list[int] | None) -> ShinePlan:
-    last = register + len(words) - 1
-    if not words or last > 4095 or len(words) > 125:
-        raise ValueRejected(f"registers {register}..{last}: the datalogger takes 1-125 registers "
-                            f"within 0..4095")
-    rows = (_inverter_rows(server, inverter),
-            ("register", f"holding {register}" + (f"..{last}" if last != register else "")),
-            ("old", words_text(old_words) if old_words else "(could not be read)"),
-            ("new", words_text(words) + f" ({' '.join(str(w) for w in words)})"),
-            _command_row(words))
-    return ShinePlan("inverter", f"holding {register}", server.find_inverter(inverter)[0].serial,
-                     inverter, register, rows, words=tuple(words))
+    return ShinePlan("logger", title, serial, number, tuple(rows), text=value)
 
 
 def clock_preview(server) -> str:
@@ -248,33 +192,22 @@ def plan_clock(server, serial: str) -> ShinePlan:
             ("new", f"{clock_preview(server)} — local time, taken when it is sent"),
             ("zone", server.zone_description()),
             ("command", "0x18 write datalogger register 31"))
-    return ShinePlan("clock", "clock sync", serial, None, CLOCK_REGISTER, rows)
+    return ShinePlan("clock", "clock sync", serial, CLOCK_REGISTER, rows)
 
 
 # --- executing a confirmed plan ----------------------------------------------------------------
 
 async def execute(server, plan: ShinePlan) -> ShineOutcome:
+    """The datalogger's own registers and clock; its inverter's registers go through the write
+    gate (write_flow with the server's relay device), not through here."""
     if plan.kind == "clock":
-        sent = await server.sync_clock(plan.datalogger)
+        sent = await server.sync_clock(plan.datalogger, "tui")
         return ShineOutcome(plan, "synced", f"sent {sent} ({server.zone_description()})")
-    if plan.kind == "logger":
-        await server.write_logger_register(plan.datalogger, plan.register, plan.text)
-        extra = (", it reboots now and reconnects in about a minute"
-                 if plan.register == REBOOT_REGISTER else "")
-        return ShineOutcome(plan, "acknowledged", f"{plan.text!r} acknowledged by "
-                                                  f"{plan.datalogger}{extra}")
-    inverter, first, words = plan.inverter, plan.register, list(plan.words)
-    if len(words) == 1:
-        back = [await server.write_inverter_register(inverter, first, words[0])]
-    else:
-        await server.write_inverter_registers(inverter, first, words)
-        back = await server.read_inverter_registers(inverter, first, first + len(words) - 1)
-    status = "verified" if back == words else "mismatched"
-    if plan.point is not None:
-        shown = decode(plan.point, back).text
-    else:
-        shown = words_text(back)
-    return ShineOutcome(plan, status, f"read back {shown}")
+    await server.write_logger_register(plan.datalogger, plan.register, plan.text, "tui")
+    extra = (", it reboots now and reconnects in about a minute"
+             if plan.register == REBOOT_REGISTER else "")
+    return ShineOutcome(plan, "acknowledged", f"{plan.text!r} acknowledged by "
+                                              f"{plan.datalogger}{extra}")
 
 
 # --- the flows ---------------------------------------------------------------------------------
@@ -304,43 +237,6 @@ def start_logger_write(screen: Screen, server, serial: str, number: int) -> Work
                   lambda text: plan_logger_write(server, serial, number, text),
                   "Reboot the datalogger?" if number == REBOOT_REGISTER
                   else "Write to the datalogger?")
-
-
-def start_point_write(screen: Screen, server, inverter: str, point: Point) -> Worker | None:
-    """Read the point's current value, edit it in engineering units, confirm, write, read back."""
-    if point.table != "holding" or not point.writable:
-        why = "guarded in the map: not written from here" if point.guard else "read-only"
-        screen.app.notify(f"{point.name} is {why}", severity="warning")
-        return None
-    old: list[str | None] = [None]
-
-    async def enter(app):
-        try:
-            words = await server.read_inverter_registers(inverter, point.address, point.end)
-            old[0] = decode(point, words).text
-            current = old[0]
-        except SolartuiError as exc:
-            current = f"(could not be read: {exc})"
-        return await app.push_screen_wait(EditScreen(point, current))
-
-    return _start(screen, server, point.name, enter,
-                  lambda text: plan_inverter_point(server, inverter, point, text, old[0]),
-                  "Write to the inverter (through the datalogger)?")
-
-
-def start_raw_write(screen: Screen, server, inverter: str, register: int) -> Worker | None:
-    old: list[list[int] | None] = [None]
-
-    async def enter(app):
-        try:
-            old[0] = await server.read_inverter_registers(inverter, register)
-        except SolartuiError:
-            old[0] = None
-        return await app.push_screen_wait(RawEditScreen(register, old[0]))
-
-    return _start(screen, server, f"holding {register}", enter,
-                  lambda words: plan_inverter_raw(server, inverter, register, words, old[0]),
-                  "Write to the inverter (through the datalogger)?")
 
 
 def start_clock_sync(screen: Screen, server, serial: str) -> Worker | None:

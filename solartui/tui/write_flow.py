@@ -1,32 +1,35 @@
-"""The write flow, usable from any screen: enter -> plan -> confirm -> execute -> outcome.
+"""The write flow, usable from any screen: enter -> (the write gate: plan -> confirm -> execute).
 
 Each `start_*` function starts one worker on the calling screen (group "write", exit_on_error
-False) and returns it. The worker opens the editor, plans the write (validation and the old value;
-a refused value never reaches the wire), asks for confirmation, executes it (the device layer
-writes, reads back and journals), records the outcome in the traffic log, notifies the person and
-posts `WriteFinished(outcome)` to the screen so it can refresh.
+False) and returns it. The worker opens the editor, builds a WriteRequest and hands it to the one
+write gate (solartui.devices.gate) with this door's confirm step — the ConfirmScreen — and origin
+"tui". The gate validates (a refused value never reaches the wire), asks, sends, reads back and
+journals; every outcome is recorded in the traffic log, notified and posted to the screen as
+`WriteFinished(outcome)` so it can refresh.
 
 Cancelling (Escape / Cancel in a dialog) sends nothing. Leaving the screen while a confirmed write
 is on the wire cancels the worker but not the write: it runs to its outcome, which is journalled,
-recorded and notified all the same.
+recorded and notified all the same. `device` defaults to the session's device; the server pane
+passes an inverter behind a datalogger.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Awaitable, Callable
 
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
 from solartui.devices.writes import (
     MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
 )
 from solartui.errors import LinkError, SolartuiError, ValueRejected
 from solartui.registers.model import Point
 from solartui.tui.screens.confirm import ConfirmScreen
-from solartui.tui.screens.edit import EditScreen, RawEditScreen, words_text
+from solartui.tui.screens.edit import EditScreen, RawEditScreen
 
 GROUP = "write"
 
@@ -47,8 +50,8 @@ def write_in_progress(app) -> bool:
                for w in app.workers)
 
 
-def start_point_write(screen: Screen, point: Point,
-                      current_text: str | None = None) -> Worker | None:
+def start_point_write(screen: Screen, point: Point, current_text: str | None = None,
+                      device=None, title: str = "Write to the device?") -> Worker | None:
     """Edit, confirm and write one map point. `current_text` None: the value is read first."""
 
     async def enter(app, device):
@@ -56,15 +59,15 @@ def start_point_write(screen: Screen, point: Point,
         if text is None and point.readable:
             reading = await device.read_point(point)
             text = reading.decoded.text if reading.ok else f"(could not be read: {reading.error})"
-        return await app.push_screen_wait(EditScreen(point, text))
+        value = await app.push_screen_wait(EditScreen(point, text))
+        return None if value is None else WriteRequest.point(point.name, value)
 
-    return _start(screen, point.name, enter,
-                  lambda device, text: device.plan_write(point.name, text),
-                  lambda device, plan: device.execute_write(plan))
+    return _start(screen, point.name, enter, title, device)
 
 
 def start_raw_write(screen: Screen, address: int,
-                    current_words: list[int] | tuple[int, ...] | None = None) -> Worker | None:
+                    current_words: list[int] | tuple[int, ...] | None = None,
+                    device=None, title: str = "Write to the device?") -> Worker | None:
     """Enter, confirm and write raw holding register words from `address` on."""
 
     async def enter(app, device):
@@ -74,11 +77,10 @@ def start_raw_write(screen: Screen, address: int,
                 words = await device.link.read(3, device.unit, address, 1)
             except LinkError:
                 words = None
-        return await app.push_screen_wait(RawEditScreen(address, words))
+        words = await app.push_screen_wait(RawEditScreen(address, words))
+        return None if words is None else WriteRequest.raw(address, list(words))
 
-    return _start(screen, f"holding {address}", enter,
-                  lambda device, words: device.plan_raw_write(address, list(words)),
-                  lambda device, plan: device.execute_write(plan))
+    return _start(screen, f"holding {address}", enter, title, device)
 
 
 def start_setting_write(screen: Screen, setting, current_text: str | None = None
@@ -87,12 +89,11 @@ def start_setting_write(screen: Screen, setting, current_text: str | None = None
     from solartui.tui.screens.setting_edit import SettingEditScreen
 
     async def enter(app, device):
-        return await app.push_screen_wait(SettingEditScreen(setting, current_text,
-                                                            device.context))
+        value = await app.push_screen_wait(SettingEditScreen(setting, current_text,
+                                                             device.context))
+        return None if value is None else WriteRequest.point(setting.name, value)
 
-    return _start(screen, setting.name, enter,
-                  lambda device, text: device.plan_write(setting.name, text),
-                  lambda device, plan: device.execute_write(plan))
+    return _start(screen, setting.name, enter)
 
 
 def start_action(screen: Screen) -> Worker | None:
@@ -105,56 +106,34 @@ def start_action(screen: Screen) -> Worker | None:
     if device is not None and not actions:
         app.notify(f"map {device.map.id} offers no actions", severity="warning")
         return None
-    return screen.run_worker(_action_flow(screen, ActionScreen(actions)), name="action",
-                             group=GROUP, exclusive=False, exit_on_error=False) \
-        if _may_start(app) else None
 
-
-async def _action_flow(screen, chooser) -> list[WriteOutcome] | None:
-    from solartui.devices.actions import plan_action, run_action
-    from solartui.tui.screens.action import ActionPlan
-    app = screen.app
-    device = app.session.device
-    chosen = await app.push_screen_wait(chooser)
-    if chosen is None:
-        return _cancelled(app, "action")
-    action, args = chosen
-    if action.clock:
-        plan = await _plan_or_notify(app, action.name, device.plan_clock())
-        if plan is None:
+    async def enter(app, device):
+        chosen = await app.push_screen_wait(ActionScreen(actions))
+        if chosen is None:
             return None
-        if not await app.push_screen_wait(ConfirmScreen(plan, "Set the device clock?")):
-            return _cancelled(app, action.name)
-        return [await _execute(app, screen, device, plan, lambda d, p: d.set_clock(p))]
-    plans = await _plan_or_notify(app, action.name, plan_action(device, action, args))
-    if plans is None:
-        return None
-    whole = ActionPlan(action.name, tuple(args), tuple(plans))
-    if not await app.push_screen_wait(ConfirmScreen(whole, f"Run {action.name}?")):
-        return _cancelled(app, action.name)
-    task = asyncio.get_running_loop().create_task(run_action(device, plans),
-                                                  name=f"action {action.name}")
-    outcomes = await asyncio.shield(task)         # journalled step by step by the device
-    for outcome in outcomes:
-        report(app, screen, outcome)
-    return outcomes
+        action, args = chosen
+        return WriteRequest.action(action.name, args)
+
+    return _start(screen, "action", enter, "Run the action?")
 
 
-async def _plan_or_notify(app, name: str, coro):
-    try:
-        return await coro
-    except asyncio.CancelledError:
-        raise
-    except ValueRejected as exc:
-        app.notify(f"{exc} — nothing written", title="value refused", severity="warning",
-                   timeout=8)
-    except SolartuiError as exc:
-        app.notify(f"{name}: {exc} — nothing written", severity="error", timeout=8)
-    return None
+def start_clock_sync(screen: Screen, device=None,
+                     title: str = "Set the device clock?") -> Worker | None:
+    """Confirm and set the device clock to host time; verified by read-back."""
+
+    async def enter(app, device):
+        return WriteRequest.clock()
+
+    return _start(screen, "clock", enter, title, device)
 
 
-def _may_start(app) -> bool:
-    if app.session.device is None:
+# --- the flow ----------------------------------------------------------------------------------
+
+Enter = Callable[[Any, Any], Awaitable[WriteRequest | None]]
+
+
+def _may_start(app, device) -> bool:
+    if device is None:
         app.notify("not connected: open a target first (ctrl+o)", severity="warning")
         return False
     if write_in_progress(app):
@@ -163,45 +142,55 @@ def _may_start(app) -> bool:
     return True
 
 
-def start_clock_sync(screen: Screen) -> Worker | None:
-    """Confirm and set the device clock to host time; verified by read-back."""
-    return _start(screen, "clock", None,
-                  lambda device, _: device.plan_clock(),
-                  lambda device, plan: device.set_clock(plan),
-                  title="Set the device clock?")
-
-
-# --- the flow ----------------------------------------------------------------------------------
-
-Enter = Callable[[Any, Any], Awaitable[Any]]
-
-
-def _start(screen: Screen, name: str, enter: Enter | None,
-           plan: Callable[[Any, Any], Awaitable[WritePlan]],
-           execute: Callable[[Any, WritePlan], Awaitable[WriteOutcome]],
-           title: str = "Write to the device?") -> Worker | None:
+def _start(screen: Screen, name: str, enter: Enter, title: str = "Write to the device?",
+           device=None) -> Worker | None:
     app = screen.app
-    if not _may_start(app):
+    device = device if device is not None else app.session.device
+    if not _may_start(app, device):
         return None
-    return screen.run_worker(_flow(screen, name, enter, plan, execute, title),
+    return screen.run_worker(_flow(screen, device, name, enter, title),
                              name=f"write {name}", group=GROUP, exclusive=False,
                              exit_on_error=False)
 
 
-async def _flow(screen, name, enter, plan_fn, execute, title) -> WriteOutcome | None:
+async def _flow(screen, device, name, enter, title):
+    """The worker: one outcome (a list for an action), or None when nothing was written."""
     app = screen.app
-    device = app.session.device
-    entry = None
-    if enter is not None:
-        entry = await enter(app, device)
-        if entry is None:
-            return _cancelled(app, name)
-    plan = await _plan_or_notify(app, name, plan_fn(device, entry))
-    if plan is None:
-        return None
-    if not await app.push_screen_wait(ConfirmScreen(plan, title)):
+    request = await enter(app, device)
+    if request is None:
         return _cancelled(app, name)
-    return await _execute(app, screen, device, plan, execute)
+
+    async def confirm(plans: list[WritePlan]) -> bool:
+        return bool(await app.push_screen_wait(ConfirmScreen(_confirmable(request, plans),
+                                                             _title(request, plans, title))))
+
+    try:
+        outcomes = await gate.run(device, request, confirm, "tui",
+                                  on_outcome=lambda o: report(app, screen, o))
+    except ValueRejected as exc:
+        app.notify(f"{exc} — nothing written", title="value refused", severity="warning",
+                   timeout=8)
+        return None
+    except SolartuiError as exc:
+        app.notify(f"{request.name}: {exc} — nothing written", severity="error", timeout=8)
+        return None
+    if outcomes is None:
+        return _cancelled(app, request.name)
+    return outcomes if request.kind == gate.ACTION else outcomes[0]
+
+
+def _confirmable(request: WriteRequest, plans: list[WritePlan]):
+    if request.kind == gate.ACTION and not (len(plans) == 1 and plans[0].name == "clock"):
+        from solartui.tui.screens.action import ActionPlan
+        return ActionPlan(request.name, request.args, tuple(plans))
+    return plans[0]
+
+
+def _title(request: WriteRequest, plans: list[WritePlan], title: str) -> str:
+    if request.kind == gate.ACTION:
+        return ("Set the device clock?" if plans[0].name == "clock"
+                else f"Run {request.name}?")
+    return title
 
 
 def _cancelled(app, name: str) -> None:
@@ -211,39 +200,11 @@ def _cancelled(app, name: str) -> None:
     return None
 
 
-async def _execute(app, screen, device, plan: WritePlan, execute) -> WriteOutcome:
-    """Run the confirmed write to its outcome even if the worker is cancelled meanwhile."""
-    task = asyncio.get_running_loop().create_task(execute(device, plan),
-                                                  name=f"write {plan.name}")
-    try:
-        outcome = await asyncio.shield(task)
-    except asyncio.CancelledError:
-        task.add_done_callback(lambda t: _late(app, screen, plan, t))
-        raise
-    report(app, screen, outcome)
-    return outcome
-
-
-def _late(app, screen, plan: WritePlan, task: asyncio.Task) -> None:
-    """The outcome of a write whose worker was cancelled (its screen was left).
-
-    The journal already has it (the device layer wrote it); the person is told if the app runs.
-    """
+def report(app, screen, outcome: WriteOutcome) -> None:
+    """Traffic log, notification, WriteFinished: what every outcome gets after the journal —
+    also when the worker that started it was cancelled (its screen was left)."""
     if not app.is_running:
         return
-    if task.cancelled():
-        app.notify(f"{plan.name}: the write was interrupted; its outcome is unknown "
-                   f"(raw {words_text(plan.words)})", severity="error", timeout=10)
-        return
-    exc = task.exception()
-    if exc is not None:
-        app.notify(f"{plan.name}: {exc}", severity="error", timeout=10)
-        return
-    report(app, screen, task.result())
-
-
-def report(app, screen, outcome: WriteOutcome) -> None:
-    """Traffic log, notification, WriteFinished: what every outcome gets after the journal."""
     app.session.record(outcome)
     app.notify(outcome.line(), title=f"write {outcome.status}",
                severity=SEVERITY.get(outcome.status, "warning"),

@@ -50,8 +50,10 @@ class LiveScreen(Attesting, PollingScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False),   # the filter says so
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, device=None) -> None:
+        """`device`: another device than the session's (an inverter behind a datalogger)."""
         super().__init__()
+        self._own_device = device
         self._last: dict[str, object] = {}       # point name -> last good Reading
         self._errors: dict[str, str] = {}        # point name -> why its last read failed
         self._cells: dict[tuple[str, str], object] = {}   # what each cell shows now
@@ -74,7 +76,7 @@ class LiveScreen(Attesting, PollingScreen):
 
     def on_mount(self) -> None:
         # the screen's own device: a reconnect closes the session's before this screen goes
-        dev = self.device = self.app.device
+        dev = self.device = self._own_device or self.app.device
         self.points = sorted((p for p in dev.map.points if p.readable),
                              key=lambda p: (GROUPS.index(p.group), p.table != "input", p.address))
         self.reads = len(plan_for_map(dev.map, self.points))
@@ -259,7 +261,8 @@ class LiveScreen(Attesting, PollingScreen):
             self.notify("writing is not available in this build", severity="error")
             return
         last = self._last.get(p.name)
-        start_point_write(self, p, last.decoded.text if last is not None else None)
+        start_point_write(self, p, last.decoded.text if last is not None else None,
+                          device=self.device)
 
     def action_action(self) -> None:
         from solartui.tui.write_flow import start_action

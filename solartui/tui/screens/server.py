@@ -9,13 +9,13 @@ sync) and the server's Command log with outcomes.
 
 The screen holds no protocol state: it shows what the ShineServer knows. A server listener
 (called on the event loop after every change) only marks what changed and posts one
-ServerChanged; the handler redraws. Reads run in workers, writes in the shine_flow (edit ->
-confirm -> write); a failure raises a SolartuiError that the app's central handler notifies.
+ServerChanged; the handler redraws. Reads run in workers; writes are in server_writes (the
+datalogger's registers through shine_flow, the inverter's through the one write gate); a failure
+raises a SolartuiError that the app's central handler notifies.
 """
 
 from __future__ import annotations
 
-import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,13 +39,14 @@ from textual.worker import Worker, WorkerState
 from solartui.errors import ValueRejected
 from solartui.tui import shine_flow
 from solartui.tui.screens import server_reads as reads
+from solartui.tui.screens.server_writes import ServerWrites
 from solartui.tui.screens import server_tables as T
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 5781
 TABS = ("tab-values", "tab-logger", "tab-inverter", "tab-clock", "tab-log")
 HELP = ("1-5 tabs · o start/stop · a read all · r read · enter/w write · s sync clock · "
-        "esc back")
+        "f2 the inverter's live screen · esc back")
 
 
 class ServerChanged(Message):
@@ -62,7 +63,7 @@ class PaneNote(Message):
         self.raw = raw
 
 
-class ServerScreen(Screen):
+class ServerScreen(ServerWrites, Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("o", "toggle_server", "Start/stop"),
@@ -70,6 +71,7 @@ class ServerScreen(Screen):
         Binding("r", "read_selected", "Read"),
         Binding("w", "write_selected", "Write"),
         Binding("s", "sync_clock", "Sync clock"),
+        Binding("f2", "live", "Live"),
         *(Binding(str(i + 1), f"tab('{t}')", show=False) for i, t in enumerate(TABS)),
     ]
 
@@ -384,37 +386,6 @@ class ServerScreen(Screen):
         else:
             self.action_read_all()
 
-    def action_write_selected(self) -> None:
-        tab = self.active_tab
-        if tab == "tab-logger":
-            key = self._selected_key("logger-regs")
-            serial = self._need_logger()
-            if serial and key:
-                shine_flow.start_logger_write(self, self.server, serial, int(key))
-        elif tab == "tab-inverter":
-            key = self._selected_key("inv-regs")
-            inverter = self._need_inverter()
-            if inverter and key:
-                shine_flow.start_point_write(self, self.server, inverter,
-                                             self.server.map.point(key))
-        elif tab == "tab-clock":
-            self.action_sync_clock()
-        else:
-            self.notify("writes are on the Datalogger registers (2) and Inverter registers (3) "
-                        "tabs", severity="warning")
-
-    def action_sync_clock(self) -> None:
-        serial = self._need_logger()
-        if serial:
-            shine_flow.start_clock_sync(self, self.server, serial)
-
-    def _raw_register(self) -> int | None:
-        text = self.query_one("#inv-reg", Input).value.strip()
-        if not text.isdigit() or int(text) > 4095:
-            self.notify("enter a holding register number 0..4095", severity="warning")
-            return None
-        return int(text)
-
     def on_button_pressed(self, event: Button.Pressed) -> None:
         ident = event.button.id
         event.stop()
@@ -437,7 +408,7 @@ class ServerScreen(Screen):
                                          f"holding {register}"),
                            f"reading holding {register} from {inverter}", raw=True)
             else:
-                shine_flow.start_raw_write(self, self.server, inverter, register)
+                self._write_raw(inverter, register)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -457,11 +428,6 @@ class ServerScreen(Screen):
         self._status(message.text)
         if message.raw:
             self.query_one("#inv-raw-result", Static).update(message.text)
-        self.redraw()
-
-    def on_shine_write_finished(self, message: shine_flow.ShineWriteFinished) -> None:
-        o = message.outcome
-        self._status(f"{time.strftime('%H:%M:%S')} {o.line()}", bad=not o.ok)
         self.redraw()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

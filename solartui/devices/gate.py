@@ -1,0 +1,166 @@
+"""The one write gate. Every door — the CLI (`write`, `time`, `action`, `report --sync-clock`),
+every TUI screen, the Growatt server's pane and HTTP API, MQTT — calls `run` here, and nothing
+else sends a write to a device.
+
+The steps are always the same:
+1. plan: the device validates the request against its map (guard, access, range, step, enum,
+   the settings that must agree with each other) and the protocol's limits, encodes it and reads
+   the old value. A refusal raises ValueRejected (WriteForbidden for a register the map forbids):
+   no plan exists, so nothing can reach the wire.
+2. confirm: the door asks the person (TUI dialog, CLI prompt) or carries an explicit yes (`--yes`,
+   an authorised HTTP PUT). A no ends here; nothing is sent.
+3. execute: each plan goes through the device's paced link at write priority and is read back;
+   after a step that is not verified the rest are not sent.
+4. journal: every outcome is appended (fsynced) with the door it came through, before the door
+   hears of it — even when the door stopped waiting (a TUI screen left mid-write).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from solartui.devices.writes import NOT_SENT, WriteOutcome, WritePlan
+from solartui.errors import SolartuiError, ValueRejected
+
+log = logging.getLogger("solartui.writes")
+
+ORIGINS = ("cli", "tui", "http", "mqtt", "server")
+
+POINT, RAW, CLOCK, ACTION = "point", "raw", "clock", "action"
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a door asks for, before anything is known about whether it is allowed."""
+
+    kind: str                           # point | raw | clock | action
+    name: str = ""                      # point or setting name; action name
+    value: str = ""                     # engineering units or an enum label (point)
+    address: int = 0                    # raw: first holding register
+    words: tuple[int, ...] = ()         # raw: the words from `address` on
+    args: tuple[str, ...] = ()          # action: its arguments
+
+    @classmethod
+    def point(cls, name: str, value: str) -> "WriteRequest":
+        return cls(POINT, name=name, value=str(value))
+
+    @classmethod
+    def raw(cls, address: int, words) -> "WriteRequest":
+        return cls(RAW, name=f"holding {address}", address=address, words=tuple(words))
+
+    @classmethod
+    def clock(cls) -> "WriteRequest":
+        return cls(CLOCK, name="clock")
+
+    @classmethod
+    def action(cls, name: str, args=()) -> "WriteRequest":
+        return cls(ACTION, name=name, args=tuple(str(a) for a in args))
+
+
+Confirm = Callable[[list[WritePlan]], Awaitable[bool]]
+OnOutcome = Callable[[WriteOutcome], None]
+
+
+async def confirmed(_plans: list[WritePlan]) -> bool:
+    """For doors whose request is itself the explicit yes (`--yes`, an authorised HTTP PUT)."""
+    return True
+
+
+async def plan(device, request: WriteRequest, pending: dict | None = None) -> list[WritePlan]:
+    """Validate and encode (ValueRejected: nothing is sent), then read the old values.
+    `pending` carries the settings planned earlier in the same confirmation, which are written
+    before this one: settings checked together (PI30 float ≤ bulk) see them as current."""
+    if request.kind == POINT:
+        return [await device.plan_write(request.name, request.value, pending)]
+    if request.kind == RAW:
+        planner = getattr(device, "plan_raw_write", None)
+        if planner is None:
+            raise ValueRejected(f"map {device.map.id} has no registers to write raw")
+        return [await planner(request.address, list(request.words))]
+    if request.kind == CLOCK:
+        return [await device.plan_clock()]
+    if request.kind == ACTION:
+        from solartui.devices.actions import actions_for, plan_action
+        action = actions_for(device.map).get(request.name)
+        if action is None:
+            known = ", ".join(actions_for(device.map)) or "none"
+            raise SolartuiError(f"no action '{request.name}' for map {device.map.id} "
+                                f"(actions: {known})")
+        if action.clock:
+            if request.args:
+                raise ValueRejected(f"{request.name} takes no arguments "
+                                    "(it sets the host's local time)")
+            return [await device.plan_clock()]
+        return await plan_action(device, action, list(request.args))
+    raise SolartuiError(f"unknown write request kind {request.kind!r}")
+
+
+async def execute(device, plans: list[WritePlan], origin: str,
+                  on_outcome: OnOutcome | None = None) -> list[WriteOutcome]:
+    """Send confirmed plans in order, each read back and journalled with its origin; after a
+    step that is not verified the rest are journalled as not sent."""
+    outcomes: list[WriteOutcome] = []
+    failed: str | None = None
+    for p in plans:
+        if failed is not None:
+            outcome = WriteOutcome(p, NOT_SENT, f"not sent: {failed} failed before it")
+        elif p.name == "clock":
+            outcome = await device.set_clock(p)
+        else:
+            outcome = await device.execute_write(p)
+        if failed is None and not outcome.ok:
+            failed = p.name
+        journal(device, outcome, origin)
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return outcomes
+
+
+def journal(device, outcome: WriteOutcome, origin: str) -> None:
+    """The one place a device write's outcome is recorded. A journal that cannot be written is
+    logged loudly: the write itself has happened and its outcome still reaches the door."""
+    entry = {**outcome.journal_entry(), "origin": origin}
+    log.info("write %s from %s: %s", outcome.plan.name, origin, outcome.status)
+    if getattr(device, "journal", None) is None:
+        return
+    try:
+        device.journal.append(entry)
+    except SolartuiError as exc:
+        log.error("journal: %s", exc)
+        raise
+
+
+async def run(device, requests: WriteRequest | list[WriteRequest], confirm: Confirm,
+              origin: str, on_outcome: OnOutcome | None = None) -> list[WriteOutcome] | None:
+    """plan -> confirm -> execute -> journal; None when the person said no (nothing sent).
+
+    Several requests are all planned (any refusal: nothing is sent) and confirmed once. Once
+    confirmed, the writes run in a task of their own: a caller that stops waiting (a screen left,
+    a client gone) cancels only its wait; the writes still reach their outcomes, which are
+    journalled and handed to `on_outcome`.
+    """
+    if origin not in ORIGINS:
+        raise SolartuiError(f"unknown write origin {origin!r}")
+    if isinstance(requests, WriteRequest):
+        requests = [requests]
+    plans: list[WritePlan] = []
+    pending: dict = {}
+    for request in requests:
+        plans += await plan(device, request, pending)
+    if not await confirm(plans):
+        log.info("write %s from %s: not confirmed, nothing sent",
+                 ", ".join(r.name for r in requests), origin)
+        return None
+    task = asyncio.get_running_loop().create_task(execute(device, plans, origin, on_outcome),
+                                                  name=f"write {requests[0].name}")
+    task.add_done_callback(_log_failure)
+    return await asyncio.shield(task)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("write ended in an error: %s", task.exception())

@@ -1,0 +1,207 @@
+"""An inverter behind a Growatt datalogger, as a link.
+
+Why: the register device (map + link) already identifies, polls, plans, validates, sends, reads
+back and journals; an inverter reached through a ShineWiFi/ShineLAN datalogger should get all of
+that, and go through the one write gate, exactly as one on RS485 does. This transport relays
+Modbus holding-register operations as the datalogger's own commands — FC03 as 0x05, FC06 as 0x06,
+FC16 as 0x10 — through the datalogger connection's link scheduler (paced, one at a time, writes
+first), so the server pane and the HTTP API hold no write logic of their own.
+
+Input registers cannot be read on demand through a datalogger (growatt-shine.md §2.1): FC04 reads
+are answered from the words of the inverter's latest live data record, which carries the same
+words an FC04 read would return (§2.4), and fail when no record has carried them yet.
+"""
+
+from __future__ import annotations
+
+import time
+
+from solartui.errors import (CommandRejected, ConnectionFailed, DeviceException, NoAnswer,
+                             RegisterUnavailable, ShineError, UnknownDevice)
+from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
+from solartui.links.stats import LinkStats
+from solartui.registers.write_rules import MAX_READ, MAX_WRITE_MULTIPLE
+from solartui.shine import frame as F
+from solartui.shine import records as R
+
+ILLEGAL_ADDRESS = 2
+MAX_REGISTER = 4095         # the datalogger's register field
+
+
+def _check_span(first: int, last: int, most: int) -> None:
+    if not 0 <= first <= last <= MAX_REGISTER:
+        raise ShineError(f"register range {first}-{last} is outside 0-{MAX_REGISTER}")
+    if last - first + 1 > most:
+        raise ShineError(f"register range {first}-{last} is not 1-{most} registers")
+
+
+class RelayTarget:
+    """What a device prints as its target: `shine://DATALOGGER/INVERTER`."""
+
+    scheme = "shine"
+
+    def __init__(self, datalogger: str, inverter: str):
+        self.datalogger = datalogger
+        self.inverter = inverter
+
+    def with_unit(self, _unit) -> "RelayTarget":
+        return self
+
+    def __str__(self) -> str:
+        return f"shine://{self.datalogger}/{self.inverter}"
+
+
+class ShineRelayLink:
+    """The link of one inverter behind one datalogger on the embedded server."""
+
+    def __init__(self, server, inverter: str):
+        self.server = server
+        self.inverter = inverter
+        logger, _inv = server.find_inverter(inverter)
+        self.target = RelayTarget(logger.serial, inverter)
+
+    # what devices and screens read off a link
+
+    def _logger(self):
+        try:
+            return self.server.find_inverter(self.inverter)[0]
+        except UnknownDevice as exc:
+            raise ConnectionFailed(str(exc)) from None
+
+    @property
+    def description(self) -> str:
+        try:
+            logger = self._logger()
+        except ConnectionFailed:
+            return f"inverter {self.inverter} (its datalogger is gone)"
+        return (f"inverter {self.inverter} via datalogger {logger.serial} at "
+                f"{logger.ip}:{logger.port}")
+
+    @property
+    def scheduler(self):
+        conn = self._logger().connection
+        return conn.scheduler
+
+    @property
+    def stats(self) -> LinkStats:
+        try:
+            return self.scheduler.stats
+        except ConnectionFailed:
+            return LinkStats()
+
+    @property
+    def min_period(self) -> float:
+        return self.server.command_gap
+
+    def add_sink(self, sink) -> None:
+        self.scheduler.add_sink(sink)
+
+    async def close(self) -> None:
+        """The datalogger's connection belongs to the server: nothing to close here."""
+
+    # the operations
+
+    async def read(self, function: int, unit: int, address: int, count: int,
+                   priority: int = PRIORITY_READ) -> list[int]:
+        if function == 4:
+            return self._input_words(address, count)
+        if function != 3:
+            raise DeviceException(function, 1)
+        try:
+            return await self.read_holding(address, address + count - 1, priority)
+        except RegisterUnavailable:
+            raise DeviceException(3, ILLEGAL_ADDRESS) from None
+        except UnknownDevice as exc:
+            raise ConnectionFailed(str(exc)) from None
+        except ShineError as exc:
+            raise DeviceException(3, ILLEGAL_ADDRESS) from exc
+
+    async def write(self, function: int, unit: int, address: int, words: list[int],
+                    priority: int = PRIORITY_WRITE) -> None:
+        try:
+            if function == 6 and len(words) == 1:
+                await self._write_single(address, words[0])
+            else:
+                await self._write_multiple(address, list(words))
+        except UnknownDevice as exc:
+            raise ConnectionFailed(str(exc)) from None
+
+    # the datalogger's commands
+
+    async def read_holding(self, first: int, last: int | None = None,
+                           priority: int = PRIORITY_READ) -> list[int]:
+        """0x05: holding registers first..last, fresh from the inverter."""
+        server, serial = self.server, self.inverter
+        last = first if last is None else last
+        _check_span(first, last, MAX_READ)
+        logger, inv = server.find_inverter(serial)
+        what = f"read holding {first}" + (f"-{last}" if last != first else "")
+        reply, started = await server._command(
+            logger, lambda: R.ReadHolding(logger.serial, first, last), what=what,
+            expect=F.READ_HOLDING, match=lambda r: r.first == first,
+            timeout=server.inverter_timeout, unit=inv.unit, inverter=serial, priority=priority)
+        if len(reply.values) != last - first + 1:
+            server._record(logger.serial, serial, what, "empty reply (register not available)",
+                           False, started)
+            raise RegisterUnavailable(f"inverter {serial} returned no value for register {first}"
+                                      + (f"-{last}" if last != first else "")
+                                      + " (not available)")
+        for i, w in enumerate(reply.values):
+            inv.holding[first + i] = w
+        server._record(logger.serial, serial, what, " ".join(f"{w:04x}" for w in reply.values),
+                       True, started)
+        return list(reply.values)
+
+    async def _write_single(self, register: int, value: int) -> int:
+        """0x06; reached only through the write gate (RegisterDevice.execute_write)."""
+        server, serial = self.server, self.inverter
+        _check_span(register, register, 1)
+        logger, inv = server.find_inverter(serial)
+        what = f"write holding {register} = {value}"
+        reply, started = await server._command(
+            logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
+            expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
+            timeout=server.inverter_timeout, unit=inv.unit, inverter=serial,
+            priority=PRIORITY_WRITE)
+        if reply.result != 0:
+            exc = CommandRejected(f"write of inverter register {register}", reply.result)
+            server._record(logger.serial, serial, what, str(exc), False, started)
+            raise exc
+        inv.holding[register] = reply.value
+        server._record(logger.serial, serial, what, f"ACK, reads {reply.value}", True, started)
+        return reply.value
+
+    async def _write_multiple(self, first: int, values: list[int]) -> None:
+        """0x10; reached only through the write gate (RegisterDevice.execute_write)."""
+        server, serial = self.server, self.inverter
+        last = first + len(values) - 1
+        _check_span(first, last, MAX_WRITE_MULTIPLE)
+        logger, inv = server.find_inverter(serial)
+        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
+        reply, started = await server._command(
+            logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
+            expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
+            timeout=server.logger_timeout, unit=inv.unit, inverter=serial,
+            priority=PRIORITY_WRITE)
+        if reply.status != 0:
+            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
+            server._record(logger.serial, serial, what, str(exc), False, started)
+            raise exc
+        for i, v in enumerate(values):
+            inv.holding[first + i] = v
+        server._record(logger.serial, serial, what, "ACK", True, started)
+
+    def _input_words(self, address: int, count: int) -> list[int]:
+        try:
+            _logger, inv = self.server.find_inverter(self.inverter)
+        except UnknownDevice as exc:
+            raise ConnectionFailed(str(exc)) from None
+        words = [inv.input_words.get(a) for a in range(address, address + count)]
+        if inv.input_at is None:
+            raise NoAnswer(f"inverter {self.inverter} has sent no data record yet (input "
+                           "registers arrive only in its records)")
+        if any(w is None for w in words):
+            raise DeviceException(4, ILLEGAL_ADDRESS)
+        self.age = time.time() - inv.input_at
+        return words
+
