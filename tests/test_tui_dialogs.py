@@ -351,3 +351,25 @@ async def test_pi30_setting_editor_and_confirm(tmp_path, how, times):
         await entered_then_confirmed(
             r, how, times,
             lambda: sum(1 for e in r.inverter.log if (e.command or "").startswith("PBFT")))
+
+
+def test_every_modal_is_a_dialog():
+    """A modal that is not a Dialog could answer twice again: keep every one on the shared base."""
+    import importlib
+    import pkgutil
+
+    from textual.screen import ModalScreen
+
+    import solartui.tui.screens as screens
+
+    for info in pkgutil.iter_modules(screens.__path__):
+        importlib.import_module(f"{screens.__name__}.{info.name}")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(ModalScreen) if c.__module__.startswith("solartui.")]
+    assert ours and all(issubclass(c, Dialog) for c in ours), \
+        [c.__name__ for c in ours if not issubclass(c, Dialog)]
