@@ -20,7 +20,7 @@ and mouse press and drops:
 from __future__ import annotations
 
 from textual import events
-from textual._time import get_time
+from textual._time import get_time     # the clock Textual stamps events with
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen, ScreenResultType
 
