@@ -33,7 +33,7 @@ from solartui.trust.attestations import AttestationStore
 from test_tui_actions import givenergy_app, writes as dongle_writes
 from test_tui_pi30 import cell as pi30_cell, go_to as pi30_go_to, pi30_app
 from test_tui_server import running as server_pane
-from tui_rig import REPEATS, press_repeatedly, running
+from tui_rig import REPEATS, REPEATS_SHORT, press_repeatedly, running
 
 WRITE_GROUPS = ("write", "shine-write")
 
@@ -191,7 +191,7 @@ class _PaneRig:
         await self.p.until(cond, timeout)
 
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 @pytest.mark.parametrize("what", ["datalogger", "point", "raw"])
 async def test_server_pane_editors(tmp_path, what, how, times):
     async with server_pane(tmp_path) as p:
@@ -236,7 +236,7 @@ async def test_quit_at_once_with_nothing_going_on(rig):
         assert not any(isinstance(s, QuitScreen) for s in r.app.screen_stack)
 
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_quit_asks_while_dataloggers_are_connected(tmp_path, how, times):
     async with server_pane(tmp_path) as p:
         await p.pilot.press("ctrl+q")
@@ -311,7 +311,7 @@ async def test_a_failed_connect_keeps_the_device_connected(rig):
         assert len(r.notes) == 1
 
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_connect_once_to_a_new_target(growatt_map, tmp_path, how, times):
     bank = RegisterBank(growatt_map, unit=1, identity={"serial": "SECOND0001"})
     other = ModbusSimulator([bank])

@@ -14,8 +14,6 @@ words an FC04 read would return (§2.4), and fail when no record has carried the
 
 from __future__ import annotations
 
-import time
-
 from solartui.errors import (CommandRejected, ConnectionFailed, DeviceException, NoAnswer,
                              RegisterUnavailable, ShineError, UnknownDevice)
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
@@ -154,42 +152,43 @@ class ShineRelayLink:
 
     async def _write_single(self, register: int, value: int) -> int:
         """0x06; reached only through the write gate (RegisterDevice.execute_write)."""
-        server, serial = self.server, self.inverter
         _check_span(register, register, 1)
-        logger, inv = server.find_inverter(serial)
-        what = f"write holding {register} = {value}"
-        reply, started = await server._command(
-            logger, lambda: R.WriteHolding(logger.serial, register, value), what=what,
-            expect=F.WRITE_HOLDING, match=lambda r: r.register == register,
-            timeout=server.inverter_timeout, unit=inv.unit, inverter=serial,
-            priority=PRIORITY_WRITE)
-        if reply.result != 0:
-            exc = CommandRejected(f"write of inverter register {register}", reply.result)
-            server._record(logger.serial, serial, what, str(exc), False, started)
-            raise exc
-        inv.holding[register] = reply.value
-        server._record(logger.serial, serial, what, f"ACK, reads {reply.value}", True, started)
+        reply = await self._write_command(
+            f"write holding {register} = {value}", f"write of inverter register {register}",
+            lambda serial: R.WriteHolding(serial, register, value), F.WRITE_HOLDING,
+            lambda r: r.register == register, self.server.inverter_timeout,
+            lambda r: r.result, lambda r: {register: r.value})
         return reply.value
 
     async def _write_multiple(self, first: int, values: list[int]) -> None:
         """0x10; reached only through the write gate (RegisterDevice.execute_write)."""
-        server, serial = self.server, self.inverter
         last = first + len(values) - 1
         _check_span(first, last, MAX_WRITE_MULTIPLE)
+        await self._write_command(
+            f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}",
+            f"write of inverter registers {first}-{last}",
+            lambda serial: R.WriteMultiple(serial, first, tuple(values)), F.WRITE_MULTIPLE,
+            lambda r: r.first == first and r.last == last, self.server.logger_timeout,
+            lambda r: r.status, lambda r: {first + i: v for i, v in enumerate(values)})
+
+    async def _write_command(self, what: str, refused: str, build, expect: int, match,
+                             timeout: float, status, written):
+        """Send one write command, check its reply's status byte (a NACK is CommandRejected)
+        and remember what the inverter now holds; every outcome goes to the command log."""
+        server, serial = self.server, self.inverter
         logger, inv = server.find_inverter(serial)
-        what = f"write holding {first}-{last} = {' '.join(f'{v:04x}' for v in values)}"
         reply, started = await server._command(
-            logger, lambda: R.WriteMultiple(logger.serial, first, tuple(values)), what=what,
-            expect=F.WRITE_MULTIPLE, match=lambda r: r.first == first and r.last == last,
-            timeout=server.logger_timeout, unit=inv.unit, inverter=serial,
-            priority=PRIORITY_WRITE)
-        if reply.status != 0:
-            exc = CommandRejected(f"write of inverter registers {first}-{last}", reply.status)
+            logger, lambda: build(logger.serial), what=what, expect=expect, match=match,
+            timeout=timeout, unit=inv.unit, inverter=serial, priority=PRIORITY_WRITE)
+        if status(reply) != 0:
+            exc = CommandRejected(refused, status(reply))
             server._record(logger.serial, serial, what, str(exc), False, started)
             raise exc
-        for i, v in enumerate(values):
-            inv.holding[first + i] = v
-        server._record(logger.serial, serial, what, "ACK", True, started)
+        now = written(reply)
+        inv.holding.update(now)
+        echo = f", reads {reply.value}" if hasattr(reply, "value") else ""     # 0x06 echoes it
+        server._record(logger.serial, serial, what, "ACK" + echo, True, started)
+        return reply
 
     def _input_words(self, address: int, count: int) -> list[int]:
         try:
@@ -202,6 +201,5 @@ class ShineRelayLink:
                            "registers arrive only in its records)")
         if any(w is None for w in words):
             raise DeviceException(4, ILLEGAL_ADDRESS)
-        self.age = time.time() - inv.input_at
         return words
 
