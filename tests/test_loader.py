@@ -599,6 +599,8 @@ def test_mutated_map_only_raises_map_error(mutations, drop_alias):
         parts = slot.split(".")
         node = data
         for part in parts[:-1]:
+            if isinstance(node, list) and not part.isdigit():
+                break                   # an earlier mutation put a list where a mapping was
             key = int(part) if isinstance(node, list) else (int(part) if part.isdigit() else part)
             if isinstance(node, list):
                 if key >= len(node):
