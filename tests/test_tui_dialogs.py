@@ -63,7 +63,11 @@ async def entered_then_confirmed(r, how, times, count) -> None:
     screens underneath stay as they were."""
     base = stack(r.app)[:-1]
     before = count()
+    editor = r.app.screen
     await press_repeatedly(r.pilot, "enter", times, how)
+    # the first Enter answers the editor; on a loaded machine that may take a moment, and the
+    # editor (a Dialog) on top must not count as "a dialog waits for an answer" meanwhile
+    await r.until(lambda: r.app.screen is not editor, 10)
     await settle(r)
     assert r.app.is_running
     if how == "burst":                   # every press was made before the editor closed
