@@ -113,3 +113,28 @@ async def test_discover_scan_can_be_cancelled(pty_device):
 def _probe(path):
     from solartui.discovery.rtu_probe import probe_port
     return lambda f, p: probe_port(path, on_found=f, on_progress=p)
+
+
+async def test_cli_scan_without_a_terminal_prints_plain_progress_lines():
+    """No tty (cron, a pipe): a long sweep says where it is on stderr instead of a progress bar.
+    A device at 38400 is found only after the 9600 sweep; the first line comes after a second."""
+    import asyncio
+    import sys
+
+    from procs import ROOT
+    m = resolve("growatt-protocol-ii")
+    wire, sim = await serve_on_pty([RegisterBank(m, unit=1, identity={"serial": "SCAN000038"})],
+                                   baud=38400)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "solartui", "scan", "--port", wire.client_path, cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line.startswith(f"scan {wire.client_path}: "), line
+        assert "trying 9600 8N1 unit" in line and "left" in line and "%" in line
+    finally:
+        proc.kill()
+        await proc.wait()
+        await sim.stop()
+        await wire.stop()

@@ -1,6 +1,8 @@
 """`solartui scan`: find devices on serial ports, USB and (only when asked) the network.
 
 On a terminal each scan shows a progress bar with an ETA and results print as they are found;
+without one (cron, a pipe, ssh with no tty) plain progress lines go to stderr instead, the first
+after a second and then every PLAIN_EVERY seconds per scan, so a long sweep is never silent.
 `--json` prints one list at the end for scripts. Nothing found is exit status 1.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 
 import click
 from rich.console import Console
@@ -16,6 +19,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
+
+PLAIN_FIRST = 1.0       # seconds before a scan's first plain progress line
+PLAIN_EVERY = 10.0      # seconds between its later ones
+
+
+def plain_line(p) -> str:
+    """One progress line for a log: what, how far, what is tried now, how long is left."""
+    pct = f"{100 * p.fraction:.0f}%"
+    eta = p.eta
+    left = "" if eta is None else (f", about {eta:.0f} s left" if eta < 90
+                                   else f", about {eta / 60:.0f} min left")
+    now = f", trying {p.note}" if p.note else ""
+    return f"scan {p.scan}: {p.done}/{p.total} ({pct}){now}{left}"
 
 
 @click.command("scan")
@@ -85,9 +101,13 @@ async def _scan(serial_, ports, usb, nets, find_all, as_json):
 
     async def one(label, factory):
         task = bar.add_task(label, total=None, note="")
+        next_line = [time.monotonic() + PLAIN_FIRST]
 
         def on_progress(p):
             bar.update(task, total=p.total, completed=p.done, note=p.note)
+            if not interactive and time.monotonic() >= next_line[0] and p.done < p.total:
+                next_line[0] = time.monotonic() + PLAIN_EVERY
+                click.echo(plain_line(p), err=True)
 
         try:
             await factory(on_found, on_progress)
