@@ -56,6 +56,11 @@ def cells(r: JournalRow, columns) -> list:
 class JournalScreen(Screen):
     """The write journal, this device's or everyone's, filterable."""
 
+    DEFAULT_CSS = """
+    JournalScreen #journal { height: 1fr; }
+    JournalScreen #journal-detail { height: auto; max-height: 4; }
+    """
+
     BINDINGS = [
         ("slash", "focus_filter", "Filter"),
         ("a", "toggle_all", "All devices"),
