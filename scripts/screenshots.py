@@ -7,7 +7,7 @@ It starts `SolartuiApp(demo=True)` (the simulated inverters in this process: the
 the Growatt inverter on a pty wire with its real 850 ms pacing) under `App.run_test` at 120×40,
 waits for live values, then visits each screen: live, the attestation dialog (a value compared
 with the device's display), registers (browser), clock, traffic log,
-connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then the
+the journal (after one write, at 120×40 and 80×24), connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then the
 datalogger's registers after a read), and the live screen again at 80×24. A screen that is still a placeholder is saved as it
 is. Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
 machine's recent targets and the demo leaves nothing behind. Each SVG is also converted to a PNG
@@ -199,6 +199,8 @@ async def tour(out: Path, written: list[Path]) -> None:
         await shoot(app, out, "traffic", written)
         await back(pilot, base)
 
+        await journal_screen(app, pilot, out, written, base)
+
         await pilot.press("ctrl+o")
         await pilot.pause(0.5)
         await shoot(app, out, "connect", written)
@@ -251,6 +253,27 @@ async def tour(out: Path, written: list[Path]) -> None:
         await wait_until(pilot, lambda: live_has_values(app), 10)
         await pilot.pause(2.0)      # a fresh pass after the screens above paused polling
         await shoot(app, out, f"live-{SMALL[0]}x{SMALL[1]}", written)
+
+
+async def journal_screen(app, pilot, out: Path, written: list[Path], depth: int) -> None:
+    """f7 after one write made the way the CLI makes it (the demo's journal is its own)."""
+    if ONLY and not ONLY & {"journal", f"journal-{SMALL[0]}x{SMALL[1]}"}:
+        return
+    from solartui.devices import gate
+    try:
+        await gate.run(app.device, gate.WriteRequest.point("active_power_rate", "80"),
+                       gate.confirmed, "cli")
+    except Exception as exc:  # pylint: disable=broad-except
+        print(f"warning: the demo write for the journal failed: {exc!r}", file=sys.stderr)
+    await pilot.press("f7")
+    await pilot.pause(0.5)
+    await shoot(app, out, "journal", written)
+    await pilot.resize_terminal(*SMALL)
+    await pilot.pause(0.5)
+    await shoot(app, out, f"journal-{SMALL[0]}x{SMALL[1]}", written)
+    await pilot.resize_terminal(*SIZE)
+    await pilot.pause(0.3)
+    await back(pilot, depth)
 
 
 def pi30_values(app) -> bool:

@@ -22,6 +22,12 @@ class JournalRow:
     raw: str            # words, or the setter command
     outcome: str
     detail: str
+    origin: str = ""    # the door it came through: cli, tui, http, server (older entries: none)
+
+    def text(self) -> str:
+        """Everything a filter may match, in one lower-case string."""
+        return " ".join((self.time, self.serial, self.where, self.what, self.old, self.new,
+                         self.raw, self.outcome, self.detail, self.origin)).lower()
 
 
 def serials(entry: dict) -> set[str]:
@@ -54,7 +60,7 @@ def row(entry: dict) -> JournalRow:
                           f"via datalogger {_text(entry.get('datalogger'))}{_door(entry)}",
                           f"{space} register {_text(entry.get('register'))}",
                           _text(entry.get("old")), _text(entry.get("new")), "",
-                          _text(entry.get("outcome")), "")
+                          _text(entry.get("outcome")), "", _text(entry.get("origin")))
     device = entry.get("device") if isinstance(entry.get("device"), dict) else {}
     what = _text(entry.get("point"))
     if entry.get("action"):
@@ -67,7 +73,8 @@ def row(entry: dict) -> JournalRow:
                       f"{_text(device.get('map'))} at {_text(device.get('target'))}{_door(entry)}",
                       what,
                       _text(entry.get("old")), _text(entry.get("new")), _text(raw),
-                      _text(entry.get("outcome")), _text(entry.get("detail")))
+                      _text(entry.get("outcome")), _text(entry.get("detail")),
+                      _text(entry.get("origin")))
 
 
 def rows(entries: list[dict], serial: str | None = None) -> list[JournalRow]:

@@ -102,3 +102,21 @@ async def test_cancel_at_confirmation_sends_nothing(rig):
         await r.pilot.press("escape")
         await r.until(lambda: any("cancelled" in m for m, _ in r.notes))
         assert writes(r.dongle) == [] and r.journal.entries() == []
+
+
+async def test_givenergy_labels_and_citation_on_the_live_screen(rig):
+    """Through the real dongle path: coded values show their labels, and the detail cites the
+    reference by its title (no note file of ours)."""
+    from textual.widgets import DataTable
+    async with rig() as r:
+        live = await r.screen(LiveScreen)
+        table = live.query_one("#points", DataTable)
+        live.action_focus_filter()
+        await r.pilot.press(*"mode", "enter")          # battery_power_mode, system_mode
+        await r.until(lambda: str(table.get_cell("battery_power_mode", "value")) != "")
+        assert str(table.get_cell("battery_power_mode", "value")) in ("eco", "export")
+        table.move_cursor(row=[p.name for p in live._shown].index("system_mode"))
+        await r.pilot.pause()
+        detail = r.text("#detail")
+        assert "GivEnergy LAN reference" in detail and "IR49" in detail
+        assert ".md" not in detail and "No meanings are published" in detail

@@ -120,7 +120,8 @@ async def test_filter_pause_and_detail(sim, tmp_path):
         await until(pilot, lambda: app.device.link.stats.requests > before)
         await pilot.press("down")
         await pilot.pause(0.1)
-        assert "V1.24 input" in str(screen.query_one("#detail").render())
+        detail = str(screen.query_one("#detail").render())
+        assert "Growatt Inverter Modbus RTU Protocol II V1.24, input" in detail   # its title
 
 
 async def test_silent_device_greys_values_and_recovers(sim, tmp_path):

@@ -180,3 +180,25 @@ async def test_connecting_elsewhere_from_the_live_screen(rig):
             assert r.app.is_running and not any(sev == "error" for _, sev in r.notes)
     finally:
         await server.stop()
+
+
+async def test_filter_and_the_whole_of_a_long_value(rig):
+    """`/` filters like the register live screen; the detail line holds a value its cell cuts,
+    and cites the protocol by its own title."""
+    async with rig() as r:
+        r.inverter.warnings = {1, 2, 3, 4, 5}           # a list far wider than the cell
+        live = await r.screen(Pi30LiveScreen)
+        await r.until(lambda: "(fault)" in cell(live, "warnings", "value"))
+        await r.pilot.press("slash", *"warn", "enter")
+        table = live.query_one("#fields", DataTable)
+        assert [f.name for f in live.shown] == ["warnings"] and table.row_count == 1
+        await r.until(lambda: "(fault)" in cell(live, "warnings", "value"))   # still updated
+        await r.until(lambda: "value: " in r.text("#detail"))
+        full = live._last["warnings"].decoded.text
+        assert len(full) > 26 and full in r.text("#detail").replace("\n", " ")
+        assert "Voltronic Inverter Communication Protocol PI30" in r.text("#detail")
+        assert ".md" not in r.text("#detail")
+        await r.pilot.press("escape")                   # clears the filter: every field again
+        assert table.row_count == len(live.fields)
+        await r.pilot.press("slash", *"qpiri", "enter")   # by command too
+        assert live.shown and all(f.command == "QPIRI" for f in live.shown)

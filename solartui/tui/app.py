@@ -32,6 +32,7 @@ class SolartuiApp(App):
         ("f4", "show_clock", "Clock"),
         ("f5", "show_server", "Server"),
         ("f6", "write_report", "Report"),
+        ("f7", "show_journal", "Journal"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
@@ -253,6 +254,11 @@ class SolartuiApp(App):
         if not isinstance(self.screen, ServerScreen):
             self.push_screen(ServerScreen())
 
+    def action_show_journal(self) -> None:
+        from solartui.tui.screens.journal import JournalScreen
+        if not isinstance(self.screen, JournalScreen):
+            self.push_screen(JournalScreen())
+
     def action_show_traffic(self) -> None:
         from solartui.tui.screens.traffic import TrafficScreen
         self.push_screen(TrafficScreen())
@@ -273,6 +279,8 @@ class SolartuiApp(App):
         yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
                             self.action_show_server)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
+        yield SystemCommand("Journal", "Every write and clock set: this device's or all, "
+                            "old → new, outcome, from which door (f7)", self.action_show_journal)
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "settings", None) is not None and self.settings.theme != theme:

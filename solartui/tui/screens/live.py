@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 
+from solartui.registers.cite import cite, strip_ours
 from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
@@ -223,11 +224,12 @@ class LiveScreen(Attesting, PollingScreen):
         labels = p.enum or p.special
         choices = (" choices: " + ", ".join(labels.values())) if labels else ""
         self.query_one("#detail", Static).update(
-            f"[b]{p.name}[/b] — {p.doc} ({p.source or p.table + ' ' + str(p.address)}), "
+            f"[b]{p.name}[/b] — {p.doc} "
+            f"({escape(cite(self.device.map.source, p.source, f'{p.table} {p.address}'))}), "
             f"{p.type} × {p.scale:g} {p.unit}; {access}{rng}{choices}"
             + (f"\n[red]last read failed: {self._errors[p.name]}[/red]" if p.name in self._errors else "")
             + (f"\n{escape(self.evidence[p.name].why)}" if p.name in self.evidence else "")
-            + (f"\n{p.note}" if p.note else ""))
+            + (f"\n{escape(strip_ours(p.note))}" if p.note else ""))
 
     # --- actions -------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ otherwise double every refresh. Mode and warnings show as words, a set warning i
 colour, a fault in the error colour. A field that shows a setting is edited with `e`, through
 the same confirm dialog and journal as a register write. The trust column shows the rung each
 field has earned for this unit's model and firmware; `m` compares the highlighted value with the
-unit's display and stores the attestation.
+unit's display and stores the attestation. `/` filters the fields by name, group, command or
+description, as on the register live screen; the detail line under the table holds the
+highlighted field's whole value (a long warning list or model string is cut in its cell).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from solartui.devices.pi30_device import setting_for_field
+from solartui.registers.cite import cite, strip_ours
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.polling import PollingScreen, age_text
@@ -48,9 +52,11 @@ def _alarm_style(reading) -> str:
 
 class Pi30LiveScreen(Attesting, PollingScreen):
     BINDINGS = [
+        ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Change setting"),
         ("r", "refresh_settings", "Re-read settings"),
         ("m", "attest", "Mark"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),   # the filter says so
     ]
 
     def __init__(self) -> None:
@@ -59,9 +65,12 @@ class Pi30LiveScreen(Attesting, PollingScreen):
         self._last: dict[str, object] = {}
         self._errors: dict[str, str] = {}
         self.evidence: dict = {}                 # field name -> Evidence (its rung and why)
+        self.shown: list = []                    # the fields the filter lets through, in order
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="filter: name, group, command or description (/ to focus, "
+                    "escape to clear)", id="filter")
         yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")
         yield Static("", id="status")
@@ -77,14 +86,35 @@ class Pi30LiveScreen(Attesting, PollingScreen):
         table = self.query_one("#fields", DataTable)
         for name, width in COLUMNS:
             table.add_column(name, key=name, width=width)
-        for f in self.fields:
+        self._fill("")
+        table.focus()
+        self.poll()
+        self._status()
+
+    def _fill(self, needle: str) -> None:
+        """(Re)build the rows for a filter: the one time rows are rebuilt."""
+        dev = self.device
+        table = self.query_one("#fields", DataTable)
+        table.clear()
+        n = needle.lower().strip()
+        self.shown = [f for f in self.fields
+                      if not n or any(n in t.lower() for t in (f.name, f.group, f.command, f.doc))]
+        now = time.time()
+        for f in self.shown:
             editable = setting_for_field(dev.map, f.name) is not None
             table.add_row(f.name + (" ✎" if editable else ""), "", f.unit, "",
                           f"{f.command}[{f.index}]", f.group,
                           trust_cell(self.evidence.get(f.name), f.trust), key=f.name)
-        table.focus()
-        self.poll()
-        self._status()
+            last = self._last.get(f.name)
+            if last is not None:
+                self._show(table, last, now)
+        self._detail()
+
+    def _show(self, table: DataTable, r, now: float) -> None:
+        value = Text(_split_unit(r.decoded.text, r.point.unit), style=_alarm_style(r),
+                     justify="right")
+        table.update_cell(r.point.name, "value", value)
+        table.update_cell(r.point.name, "age", age_text(now - r.time))
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -114,28 +144,32 @@ class Pi30LiveScreen(Attesting, PollingScreen):
         self._down = None
         self._pass_seconds = message.seconds
         table = self.query_one("#fields", DataTable)
+        shown = {f.name for f in self.shown}
+        now = time.time()
         for r in message.readings:
             name = r.point.name
             if r.ok:
                 self._last[name] = r
                 self._errors.pop(name, None)
-                value = Text(_split_unit(r.decoded.text, r.point.unit), style=_alarm_style(r),
-                             justify="right")
-                table.update_cell(name, "value", value)
-                table.update_cell(name, "age", age_text(time.time() - r.time))
+            elif not r.absent:
+                self._errors[name] = r.error or "unreadable"
+            if name not in shown:
+                continue
+            if r.ok:
+                self._show(table, r, now)
             elif r.absent:
                 table.update_cell(name, "value", Text("not reported", style="dim",
                                                       justify="right"))
             else:
-                self._errors[name] = r.error or "unreadable"
                 table.update_cell(name, "age", Text("failed", style="red"))
         self._status()
         self._detail()
 
     def refresh_ages(self, now: float) -> None:
         table = self.query_one("#fields", DataTable)
+        shown = {f.name for f in self.shown}
         for name, last in self._last.items():
-            if name not in self._errors:
+            if name not in self._errors and name in shown:
                 table.update_cell(name, "age", age_text(now - last.time))
 
     def on_link_down(self, message: LinkDown) -> None:
@@ -147,9 +181,9 @@ class Pi30LiveScreen(Attesting, PollingScreen):
     def _highlighted(self):
         table = self.query_one("#fields", DataTable)
         row = table.cursor_row
-        if row is None or not 0 <= row < len(self.fields):
+        if row is None or not 0 <= row < len(self.shown):
             return None
-        return self.fields[row]
+        return self.shown[row]
 
     @on(DataTable.RowHighlighted)
     def _detail(self, _event=None) -> None:
@@ -159,13 +193,17 @@ class Pi30LiveScreen(Attesting, PollingScreen):
         setting = setting_for_field(self.device.map, f.name)
         how = (f"setting {setting.name}: e to change ({setting.doc})" if setting
                else "read-only")
-        text = f"[b]{f.name}[/b] — {f.doc} ({f.command} field {f.index}, {f.type}); {how}"
+        where = cite(self.device.map.source, f.source, f"{f.command} field {f.index}")
+        text = f"[b]{f.name}[/b] — {escape(f.doc)} ({escape(where)}, {f.type}); {escape(how)}"
+        last = self._last.get(f.name)
+        if last is not None:                # the whole value: a cell cuts a long one
+            text += f"\nvalue: {escape(last.decoded.text)}"
         if f.name in self._errors:
             text += f"\n[red]last read failed: {self._errors[f.name]}[/red]"
         if f.name in self.evidence:
             text += f"\n{escape(self.evidence[f.name].why)}"
         if f.note:
-            text += f"\n{f.note}"
+            text += f"\n{escape(strip_ours(f.note))}"
         self.query_one("#detail", Static).update(text)
 
     # --- actions -------------------------------------------------------------------------------
@@ -191,5 +229,24 @@ class Pi30LiveScreen(Attesting, PollingScreen):
 
     def _show_rungs(self) -> None:
         table = self.query_one("#fields", DataTable)
-        for f in self.fields:
+        for f in self.shown:
             table.update_cell(f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))
+
+    # --- the filter ----------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        f = self.query_one("#filter", Input)
+        if f.value:
+            f.value = ""
+        self.query_one("#fields", DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event) -> None:
+        self.query_one("#fields", DataTable).focus()

@@ -1,0 +1,221 @@
+"""JournalScreen: what was changed — every write and clock set in the journal, newest first.
+
+Opened with f7 (f7 or escape closes it). It lists this device's entries (`a` shows every device's)
+with time, point, old → new, outcome and the door the write came through (cli, tui, http,
+server), filtered by typing after `/` like the live screen. Rows come from journal_view (the same
+reading the CLI's `journal` command and the report use). The journal is a file any process may
+append to (the CLI, the Growatt server, this app's own writes), so the screen re-reads it when it
+is shown, when a write finishes, and whenever the file's size or time changes (checked every
+CHECK_SECONDS: one stat, cheap). Columns are chosen by width: at 80 columns the ones needed to
+answer "what did I change" show, wider terminals add the serial and where it was written.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from solartui.errors import SolartuiError
+from solartui.journal_view import JournalRow, rows
+
+CHECK_SECONDS = 1.0
+GOOD = ("verified", "acknowledged", "synced", "set")
+UNSURE = ("unverified", "not sent")
+
+# (key, title, width); the narrow set fits 80 columns with the table's cell padding
+NARROW = (("time", "time", 11), ("what", "point", 19), ("change", "old → new", 19),
+          ("outcome", "outcome", 11), ("origin", "from", 6))
+WIDE = (("time", "time", 19), ("serial", "serial", 12), ("what", "point", 26),
+        ("change", "old → new", 26), ("outcome", "outcome", 12), ("origin", "from", 6),
+        ("where", "where", 40))
+WIDE_FROM = 140                     # columns from which the wide layout is used
+
+
+def _change(r: JournalRow) -> str:
+    return f"{r.old or '?'} → {r.new or '?'}"
+
+
+def _outcome(r: JournalRow) -> Text:
+    outcome = r.outcome.lower()
+    if any(outcome.startswith(g) for g in GOOD):
+        return Text(r.outcome, style="green")
+    return Text(r.outcome, style="yellow" if outcome in UNSURE else "bold red")
+
+
+def cells(r: JournalRow, columns) -> list:
+    values = {"time": r.time[5:16] if len(columns) == len(NARROW) else r.time,
+              "serial": r.serial, "what": r.what, "change": _change(r),
+              "outcome": _outcome(r), "origin": r.origin or "—", "where": r.where}
+    return [values[key] for key, _title, _width in columns]
+
+
+class JournalScreen(Screen):
+    """The write journal, this device's or everyone's, filterable."""
+
+    DEFAULT_CSS = """
+    JournalScreen #journal { height: 1fr; }
+    JournalScreen #journal-detail { height: auto; max-height: 4; }
+    """
+
+    BINDINGS = [
+        ("slash", "focus_filter", "Filter"),
+        ("a", "toggle_all", "All devices"),
+        ("r", "reload", "Reload"),
+        Binding("escape", "back", "Back"),
+        Binding("f7", "app.pop_screen", "Back", show=False),     # f7 toggles the screen
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all_devices = False
+        self.shown: list[JournalRow] = []
+        self._rows: list[JournalRow] = []
+        self._stamp = None
+        self._columns = NARROW
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: point, value, outcome, origin… (/ to focus, escape "
+                    "to clear)", id="filter")
+        yield DataTable(id="journal", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="journal-detail")
+        yield Static("", id="journal-status")
+        yield Footer()
+
+    @property
+    def journal(self):
+        return getattr(getattr(self.app, "session", None), "journal", None)
+
+    @property
+    def serial(self) -> str | None:
+        """This device's serial; None (every entry) when not connected or not identified."""
+        dev = getattr(self.app, "device", None)
+        ident = getattr(getattr(dev, "identity", None), "values", None) or {}
+        return str(ident["serial"]) if ident.get("serial") else None
+
+    def on_mount(self) -> None:
+        self._layout(self.size.width or self.app.size.width)
+        self.reload()
+        self.query_one("#journal", DataTable).focus()
+        self.set_interval(CHECK_SECONDS, self._check)
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width)
+
+    def on_write_finished(self, _message) -> None:
+        self.reload()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _file_stamp(self):
+        journal = self.journal
+        try:
+            st = journal.path.stat()
+        except (AttributeError, OSError):
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def _check(self) -> None:
+        if self._file_stamp() != self._stamp:
+            self.reload()
+
+    def reload(self) -> None:
+        journal = self.journal
+        self._stamp = self._file_stamp()
+        try:
+            entries = journal.entries() if journal is not None else []
+        except SolartuiError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            entries = []
+        serial = None if self.all_devices else self.serial
+        self._rows = list(reversed(rows(entries, serial)))      # newest first
+        self._fill()
+
+    # --- showing -------------------------------------------------------------------------------
+
+    def _layout(self, width: int) -> None:
+        columns = WIDE if width >= WIDE_FROM else NARROW
+        if columns is self._columns and self.query_one("#journal", DataTable).columns:
+            return
+        self._columns = columns
+        table = self.query_one("#journal", DataTable)
+        table.clear(columns=True)
+        for key, title, width_ in columns:
+            table.add_column(title, key=key, width=width_)
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one("#journal", DataTable)
+        if not table.columns:
+            return
+        row = table.cursor_row
+        needle = self.query_one("#filter", Input).value.lower().strip()
+        self.shown = [r for r in self._rows if not needle or needle in r.text()]
+        table.clear()
+        for r in self.shown:
+            table.add_row(*cells(r, self._columns))
+        if self.shown:
+            table.move_cursor(row=min(row or 0, len(self.shown) - 1))
+        self._status()
+        self._detail()
+
+    def _status(self) -> None:
+        serial = self.serial
+        whose = ("every device" if self.all_devices or serial is None
+                 else f"device {serial} (a: every device)")
+        path = getattr(self.journal, "path", "no journal")
+        self.query_one("#journal-status", Static).update(
+            f"{len(self.shown)} of {len(self._rows)} entries · {whose} · {path}")
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self, _event=None) -> None:
+        table = self.query_one("#journal", DataTable)
+        detail = self.query_one("#journal-detail", Static)
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
+            detail.update("no writes or clock sets yet" if not self._rows else "")
+            return
+        r = self.shown[table.cursor_row]
+        parts = [f"{r.time} {r.what}: {_change(r)}, {r.outcome}",
+                 f"{r.serial} {r.where}" + (f", from {r.origin}" if r.origin
+                                            and f"from {r.origin}" not in r.where else "")]
+        if r.raw:
+            parts.append(f"sent {r.raw}")
+        if r.detail:
+            parts.append(r.detail)
+        detail.update(Text(" · ".join(parts)))
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_back(self) -> None:
+        """escape: clears the filter first, then goes back."""
+        f = self.query_one("#filter", Input)
+        if f.value or f.has_focus:
+            f.value = ""
+            self.query_one("#journal", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_toggle_all(self) -> None:
+        self.all_devices = not self.all_devices
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, _event) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event) -> None:
+        self.query_one("#journal", DataTable).focus()

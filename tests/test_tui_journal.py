@@ -1,0 +1,97 @@
+"""The journal screen (f7) against the simulated inverter on loopback TCP: a write made in the TUI
+(origin tui) and one through the gate as the CLI makes it (origin cli) both show, newest first,
+with old → new and outcome; typing filters; `a` adds other devices' entries; 80×24 shows every
+column it needs."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from solartui.devices import gate
+from solartui.devices.gate import WriteRequest
+from solartui.devices.writes import VERIFIED
+from solartui.journal_view import row
+from solartui.tui.screens.confirm import ConfirmScreen
+from solartui.tui.screens.edit import EditScreen
+from solartui.tui.screens.journal import JournalScreen
+from solartui.tui.write_flow import start_point_write
+
+from tui_rig import running
+
+
+def table_rows(screen) -> list[list[str]]:
+    table = screen.query_one("#journal", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_journal_screen_shows_tui_and_cli_writes_filters_and_all_devices(growatt_map,
+                                                                               tmp_path):
+    async with running(growatt_map, tmp_path, fast=True) as r:
+        # a write through the TUI's own flow: origin tui
+        point = r.device.map.point("active_power_rate")
+        worker = start_point_write(r.app.screen, point, current_text="100 %")
+        await r.screen(EditScreen)
+        await r.pilot.press("8", "0", "enter")
+        await r.screen(ConfirmScreen)
+        await r.pilot.click("#confirm")
+        assert (await worker.wait()).status == VERIFIED
+
+        await r.pilot.press("f7")
+        journal = await r.screen(JournalScreen)
+        assert [row[1] for row in table_rows(journal)] == ["active_power_rate"]
+        [row] = table_rows(journal)
+        assert row[2] == "100 % → 80 %" and row[3] == VERIFIED and row[4] == "tui"
+
+        # a write through the gate as the CLI makes it: the screen sees the file change
+        await gate.run(r.device, WriteRequest.point("active_power_rate", "70"), gate.confirmed,
+                       "cli")
+        await r.until(lambda: len(table_rows(journal)) == 2)
+        newest, older = table_rows(journal)
+        assert newest[2] == "80 % → 70 %" and newest[4] == "cli"
+        assert older[4] == "tui"
+        assert "from cli" in r.text("#journal-detail")     # the highlighted (newest) entry
+
+        # another device's write (through the Growatt server) is hidden until `a`
+        r.journal.append({"kind": "shine-write", "datalogger": "LOG0000001",
+                          "inverter": "OTHER00001", "space": "holding", "register": 3,
+                          "old": "100", "new": "50", "outcome": "acknowledged",
+                          "origin": "server"})
+        await r.pilot.press("r")
+        assert len(table_rows(journal)) == 2
+        await r.pilot.press("a")
+        assert [row[4] for row in table_rows(journal)] == ["server", "cli", "tui"]
+        assert "every device" in r.text("#journal-status")
+
+        # filtering by typing: the door, then a value
+        await r.pilot.press("slash", *"tui")
+        assert [row[4] for row in table_rows(journal)] == ["tui"]
+        await r.pilot.press("escape")                      # clears the filter
+        assert len(table_rows(journal)) == 3
+        await r.pilot.press("slash", *"70", "enter")
+        assert [row[2] for row in table_rows(journal)] == ["80 % → 70 %"]
+        await r.pilot.press("escape", "escape")            # clear, then back
+        assert not isinstance(r.app.screen, JournalScreen)
+
+
+async def test_journal_screen_at_80x24(growatt_map, tmp_path):
+    async with running(growatt_map, tmp_path, fast=True) as r:
+        await gate.run(r.device, WriteRequest.point("active_power_rate", "60"), gate.confirmed,
+                       "cli")
+        await r.pilot.resize_terminal(80, 24)
+        await r.pilot.press("f7")
+        journal = await r.screen(JournalScreen)
+        table = journal.query_one("#journal", DataTable)
+        assert [c.label.plain for c in table.columns.values()] == [
+            "time", "point", "old → new", "outcome", "from"]
+        assert table.virtual_size.width <= 80              # no column cut off to the right
+        [row] = table_rows(journal)
+        assert row[1:] == ["active_power_rate", "100 % → 60 %", VERIFIED, "cli"]
+        await r.pilot.resize_terminal(160, 40)             # room for serial and where
+        await r.pilot.pause()
+        assert "serial" in [c.label.plain for c in table.columns.values()]
+        assert table_rows(journal)[0][1] == "TEST123456"
+
+
+def test_rows_carry_origin():
+    assert row({"point": "x", "origin": "http"}).origin == "http"
+    assert row({"point": "x"}).origin == ""
