@@ -35,7 +35,7 @@ class ReportFormScreen(Dialog["Handover | None"]):
         with VerticalScroll(id="dialog"):
             yield Static(f"Commissioning report{' of ' + self.serial if self.serial else ''}",
                          id="title", markup=False)
-            yield Static("For the handover page: all optional; remembered per site.",
+            yield Static("All optional, remembered per site · f6 writes · Esc cancels",
                          classes="muted", markup=False)
             for name in FIELDS:
                 with Horizontal(classes="row"):
