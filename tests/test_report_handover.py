@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -53,7 +54,7 @@ async def test_handover_fields_sign_off_and_print_layout(growatt_map, tmp_path):
 
 
 def test_output_extensions_and_overwrite(tmp_path):
-    r = SimpleNamespace(serial="S/1", made=__import__("datetime").datetime(2026, 1, 2, 3, 4, 5))
+    r = SimpleNamespace(serial="S/1", made=datetime(2026, 1, 2, 3, 4, 5))
     names = lambda out: [p.name for p in report_paths(r, str(tmp_path / out))]  # noqa: E731
     assert names("a.html") == ["a.md", "a.html"]
     assert names("a.HTM") == ["a.md", "a.HTM"]
@@ -106,7 +107,8 @@ async def test_cli_handover_options_extension_and_force(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("Meter cabinet key: blue tag.\n")
     out = tmp_path / "handover.html"
-    code, _, err = await run_cli("report", "tcp://127.0.0.1:9?period=0", "-o", str(tmp_path / "x.pdf"))
+    code, _, err = await run_cli("report", "tcp://127.0.0.1:9?period=0",
+                                 "-o", str(tmp_path / "x.pdf"))
     assert "print it to PDF" in one_line_error(code, err)          # refused before connecting
     async with simulator("growatt-protocol-ii", "--tcp", "127.0.0.1:0",
                          "--serial", "CLI0000009") as target:
