@@ -171,6 +171,9 @@ async def test_tui_f6_writes_the_report(growatt_map, tmp_path):
     async with running(growatt_map, tmp_path, fast=True) as rig:
         out = await write_one(rig.device, await rig.device.plan_write("active_power_rate", "60"))
         assert out.status == VERIFIED
+        await rig.pilot.press("f6")          # the handover form; f6 again writes as it stands
+        from solartui.tui.screens.report_form import ReportFormScreen
+        await rig.screen(ReportFormScreen)
         await rig.pilot.press("f6")
         await rig.until(lambda: any(m.startswith("report written") for m, _ in rig.notes), 20)
     (note,) = [m for m, _ in rig.notes if m.startswith("report written")]

@@ -1,4 +1,9 @@
-"""`solartui report TARGET [-o FILE]`: the commissioning report, Markdown and HTML."""
+"""`solartui report TARGET [-o FILE]`: the commissioning report, Markdown and HTML, as a
+handover document (site, customer, installer, notes, sign-off lines).
+
+A site's customer and installer are remembered in the settings: `--site NAME` alone fills them
+in from the last report of that site, and a device reported before keeps its site. Notes are
+taken only when given (they describe this visit); the TUI's form shows the remembered ones."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from solartui.errors import SolartuiError
 from solartui.devices import gate
 from solartui.devices.gate import WriteRequest
 from solartui.journal import Journal
+from solartui.report.handover import Handover, prefill, read_notes, remember
+from solartui.settings import load_settings, save_settings
 
 
 def parse_since(text: str) -> datetime | None:
@@ -30,8 +37,15 @@ def parse_since(text: str) -> datetime | None:
 @click.command("report")
 @click.argument("target")
 @click.option("--map", "map_name", help="Map id or path to a map file (default: identify).")
-@click.option("-o", "--output", help="Report file (.md or .html; the other format is written "
-              "beside it; '-' prints Markdown). Default: reports/ in the state folder.")
+@click.option("-o", "--output", help="Report file (.html, .htm or .md; the other format is "
+              "written beside it; '-' prints Markdown). No PDF: print the HTML to PDF (A4 "
+              "layout). Default: reports/ in the state folder.")
+@click.option("--force", is_flag=True, help="Replace report files that exist (default: refuse).")
+@click.option("--site", help="The site's name (its customer and installer are remembered).")
+@click.option("--customer", help="Who receives the system (default: remembered for the site).")
+@click.option("--installer", help="Who hands it over (default: remembered for the site, else "
+              "the name that signs attestations).")
+@click.option("--notes", help="Notes for the report: text, or @FILE to read them from a file.")
 @click.option("--since", default="today", show_default=True,
               help="The session's start: journal entries from then are 'this session' "
                    "(today, all, or an ISO date/time).")
@@ -39,26 +53,48 @@ def parse_since(text: str) -> datetime | None:
               help="Set the device clock to host time first (asks, unless --yes), so the report "
                    "shows the drift before and after.")
 @click.option("--yes", is_flag=True, help="Do not ask before syncing the clock.")
-def command(target, map_name, output, since, sync_clock, yes):
-    """Write the commissioning report for TARGET: identity, link, clock drift, the settings
-    changed this session with their outcomes, trust rungs and every mapped value."""
-    run(_report(target, map_name, output, parse_since(since), sync_clock, yes))
+def command(target, map_name, output, force, site, customer, installer, notes, since,
+            sync_clock, yes):
+    """Write the commissioning report for TARGET: site, customer and installer, notes, identity,
+    link, clock drift, the settings changed this session with their outcomes, trust rungs,
+    sign-off lines and every mapped value."""
+    from solartui.report.files import output_paths, refuse_existing
+    if output and output != "-":                # refused before connecting, not after
+        refuse_existing(output_paths(output), force)
+    given = {"site": site, "customer": customer, "installer": installer,
+             "notes": read_notes(notes)}
+    run(_report(target, map_name, output, force, given, parse_since(since), sync_clock, yes))
 
 
-async def _report(target, map_name, output, since, sync_clock, yes):
+def handover_for(settings, serial: str, given: dict) -> Handover:
+    """The options given, the rest from what the settings remember for the site."""
+    base = prefill(settings, serial, given.get("site"))
+    return Handover(*(given.get(k) if given.get(k) is not None else
+                      ("" if k == "notes" else getattr(base, k))
+                      for k in ("site", "customer", "installer", "notes")))
+
+
+async def _report(target, map_name, output, force, given, since, sync_clock, yes):
     from solartui.report.content import gather
     from solartui.report.files import write_report
     from solartui.report.render import to_markdown
+    settings = load_settings()
     journal = Journal()
     async with open_device(target, map_name, journal=journal) as dev:
         if sync_clock:
             await gate.run(dev, WriteRequest.clock(),
                            gate_confirm(yes, lambda _: "set the device clock", err=True), "cli",
                            on_outcome=lambda o: click.echo(o.line(), err=True))
-        report = await gather(dev, journal=journal, since=since)
+        serial = dev.identity.serial if dev.identity is not None else "unknown"
+        handover = handover_for(settings, serial, given)
+        report = await gather(dev, journal=journal, since=since, handover=handover)
     if output == "-":
         click.echo(to_markdown(report), nl=False)
+    else:
+        md, html = write_report(report, output, force=force)
+    if remember(settings, serial, handover, keep_notes=given["notes"] is None):
+        save_settings(settings)
+    if output == "-":
         return
-    md, html = write_report(report, output)
     click.echo(f"report: {md}")
     click.echo(f"report: {html}")

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from solartui import __version__
 from solartui.devices.clock import ClockReading
 from solartui.journal_view import JournalRow, matches, row
+from solartui.report.handover import Handover
 from solartui.registers.model import RUNGS
 from solartui.trust.attestations import Attestation, AttestationStore
 from solartui.trust.rungs import MISMATCH, model_and_firmware, point_evidence
@@ -64,7 +65,8 @@ class CommissioningReport:
     rung_counts: dict[str, int]
     verification: str
     version: str = __version__
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # paragraphs (the handover's notes)
+    handover: Handover = field(default_factory=Handover)
 
 
 def _link_rows(device) -> list[tuple[str, str]]:
@@ -159,8 +161,11 @@ def _verification_text(device_map) -> str:
 
 
 async def gather(device, *, journal=None, since: datetime | None = None,
-                 store: AttestationStore | None = None) -> CommissioningReport:
-    """Everything the report says about a connected, identified device."""
+                 store: AttestationStore | None = None,
+                 handover: Handover | None = None) -> CommissioningReport:
+    """Everything the report says about a connected, identified device (and, from `handover`,
+    where it is and who hands it over to whom)."""
+    handover = handover or Handover()
     ident = device.identity
     model, firmware = model_and_firmware(ident) if ident is not None else ("unknown", "unknown")
     store = store or AttestationStore()
@@ -186,4 +191,5 @@ async def gather(device, *, journal=None, since: datetime | None = None,
         values=values, clock_now=clock_now, clock_changes=_clock_changes(entries),
         changes=[row(e) for e in entries], attestations=attested,
         rung_counts={k: v for k, v in counts.items() if v},
-        verification=_verification_text(device.map))
+        verification=_verification_text(device.map), notes=handover.paragraphs(),
+        handover=handover)

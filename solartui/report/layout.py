@@ -26,6 +26,7 @@ class Section:
     headers: tuple[str, ...] = ()
     rows: list[tuple[str, ...]] = field(default_factory=list)
     subtables: list[tuple[str, list[tuple[str, ...]]]] = field(default_factory=list)
+    kind: str = ""          # "signoff": rows left blank to be filled in by hand
 
 
 def _drift(seconds: float | None) -> str:
@@ -33,7 +34,8 @@ def _drift(seconds: float | None) -> str:
 
 
 def title(r: CommissioningReport) -> str:
-    return f"Commissioning report — {r.vendor} {r.serial}"
+    site = f" — {r.handover.site}" if r.handover.site else ""
+    return f"Commissioning report — {r.vendor} {r.serial}{site}"
 
 
 def subtitle(r: CommissioningReport) -> str:
@@ -41,6 +43,27 @@ def subtitle(r: CommissioningReport) -> str:
              if r.since else "; every journal entry for this device")
     return (f"Made {r.made.isoformat(sep=' ', timespec='seconds')} by solartui {r.version}"
             f"{since}.")
+
+
+def _handover(r: CommissioningReport) -> Section:
+    h = r.handover
+    return Section("Handover", pairs=[("site", h.site), ("customer", h.customer),
+                                      ("installer", h.installer),
+                                      ("report made", r.made.strftime("%Y-%m-%d %H:%M"))])
+
+
+def _notes(r: CommissioningReport) -> Section:
+    return Section("Notes", paragraphs=r.notes or ["No notes were given."])
+
+
+def _signoff(r: CommissioningReport) -> Section:
+    h = r.handover
+    return Section("Sign-off", paragraphs=[
+        "The installer hands the system over as described in this report; the customer "
+        "receives it. The values at the time of the report follow as an appendix."],
+        headers=("", "installer", "customer"),
+        rows=[("name", h.installer, h.customer), ("signature", "", ""), ("date", "", "")],
+        kind="signoff")
 
 
 def _device(r: CommissioningReport) -> Section:
@@ -118,5 +141,5 @@ def _values(r: CommissioningReport) -> Section:
 
 
 def sections(r: CommissioningReport) -> list[Section]:
-    return [_device(r), Section("Link", pairs=r.link), _clock(r), _changes(r), _trust(r),
-            _values(r)] + ([Section("Notes", paragraphs=r.notes)] if r.notes else [])
+    return [_handover(r), _notes(r), _device(r), Section("Link", pairs=r.link), _clock(r),
+            _changes(r), _trust(r), _signoff(r), _values(r)]

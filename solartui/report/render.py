@@ -1,6 +1,8 @@
 """The report's sections as Markdown and as one self-contained HTML page (inline style, no
-scripts, no fetched resources) that reads on a phone: tables scroll sideways inside their box
-rather than squeezing the page."""
+scripts, no fetched resources) that reads on a phone — tables scroll sideways inside their box
+rather than squeezing the page — and prints on A4: a print stylesheet with the page size and
+margins, black on white, table headers repeated on each page, rows and short tables kept whole.
+Printing that page is the way to a PDF (see files.py for why solartui writes none itself)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str
 def _md_section(s: Section) -> list[str]:
     out = [f"## {s.title}", ""]
     for p in s.paragraphs:
-        out += [p, ""]
+        out += [p.replace("\n", "  \n"), ""]
     if s.pairs:
         out += _md_table(("", ""), s.pairs)
     if s.rows:
@@ -51,9 +53,30 @@ table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.3em .45em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.k{font-weight:600;white-space:nowrap;width:1%}
 .sub{color:#555}.bad{color:#b00020;font-weight:600}.good{color:#1b6e20}
-@media (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}th{background:#222}
-th,td{border-color:#444}.sub{color:#aaa}.bad{color:#ff6b81}.good{color:#7bd88f}}
+table.signoff td{height:2.4em;width:40%}table.signoff td.k{width:20%}
+@media screen and (prefers-color-scheme:dark){body{background:#121212;color:#e8e8e8}
+th{background:#222}th,td{border-color:#444}.sub{color:#aaa}.bad{color:#ff6b81}
+.good{color:#7bd88f}}
+@page{size:A4;margin:16mm 14mm 18mm 14mm}
+@media print{
+*{background:transparent !important;box-shadow:none !important}
+body{font-size:9.5pt;line-height:1.3;max-width:none;margin:0;padding:0;color:#000}
+.scroll{overflow:visible}
+table{font-size:8.5pt;page-break-inside:auto}
+thead{display:table-header-group}
+tr,th,td{page-break-inside:avoid;break-inside:avoid}
+th,td{border-color:#888}
+.keep{page-break-inside:avoid;break-inside:avoid}
+h1,h2,h3{page-break-after:avoid;break-after:avoid}
+h2{border-bottom-color:#000}
+.sub{color:#333}.bad{color:#000;font-weight:700}.good{color:#000}
+.signoff-block{page-break-inside:avoid;break-inside:avoid}
+table.signoff td{height:3.2em}
+}
 """
+
+#: tables with at most this many rows are kept on one printed page when they fit
+KEEP_ROWS = 25
 
 _GOOD = {"verified", "matches", "hardware-verified"}
 _BAD = {"mismatched", "rejected", "no answer", "unverified", "not sent", "does not match"}
@@ -66,26 +89,34 @@ def _td(text: str, cls: str = "") -> str:
     return f'<td class="{cls}">{escape(t)}</td>' if cls else f"<td>{escape(t)}</td>"
 
 
-def _html_table(headers, rows, pairs: bool = False) -> list[str]:
-    out = ['<div class="scroll"><table>']
+def _html_table(headers, rows, pairs: bool = False, kind: str = "") -> list[str]:
+    keep = " keep" if len(rows) <= KEEP_ROWS else ""
+    cls = f' class="{kind}"' if kind else ""
+    out = [f'<div class="scroll{keep}"><table{cls}>']
     if headers and not pairs:
-        out.append("<tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>")
+        out.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers)
+                   + "</tr></thead>")
+    out.append("<tbody>")
+    first_is_key = pairs or kind == "signoff"
     for r in rows:
-        cells = [_td(r[0], "k")] + [_td(c) for c in r[1:]] if pairs else [_td(c) for c in r]
+        cells = ([_td(r[0], "k")] + [_td(c) for c in r[1:]] if first_is_key
+                 else [_td(c) for c in r])
         out.append("<tr>" + "".join(cells) + "</tr>")
-    return out + ["</table></div>"]
+    return out + ["</tbody></table></div>"]
 
 
 def _html_section(s: Section) -> list[str]:
-    out = [f"<h2>{escape(s.title)}</h2>"]
-    out += [f"<p>{escape(p)}</p>" for p in s.paragraphs]
+    out = ['<section class="signoff-block">' if s.kind == "signoff" else "<section>",
+           f"<h2>{escape(s.title)}</h2>"]
+    out += [f"<p>{escape(p).replace(chr(10), '<br>')}</p>" for p in s.paragraphs]
     if s.pairs:
         out += _html_table((), s.pairs, pairs=True)
     if s.rows:
-        out += _html_table(s.headers, s.rows)
+        out += _html_table(s.headers, s.rows, kind=s.kind)
     for name, rows in s.subtables:
-        out += [f"<h3>{escape(name)}</h3>"] + _html_table(s.headers, rows)
-    return out
+        out += [f'<div class="group"><h3>{escape(name)}</h3>'] + _html_table(s.headers, rows)
+        out.append("</div>")
+    return out + ["</section>"]
 
 
 def to_html(r: CommissioningReport) -> str:

@@ -23,6 +23,10 @@ from solartui.traffic import TrafficLog
 from solartui.tui.screens.dialog import mark_input_fence, stale_input
 
 
+#: how long the "report written" notice stays (until clicked away, in practice)
+REPORT_NOTICE_S = 24 * 3600
+
+
 class SolartuiApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "solartui"
@@ -55,6 +59,7 @@ class SolartuiApp(App):
             from solartui.sim.demo_rig import DemoRig
             self.demo_rig = DemoRig(journal=self.session.journal)
         self._shine_server = shine_server
+        self.last_report = None          # (Markdown path, HTML path) of the last f6 report
         self.settings = load_settings()
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
@@ -236,18 +241,38 @@ class SolartuiApp(App):
         self.exit()
 
     def action_write_report(self) -> None:
-        if self._need_device():
-            self._write_report()
+        """f6: the handover form (site, customer, installer, notes), then the report."""
+        from solartui.report.handover import prefill
+        from solartui.tui.screens.report_form import ReportFormScreen
+        if not self._need_device() or isinstance(self.screen, ReportFormScreen):
+            return
+        dev = self.device
+        serial = dev.identity.serial if dev.identity is not None else "unknown"
+        self.push_screen(ReportFormScreen(prefill(self.settings, serial), self.settings, serial),
+                         lambda handover: self._report_answered(serial, handover))
+
+    def _report_answered(self, serial: str, handover) -> None:
+        from solartui.report.handover import remember
+        if handover is None:
+            return
+        if remember(self.settings, serial, handover):
+            save_settings(self.settings)
+        self._write_report(handover)
 
     @work(exit_on_error=False, group="report", exclusive=True)
-    async def _write_report(self) -> None:
+    async def _write_report(self, handover=None) -> None:
         from solartui.report.content import gather
         from solartui.report.files import write_report
         self.notify("report: reading every mapped value…", timeout=4)
         report = await gather(self.device, journal=self.session.journal,
-                              since=self.session_started)
+                              since=self.session_started, handover=handover)
         md, html = write_report(report)
-        self.notify(f"report written: {html} (and {md.name} beside it)", timeout=12)
+        self.last_report = (md, html)
+        # stays until dismissed (a click): the path is what the person needs next, perhaps to
+        # copy it after looking at something else; printing the HTML page makes the PDF
+        self.notify(f"report written: {html} (and {md.name} beside it)\n"
+                    f"folder: {html.parent}\nprint the .html page to PDF from a browser (A4)",
+                    title="Commissioning report", timeout=REPORT_NOTICE_S)
 
     def action_show_server(self) -> None:
         from solartui.tui.screens.server import ServerScreen
