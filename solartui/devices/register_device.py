@@ -29,6 +29,7 @@ from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRIT
 from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Field, Point, rung_index
 from solartui.registers.planner import plan_for_map
+from solartui.registers.suggest import no_such, point_items
 from solartui.registers.write_rules import check_point_writable, check_raw_words, check_write_count
 
 
@@ -103,7 +104,8 @@ class RegisterDevice(DeviceCommon):
         try:
             return self.map.point(name)
         except KeyError:
-            raise SolartuiError(f"no point '{name}' in map {self.map.id}") from None
+            raise SolartuiError(no_such("point", [name], self.map.id,
+                                        point_items(self.map))) from None
 
     def _function_for(self, point: Point) -> int:
         fn = point.write_function or (6 if point.count == 1 else 16)
