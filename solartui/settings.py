@@ -1,6 +1,10 @@
 """User settings in a TOML file in the config folder: recent targets, the theme, and the name of
 the person at the keyboard (remembered for hardware attestations, which are signed by a name).
 
+Recent targets are real devices that answered, newest first: a pseudo-terminal (/dev/pts/N, what
+the simulators and the demo use) is never remembered — its number belongs to someone else's
+terminal on the next run — and neither is anything the caller says is simulated.
+
 Python 3.10 has no tomllib, and the file holds only what we write, so this reads and writes that
 small subset itself (strings and lists of strings).
 """
@@ -28,9 +32,19 @@ class Settings:
     theme: str = ""
     person: str = ""
 
-    def remember(self, target: str) -> None:
+    def remember(self, target: str, simulated: bool = False) -> bool:
+        """Put `target` first (call it once the device there was identified); False, and nothing
+        changes, for a simulator's target."""
+        if simulated or not worth_remembering(target):
+            return False
         self.recent = [target] + [t for t in self.recent if t != target]
         del self.recent[MAX_RECENT:]
+        return True
+
+
+def worth_remembering(target: str) -> bool:
+    """A pty is a simulator's (or a terminal's), never a device's port."""
+    return "/dev/pts/" not in target and "/dev/ptmx" not in target
 
 
 def _value(text: str):
@@ -55,7 +69,7 @@ def load_settings(path: Path | None = None) -> Settings:
             continue
         key, value = m.group(1), _value(m.group(2))
         if key == "recent" and isinstance(value, list):
-            s.recent = [v for v in value if isinstance(v, str)][:MAX_RECENT]
+            s.recent = [v for v in value if isinstance(v, str) and worth_remembering(v)][:MAX_RECENT]
         elif key == "theme" and isinstance(value, str):
             s.theme = value
         elif key == "person" and isinstance(value, str):
