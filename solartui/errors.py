@@ -63,6 +63,17 @@ class ConnectionFailed(LinkError):
     """The port or socket could not be opened, or was lost."""
 
 
+class Unidentified(SolartuiError):
+    """No map identified the device; `kind` says why: "refused", "no-answer", "wrong-unit",
+    "no-map" (see devices/diagnose.py), or "unknown" before diagnosis. `identities` holds what
+    each map's identification registers said."""
+
+    def __init__(self, kind: str, message: str, identities: list | None = None):
+        self.kind = kind
+        self.identities = identities or []
+        super().__init__(message)
+
+
 class ShineError(SolartuiError):
     """Something about the Growatt datalogger ("Shine") protocol or server went wrong."""
 

@@ -13,7 +13,8 @@ from solartui.devices.identify import choose_map
 from solartui.devices.pi30_device import Pi30Device
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import WriteOutcome
-from solartui.errors import SolartuiError
+from solartui.devices.diagnose import explain
+from solartui.errors import SolartuiError, Unidentified
 from solartui.journal import Journal
 from solartui.links.pi30_open import open_pi30_link
 from solartui.links.pool import LinkPool
@@ -110,16 +111,19 @@ class Session:
             if m.identify:
                 ident = await dev.identify()
                 if not ident.values and ident.errors:
-                    raise SolartuiError(f"no answer from {target}: "
-                                        f"{next(iter(ident.errors.values()))}")
+                    raise await explain(target, link, dev.unit, [m], [ident]) from None
         else:
             protocol = "givenergy" if target.scheme == "givenergy" else "modbus"
             maps = [m for m in catalog.all_maps(protocol) if m.identify]
             if not maps:
                 raise SolartuiError("no shipped map can identify devices; name one with --map")
             link = self._link(target, merged_spec(maps))
-            dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit,
-                                                                     self.journal))
+            try:
+                dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit,
+                                                                         self.journal))
+            except Unidentified as exc:     # said as refused, silent, wrong unit or no map
+                unit = target.unit if target.unit is not None else maps[0].link.unit
+                raise await explain(target, link, unit, maps, exc.identities) from None
         return dev
 
     def _link(self, target, spec):

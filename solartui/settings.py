@@ -3,6 +3,10 @@ the person at the keyboard (remembered for hardware attestations, which are sign
 the report's handover details per site (customer, installer, notes) with the site each device was
 last reported at, so the next report of that site or device starts filled in.
 
+Recent targets are real devices that answered, newest first: a pseudo-terminal (/dev/pts/N, what
+the simulators and the demo use) is never remembered — its number belongs to someone else's
+terminal on the next run — and neither is anything the caller says is simulated.
+
 Python 3.10 has no tomllib, and the file holds only what we write, so this reads and writes that
 small subset itself (strings, lists of strings, and tables of strings with quoted names).
 """
@@ -38,9 +42,14 @@ class Settings:
     #: device serial -> the site its last report named
     device_sites: dict[str, str] = field(default_factory=dict)
 
-    def remember(self, target: str) -> None:
+    def remember(self, target: str, simulated: bool = False) -> bool:
+        """Put `target` first (call it once the device there was identified); False, and nothing
+        changes, for a simulator's target."""
+        if simulated or not worth_remembering(target):
+            return False
         self.recent = [target] + [t for t in self.recent if t != target]
         del self.recent[MAX_RECENT:]
+        return True
 
     def remember_site(self, site: str, serial: str = "", **details: str) -> None:
         """Keep a site's handover details (and that `serial` was reported there)."""
@@ -59,6 +68,11 @@ class Settings:
     def site_details(self, site: str) -> dict[str, str]:
         got = self.sites.get(site, {})
         return {k: got.get(k, "") for k in SITE_FIELDS}
+
+
+def worth_remembering(target: str) -> bool:
+    """A pty is a simulator's (or a terminal's), never a device's port."""
+    return "/dev/pts/" not in target and "/dev/ptmx" not in target
 
 
 def _value(text: str):
@@ -96,7 +110,7 @@ def load_settings(path: Path | None = None) -> Settings:
         if table is not None:
             _table_value(s, table, key, value)
         elif key == "recent" and isinstance(value, list):
-            s.recent = [v for v in value if isinstance(v, str)][:MAX_RECENT]
+            s.recent = [v for v in value if isinstance(v, str) and worth_remembering(v)][:MAX_RECENT]
         elif key == "theme" and isinstance(value, str):
             s.theme = value
         elif key == "person" and isinstance(value, str):

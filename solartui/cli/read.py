@@ -16,6 +16,7 @@ from rich.table import Table
 
 from solartui.cli.session import open_device, run
 from solartui.errors import SolartuiError
+from solartui.registers.suggest import no_such, point_items
 from solartui.trust.rungs import MISMATCH, model_and_firmware, point_evidence
 
 
@@ -129,7 +130,7 @@ async def _read(target, names, map_name, group, as_json, trace):
         if names:
             unknown = [n for n in names if not m.has_point(n)]
             if unknown:
-                raise SolartuiError(f"no point {', '.join(repr(n) for n in unknown)} in map {m.id}")
+                raise SolartuiError(no_such("point", unknown, m.id, point_items(m)))
             points = [m.point(n) for n in names]
         else:
             points = [p for p in m.points if p.readable]

@@ -17,6 +17,7 @@ from solartui.devices.writes import WritePlan
 from solartui.errors import CodecError, LinkError, SolartuiError, ValueRejected
 from solartui.registers.codec import encode_value, parse_value
 from solartui.registers.model import DeviceMap
+from solartui.registers.suggest import no_such, point_items
 
 KINDS = ("percent", "time", "choice", "text")
 CURRENT = "current."        # steps see a point read at plan time as values["current.<point>"]
@@ -147,7 +148,8 @@ def check_step(device_map: DeviceMap, name: str, value_text: str) -> None:
     try:
         point = device_map.point(name)
     except KeyError:
-        raise SolartuiError(f"no point '{name}' in map {device_map.id}") from None
+        raise SolartuiError(no_such("point", [name], device_map.id,
+                                    point_items(device_map))) from None
     if point.guard:
         raise ValueRejected(f"{name}: guarded register ({point.doc}); solartui does not write it")
     if not point.writable:
@@ -181,7 +183,8 @@ def check_readable(device_map: DeviceMap, name: str) -> None:
     try:
         point = device_map.point(name)
     except KeyError:
-        raise SolartuiError(f"no point '{name}' in map {device_map.id}") from None
+        raise SolartuiError(no_such("point", [name], device_map.id,
+                                    point_items(device_map))) from None
     if not point.readable:
         raise SolartuiError(f"{name} cannot be read")
 

@@ -11,7 +11,7 @@ import string
 
 from solartui.devices.readings import Identity
 from solartui.devices.register_device import RegisterDevice
-from solartui.errors import SolartuiError
+from solartui.errors import Unidentified
 from solartui.registers.model import DeviceMap
 
 _PRINTABLE = set(string.ascii_letters + string.digits + "-_. /")
@@ -34,17 +34,19 @@ def score(identity: Identity) -> int:
 async def choose_map(candidates: list[DeviceMap], make_device) -> tuple[RegisterDevice, Identity]:
     """`make_device(map)` builds a RegisterDevice on the shared link for each candidate."""
     best = None
-    tried = []
+    tried, identities = [], []
     for m in candidates:
         if not m.identify:
             continue
         dev = make_device(m)
         ident = await dev.identify()
+        identities.append(ident)
         sc = score(ident)
         tried.append(f"{m.id}: {ident.summary() if ident.values else next(iter(ident.errors.values()), 'no answer')}")
         if sc > 0 and (best is None or sc > best[0]):
             best = (sc, dev, ident)
     if best is None:
         detail = "; ".join(tried) if tried else "no map has identification registers"
-        raise SolartuiError(f"could not identify the device ({detail}); name a map with --map")
+        raise Unidentified("unknown", f"could not identify the device ({detail}); name a map "
+                                      "with --map", identities)
     return best[1], best[2]

@@ -35,6 +35,7 @@ from solartui.registers.command_codec import (
 )
 from solartui.registers.command_model import Command, CommandField, CommandMap, Setting
 from solartui.registers.command_rules import check_relations, related_fields
+from solartui.registers.suggest import did_you_mean, no_such
 
 LIVE_ROLES = ("live", "settings")       # what the live screen and `read` poll by default
 NOT_REPORTED = "not reported by this unit"
@@ -136,14 +137,17 @@ class Pi30Device(DeviceCommon):
         try:
             return self.map.setting(name)
         except KeyError:
-            raise SolartuiError(f"no setting '{name}' in map {self.map.id} (settings: "
-                                f"{', '.join(s.name for s in self.map.settings)})") from None
+            settings = [(s.name, s.doc) for s in self.map.settings]
+            hint = did_you_mean(name, settings) or \
+                f" (settings: {', '.join(s.name for s in self.map.settings)})"
+            raise SolartuiError(f"no setting '{name}' in map {self.map.id}{hint}") from None
 
     def field(self, name: str) -> CommandField:
         try:
             return self.map.field(name)
         except KeyError:
-            raise SolartuiError(f"no field '{name}' in map {self.map.id}") from None
+            raise SolartuiError(no_such("field", [name], self.map.id,
+                                        [(f.name, f.doc) for f in self.map.fields])) from None
 
     async def poll(self, fields: list[CommandField] | None = None,
                    priority: int = PRIORITY_POLL) -> list[FieldReading]:

@@ -40,6 +40,8 @@ class Identity:
     map_id: str
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # the link's exceptions behind `errors`: what tells a refused port, silence and a wrong unit apart
+    failures: dict[str, Exception] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def serial(self) -> str:

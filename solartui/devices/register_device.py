@@ -29,6 +29,7 @@ from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRIT
 from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Field, Point, rung_index
 from solartui.registers.planner import plan_for_map
+from solartui.registers.suggest import no_such, point_items
 from solartui.registers.write_rules import check_point_writable, check_raw_words, check_write_count
 
 
@@ -49,33 +50,35 @@ class RegisterDevice(DeviceCommon):
     # --- reading -------------------------------------------------------------------------------
 
     async def _read_fields(self, fields: list[Field], priority: int):
-        """Read fields with the fewest requests; yields (field, words | None, error | None)."""
+        """Read fields with the fewest requests; yields (field, words | None, LinkError | None)."""
         out = []
         for rd in plan_for_map(self.map, fields):
             try:
                 words = await self.link.read(rd.function, self.unit, rd.address, rd.count, priority)
                 err = None
             except LinkError as exc:
-                words, err = None, str(exc)
+                words, err = None, exc
             for f in rd.fields:
                 out.append((f, None if words is None else
                             words[f.address - rd.address: f.address - rd.address + f.count], err))
         return out
 
     async def identify(self) -> Identity:
-        values, errors = {}, {}
+        values, errors, failures = {}, {}, {}
         names = {id(f): n for n, f in self.map.identify.items()}
         for f, words, err in await self._read_fields(list(self.map.identify.values()), PRIORITY_READ):
             name = names[id(f)]
             if words is None:
-                errors[name] = err or "no answer"
+                errors[name] = str(err) if err else "no answer"
+                if err is not None:
+                    failures[name] = err
                 continue
             raw = words_to_raw(f.type, words, f.words)
             if name == "model" and isinstance(raw, int):
                 values[name] = f"0x{raw:08X}"
             else:
                 values[name] = raw if isinstance(raw, str) else scaled(raw, f.scale)
-        self.identity = Identity(self.map.id, values, errors)
+        self.identity = Identity(self.map.id, values, errors, failures)
         return self.identity
 
     async def poll(self, points: list[Point] | None = None,
@@ -85,7 +88,7 @@ class RegisterDevice(DeviceCommon):
         for p, words, err in await self._read_fields(points, priority):
             now = time.time()
             if words is None:
-                out.append(Reading(p, None, now, err))
+                out.append(Reading(p, None, now, str(err) if err else None))
                 continue
             try:
                 out.append(Reading(p, decode(p, words), now))
@@ -103,7 +106,8 @@ class RegisterDevice(DeviceCommon):
         try:
             return self.map.point(name)
         except KeyError:
-            raise SolartuiError(f"no point '{name}' in map {self.map.id}") from None
+            raise SolartuiError(no_such("point", [name], self.map.id,
+                                        point_items(self.map))) from None
 
     def _function_for(self, point: Point) -> int:
         fn = point.write_function or (6 if point.count == 1 else 16)

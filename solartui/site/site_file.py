@@ -7,7 +7,6 @@ SiteError carries them all. Nothing opens a port here; the result is plain datac
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from solartui.links.target import Target, parse_target
 from solartui.registers import catalog
 from solartui.registers.command_model import CommandField, CommandMap
 from solartui.registers.model import DeviceMap, Point
+from solartui.registers.suggest import no_such
 from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices")
@@ -299,9 +299,8 @@ def _points(d: dict, m, f: Findings, label) -> tuple:
     for name in spec:
         item = by_name.get(name)
         if item is None:
-            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.6)
-            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            f.add(line, f"no {what} '{name}' in map {m.id}{hint}", label)
+            items = [(k, getattr(v, "doc", "")) for k, v in by_name.items()]
+            f.add(line, no_such(what, [name], m.id, items), label)
         elif isinstance(item, Point) and not item.readable:
             f.add(line, f"point '{name}' of map {m.id} is write-only: it cannot be logged", label)
         elif item in out:

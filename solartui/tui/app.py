@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
+from solartui.links.target import parse_target
 from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
@@ -144,10 +145,16 @@ class SolartuiApp(App):
                 await self.pop_screen()
             await self.push_screen(Screen())
         await self.session.adopt(dev)
-        if remember:                 # demo pty paths change every run: not worth remembering
-            self.settings.remember(target)
+        # only a real device that answered: the demo's ptys and ports are dead on the next run
+        answered = dev.identity is not None and bool(dev.identity.values)
+        if remember and answered and self.settings.remember(target, self.is_demo_target(target)):
             save_settings(self.settings)
         self.show_connected()
+
+    def is_demo_target(self, target: str) -> bool:
+        """One of the demo's simulators, however the URL is spelled (same port or endpoint)."""
+        keys = {parse_target(t).link_key for t in self.demo_targets}
+        return parse_target(target).link_key in keys
 
     def _connect_failed(self, target: str, exc: SolartuiError) -> None:
         from solartui.tui.screens.connect import ConnectScreen
