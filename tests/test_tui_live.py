@@ -193,3 +193,26 @@ async def test_pause_is_visible_at_80_columns(sim, tmp_path):
         await until(pilot, lambda: "Pause" in footer_keys(screen))
         assert "Resume" not in footer_keys(screen)
         assert "PAUSED" not in str(screen.query_one("#status").render())
+
+
+async def test_every_key_of_the_screen_is_in_the_command_palette(sim, tmp_path):
+    """ctrl+p on the live screen offers its own keys (Pause, Write, Mark …) and the recent
+    targets; choosing Pause pauses, as `p` does."""
+    from textual.command import CommandPalette
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        await until(pilot, lambda: row(table, "vac1")["age"] == "now")
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for wanted in ("Pause", "Write", "Mark", "Filter", "Actions", "Journal", "Clock"):
+            assert wanted in titles, (wanted, titles)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"pause")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is screen)
+        await until(pilot, lambda: str(screen.query_one("#status").render()).strip()
+                    .startswith("PAUSED"))
+        assert "Resume" in [c.title for c in app.get_system_commands(screen)]

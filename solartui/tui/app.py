@@ -24,6 +24,8 @@ from solartui.traffic import TrafficLog
 from solartui.tui.screens.dialog import mark_input_fence, stale_input
 
 
+#: recent targets offered in the command palette
+RECENT_IN_PALETTE = 5
 #: how long the "report written" notice stays (until clicked away, in practice)
 REPORT_NOTICE_S = 24 * 3600
 
@@ -313,6 +315,26 @@ class SolartuiApp(App):
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
         yield SystemCommand("Journal", "Every write and clock set: this device's or all, "
                             "old → new, outcome, from which door (f7)", self.action_show_journal)
+        yield from self._screen_commands(screen)
+        for target in self.settings.recent[:RECENT_IN_PALETTE]:
+            yield SystemCommand(f"Connect to {target}", "a recent target that answered",
+                                lambda target=target: self.connect(target))
+
+    def _screen_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every key the screen under the palette offers (pause, write, mark, sync clock, save
+        traffic …), so nothing is reachable only by a key the footer had no room for."""
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if (not b.description or not active.enabled or active.node is self
+                    or b.action in seen):
+                continue
+            seen.add(b.action)
+            shown = "Esc" if key == "escape" else key
+            yield SystemCommand(b.description, f"{type(screen).__name__.removesuffix('Screen')}: "
+                                f"key {shown}",
+                                lambda node=active.node, action=b.action:
+                                self.call_later(self.run_action, action, node))
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "settings", None) is not None and self.settings.theme != theme:
