@@ -138,5 +138,9 @@ async def test_cli_simulate_and_action_across_processes():
         assert code == 1 and err.strip().count("\n") == 0 and "4..100" in err
         code, out, err = await run_cli("action", target, "set-clock", "--yes")
         assert code == 0 and "clock: verified" in out and "FC06 × 6" in out, err
+        code, out, err = await run_cli("action", target, "set-mode", "timed-export", "--yes")
+        assert code == 0, err
+        steps = [line for line in err.splitlines() if line.startswith("step ")]
+        assert steps and steps[0].startswith(f"step 1/{len(steps)}: "), err   # progress shown
         code, out, err = await run_cli("action", target, "explode")
         assert code == 1 and "no action 'explode'" in err

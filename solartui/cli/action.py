@@ -55,7 +55,9 @@ async def _action(target, name, args, map_name, yes, trace):
         outcomes = await gate.run(
             dev, WriteRequest.action(name, args),
             gate_confirm(yes, lambda plans: "set the device clock" if actions[name].clock
-                         else f"run {name} ({len(plans)} write(s))", before=heading), "cli")
+                         else f"run {name} ({len(plans)} write(s))", before=heading), "cli",
+            on_step=lambda k, n, p: click.echo(f"step {k}/{n}: {p.name} → {p.new_text}…",
+                                               err=True))
         for outcome in outcomes:
             click.echo(outcome.line())
     bad = [o for o in outcomes if not o.ok]

@@ -62,6 +62,7 @@ class WriteRequest:
 
 Confirm = Callable[[list[WritePlan]], Awaitable[bool]]
 OnOutcome = Callable[[WriteOutcome], None]
+OnStep = Callable[[int, int, WritePlan], None]
 
 
 async def confirmed(_plans: list[WritePlan]) -> bool:
@@ -99,12 +100,16 @@ async def plan(device, request: WriteRequest, pending: dict | None = None) -> li
 
 
 async def execute(device, plans: list[WritePlan], origin: str,
-                  on_outcome: OnOutcome | None = None) -> list[WriteOutcome]:
+                  on_outcome: OnOutcome | None = None,
+                  on_step: OnStep | None = None) -> list[WriteOutcome]:
     """Send confirmed plans in order, each read back and journalled with its origin; after a
-    step that is not verified the rest are journalled as not sent."""
+    step that is not verified the rest are journalled as not sent. `on_step(k, n, plan)` hears
+    of each step of several before it is sent (an action's "step 2 of 5")."""
     outcomes: list[WriteOutcome] = []
     failed: str | None = None
-    for p in plans:
+    for k, p in enumerate(plans, 1):
+        if on_step is not None and failed is None and len(plans) > 1:
+            on_step(k, len(plans), p)
         if failed is not None:
             outcome = WriteOutcome(p, NOT_SENT, f"not sent: {failed} failed before it")
         elif p.name == "clock":
@@ -135,7 +140,8 @@ def journal(device, outcome: WriteOutcome, origin: str) -> None:
 
 
 async def run(device, requests: WriteRequest | list[WriteRequest], confirm: Confirm,
-              origin: str, on_outcome: OnOutcome | None = None) -> list[WriteOutcome] | None:
+              origin: str, on_outcome: OnOutcome | None = None,
+              on_step: OnStep | None = None) -> list[WriteOutcome] | None:
     """plan -> confirm -> execute -> journal; None when the person said no (nothing sent).
 
     Several requests are all planned (any refusal: nothing is sent) and confirmed once. Once
@@ -155,7 +161,8 @@ async def run(device, requests: WriteRequest | list[WriteRequest], confirm: Conf
         log.info("write %s from %s: not confirmed, nothing sent",
                  ", ".join(r.name for r in requests), origin)
         return None
-    task = asyncio.get_running_loop().create_task(execute(device, plans, origin, on_outcome),
+    task = asyncio.get_running_loop().create_task(execute(device, plans, origin, on_outcome,
+                                                          on_step),
                                                   name=f"write {requests[0].name}")
     task.add_done_callback(_log_failure)
     return await asyncio.shield(task)

@@ -166,7 +166,8 @@ async def _flow(screen, device, name, enter, title):
 
     try:
         outcomes = await gate.run(device, request, confirm, "tui",
-                                  on_outcome=lambda o: report(app, screen, o))
+                                  on_outcome=lambda o: report(app, screen, o),
+                                  on_step=lambda k, n, p: _step(app, request.name, k, n, p))
     except ValueRejected as exc:
         app.notify(f"{exc} — nothing written", title="value refused", severity="warning",
                    timeout=8)
@@ -177,6 +178,12 @@ async def _flow(screen, device, name, enter, title):
     if outcomes is None:
         return _cancelled(app, request.name)
     return outcomes if request.kind == gate.ACTION else outcomes[0]
+
+
+def _step(app, name: str, k: int, n: int, plan: WritePlan) -> None:
+    """Several writes confirmed as one (an action): say which one is on the wire now."""
+    if app.is_running:
+        app.notify(f"{name}: step {k} of {n}: {plan.name} → {plan.new_text}…", timeout=3)
 
 
 def _confirmable(request: WriteRequest, plans: list[WritePlan]):
