@@ -216,3 +216,25 @@ async def test_every_key_of_the_screen_is_in_the_command_palette(sim, tmp_path):
         await until(pilot, lambda: str(screen.query_one("#status").render()).strip()
                     .startswith("PAUSED"))
         assert "Resume" in [c.title for c in app.get_system_commands(screen)]
+
+
+async def test_f1_and_question_mark_list_every_key_of_the_screen_and_the_app(sim, tmp_path):
+    from solartui.tui.screens.help import HelpScreen
+    app = await connected_app(sim, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        live = app.screen
+        await until(pilot, lambda: row(live.query_one(DataTable), "vac1")["age"] == "now")
+        for key in ("f1", "question_mark"):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            rows = [tuple(r) for r in app.screen.rows]
+            for wanted in (("p", "Pause", "Live"), ("e", "Write", "Live"), ("m", "Mark", "Live"),
+                           ("f4", "Clock", "app"), ("f7", "Journal", "app"),
+                           ("^q", "Quit", "app"), ("^o", "Connect", "app")):
+                assert wanted in rows, (wanted, rows)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is live)
+        live.query_one("#filter").focus()                 # ? typed into the filter stays there
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        assert app.screen is live and live.query_one("#filter").value == "?"

@@ -12,6 +12,7 @@ from typing import Iterable
 
 from textual import events, work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
@@ -44,6 +45,8 @@ class SolartuiApp(App):
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
         ("ctrl+q", "quit", "Quit"),
+        ("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
     ]
 
     def __init__(self, target: str | None = None, map_name: str | None = None, *,
@@ -192,6 +195,14 @@ class SolartuiApp(App):
             self.notify("not connected: open a target first (ctrl+o)", severity="warning")
             return False
         return True
+
+    def action_help(self) -> None:
+        """f1 or ?: every key of the screen underneath and of the app (the footer at 80 columns
+        shows only the essential ones)."""
+        from solartui.tui.screens.help import HelpScreen
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
 
     def action_show_connect(self) -> None:
         from solartui.tui.screens.connect import ConnectScreen
