@@ -326,6 +326,8 @@ class SolartuiApp(App):
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
         yield SystemCommand("Journal", "Every write and clock set: this device's or all, "
                             "old → new, outcome, from which door (f7)", self.action_show_journal)
+        yield SystemCommand("Help: every key", "The keys of this screen and of the app (f1, ?)",
+                            self.action_help)
         yield from self._screen_commands(screen)
         for target in self.settings.recent[:RECENT_IN_PALETTE]:
             yield SystemCommand(f"Connect to {target}", "a recent target that answered",
