@@ -134,7 +134,7 @@ async def test_confirm_alone_writes_once(rig, how, times):
 
 # --- the register browser's raw write (the reported one: the app ended) ------------------------
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_browser_raw_write(rig, how, times):
     async with rig() as r:
         r.app.push_screen(BrowserScreen())
@@ -151,7 +151,7 @@ async def test_browser_raw_write(rig, how, times):
 
 # --- attestation -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_attestation_stored_once(rig, how, times):
     async with rig() as r:
         await live_on(r, "active_power_rate")
@@ -170,7 +170,7 @@ async def test_attestation_stored_once(rig, how, times):
 
 # --- a named action (GivEnergy) ----------------------------------------------------------------
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_action_chooser_and_confirm(tmp_path, how, times):
     async with givenergy_app(tmp_path) as r:
         await r.screen(LiveScreen)
@@ -343,7 +343,7 @@ async def test_connect_once_to_a_new_target(growatt_map, tmp_path, how, times):
 
 # --- a PI30 setting (command device, on a pty) -------------------------------------------------
 
-@pytest.mark.parametrize("how,times", REPEATS)
+@pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_pi30_setting_editor_and_confirm(tmp_path, how, times):
     async with pi30_app(tmp_path) as r:
         live = await r.screen(Pi30LiveScreen)

@@ -122,8 +122,8 @@ async def running(growatt_map, tmp_path, fast: bool = False):
 #: how a repeated key arrives: all at once (a terminal delivering a fast double press in one read),
 #: Pilot's presses back to back, and with a tiny pause between them
 REPEATS = [("burst", 2), ("burst", 3), ("press", 2), ("press", 3), ("paused", 2), ("paused", 3)]
-#: for the slow rigs (a second target to identify, a server with dataloggers): every way of
-#: arriving and both counts, without every pairing
+#: for all but the reported dialogs (the live editor and the confirmation, which take every
+#: pairing): every way of arriving and both counts, without every pairing
 REPEATS_SHORT = [("burst", 3), ("press", 2), ("paused", 3)]
 
 
