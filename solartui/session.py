@@ -13,7 +13,7 @@ from solartui.devices.identify import choose_map
 from solartui.devices.pi30_device import Pi30Device
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import WriteOutcome
-from solartui.devices.diagnose import explain
+from solartui.devices.diagnose import explain, timeout_hint
 from solartui.errors import SolartuiError, Unidentified
 from solartui.journal import Journal
 from solartui.links.pi30_open import open_pi30_link
@@ -99,8 +99,11 @@ class Session:
         dev = Pi30Device(m, link, self.journal)
         ident = await dev.identify()
         if not ident.values:
-            raise SolartuiError(f"no answer from {target}: "
-                                f"{next(iter(ident.errors.values()), 'no reply to QPI')}")
+            _period, timeout_ms = target.pacing_ms(m.link.min_period_ms, m.link.timeout_ms)
+            raise SolartuiError(f"no answer from {target} within {timeout_ms} ms: "
+                                f"{next(iter(ident.errors.values()), 'no reply to QPI')}; check "
+                                "the cable and that the inverter is on; "
+                                + timeout_hint(target, timeout_ms))
         return dev
 
     async def _connect_registers(self, target, map_name: str | None) -> RegisterDevice:

@@ -157,3 +157,22 @@ async def _settle(worker) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("connect did not finish")
+
+
+async def test_silent_pi30_says_how_long_it_waited_and_how_to_wait_longer(tmp_path):
+    from solartui.errors import SolartuiError
+    from solartui.journal import Journal
+    from solartui.session import Session
+    from solartui.sim.pi30_inverter import Pi30Faults, Pi30Inverter
+    from solartui.sim.pi30_pty import serve_pi30_on_pty
+    server = await serve_pi30_on_pty(Pi30Inverter(faults=Pi30Faults(silent=True)), mode="serial")
+    session = Session(Journal(tmp_path / "j.jsonl"))
+    try:
+        with pytest.raises(SolartuiError) as got:
+            await session.connect(f"pi30://{server.client_path}?period=0&timeout=300")
+        text = str(got.value)
+        assert "within 300 ms" in text and "check the cable" in text
+        assert f"pi30://{server.client_path}?timeout=2000" in text and "\n" not in text
+    finally:
+        await session.close()
+        await server.stop()
