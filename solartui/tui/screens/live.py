@@ -27,6 +27,7 @@ from solartui.registers.loader import GROUPS
 from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
+from solartui.tui.screens.filtering import FilteredTable
 from solartui.tui.screens.polling import PollingScreen, age_text
 
 # the columns an installer needs first come first: at 80 columns they are what shows
@@ -42,7 +43,8 @@ def _value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-class LiveScreen(Attesting, PollingScreen):
+class LiveScreen(Attesting, PollingScreen, FilteredTable):
+    TABLE_ID = "points"
     BINDINGS = [
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Write"),
@@ -232,23 +234,6 @@ class LiveScreen(Attesting, PollingScreen):
             + (f"\n{escape(strip_ours(p.note))}" if p.note else ""))
 
     # --- actions -------------------------------------------------------------------------------
-
-    def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
-
-    def action_clear_filter(self) -> None:
-        f = self.query_one("#filter", Input)
-        if f.value:
-            f.value = ""
-        self.query_one("#points", DataTable).focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter(self, event: Input.Changed) -> None:
-        self._fill(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, _event) -> None:
-        self.query_one("#points", DataTable).focus()
 
     def action_edit(self) -> None:
         p = self._highlighted()

@@ -27,6 +27,7 @@ from solartui.devices.pi30_device import setting_for_field
 from solartui.registers.cite import cite, strip_ours
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
+from solartui.tui.screens.filtering import FilteredTable
 from solartui.tui.screens.polling import PollingScreen, age_text
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
@@ -50,7 +51,8 @@ def _alarm_style(reading) -> str:
     return "bold red" if any(a.severity == "fault" for a in value) else "bold yellow"
 
 
-class Pi30LiveScreen(Attesting, PollingScreen):
+class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
+    TABLE_ID = "fields"
     BINDINGS = [
         ("slash", "focus_filter", "Filter"),
         ("e", "edit", "Change setting"),
@@ -231,22 +233,3 @@ class Pi30LiveScreen(Attesting, PollingScreen):
         table = self.query_one("#fields", DataTable)
         for f in self.shown:
             table.update_cell(f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))
-
-    # --- the filter ----------------------------------------------------------------------------
-
-    def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
-
-    def action_clear_filter(self) -> None:
-        f = self.query_one("#filter", Input)
-        if f.value:
-            f.value = ""
-        self.query_one("#fields", DataTable).focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter(self, event: Input.Changed) -> None:
-        self._fill(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, _event) -> None:
-        self.query_one("#fields", DataTable).focus()
