@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from solartui.errors import SolartuiError
+from solartui.errors import SolartuiError, said_in_tui
 from solartui.journal import Journal
 from solartui.links.target import parse_target
 from solartui.session import Session
@@ -369,7 +369,7 @@ class SolartuiApp(App):
             return
         error = event.worker.error
         if isinstance(error, SolartuiError):
-            self.notify(str(error), severity="error", timeout=8)
+            self.notify(said_in_tui(error), severity="error", timeout=8)
         else:
             self.log.error(repr(error))
             self.notify(f"internal error: {type(error).__name__}: {error}", severity="error",
