@@ -318,3 +318,30 @@ def test_the_quick_filter_never_misses_a_tag_anchor_or_alias(pieces):
         return
     assert not any(isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None)
                    or getattr(e, "tag", None) for e in events), text
+
+
+# --- the other files a person names --------------------------------------------------------------
+
+def test_report_notes_output_and_captures_refuse_bad_paths(tmp_path):
+    from solartui.givenergy.capture import parse_capture
+    from solartui.givenergy.errors import GivCaptureError
+    from solartui.report.files import output_paths
+    from solartui.report.handover import read_notes
+    for bad in ("@~nosuchuser-solartui/notes.txt", "@/dev/zero", "@" + "n" * 300):
+        with pytest.raises(SolartuiError, match="--notes @"):
+            read_notes(bad)
+    with pytest.raises(SolartuiError, match="there is no user"):
+        output_paths("~nosuchuser-solartui/report.html")
+    for bad in ("/dev/zero", tmp_path):
+        with pytest.raises(GivCaptureError, match="cannot read capture"):
+            parse_capture(bad)
+
+
+def test_a_damaged_log_state_starts_afresh(tmp_path, isolated_home):
+    from solartui.site.log_state import LogState
+    state = LogState("deep", tmp_path / "site.yaml")
+    state.path.parent.mkdir(parents=True, exist_ok=True)
+    for body in ("[" * 100000, '{"devices": {"a": {"last": ' + "9" * 5000 + "}}}"):
+        state.path.write_text(body)
+        state.load()
+        assert state.last == {}
