@@ -125,3 +125,17 @@ class OneLineLog(logging.LoggerAdapter):
             msg = f"{msg}: {summary(exc)}"
         kwargs.pop("extra", None)
         super().log(level, msg, *args, **kwargs)
+
+
+def one_line_loop_errors(loop) -> None:
+    """asyncio reports an exception escaping a callback (a protocol's data_received, a task
+    nobody awaited) with a traceback on stderr; make it one line on the `solartui` logger, with
+    asyncio's own words and the exception's summary."""
+    log = logging.getLogger("solartui")
+
+    def handler(loop, context: dict) -> None:
+        exc = context.get("exception")
+        message = " ".join(str(context.get("message") or "unexpected error").split())
+        log.error("%s: %s", message.rstrip("."), summary(exc) if exc else "no details")
+
+    loop.set_exception_handler(handler)

@@ -158,3 +158,34 @@ async def test_serve_takes_the_token_from_the_environment_and_never_logs_it(tmp_
     assert TOKEN not in err and "Traceback" not in err, err
     assert err.count("Error handling request from 127.0.0.1: 400 ") == len(BAD_REQUESTS), err
     assert " 401 " in err and proc.returncode == 0
+
+
+async def test_an_exception_in_a_protocol_callback_is_one_line(caplog):
+    """What the CLI's event loop does with an exception escaping data_received (pymodbus's used
+    to print 17 lines): one error record, asyncio's words and the reason, no traceback."""
+    log_redact.install()
+    caplog.set_level(logging.DEBUG)
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    log_redact.one_line_loop_errors(loop)
+
+    class Brittle(asyncio.Protocol):
+        def data_received(self, data):
+            raise ValueError(f"cannot decode {data!r} ?token={TOKEN}")
+
+    server = await loop.create_server(Brittle, "127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.sockets[0].getsockname()[1])
+        writer.write(b"\x00\x01junk")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 10) == b""     # the server side closed
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+        loop.set_exception_handler(previous)
+    [rec] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert rec.exc_info is None and rec.name == "solartui"
+    assert rec.getMessage() == ("Fatal error: protocol.data_received() call failed: ValueError: "
+                                "cannot decode b'\\x00\\x01junk' ?token=***")
