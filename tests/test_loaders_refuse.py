@@ -177,6 +177,11 @@ def test_bad_paths_in_a_site_file(key, value, words):
     assert info.value.findings[0].startswith("/nonexistent-dir/site.yaml:")
 
 
+def test_a_nul_in_a_target():
+    with pytest.raises(SiteError, match="target: a URL cannot contain a NUL byte"):
+        _site(SITE.replace("pi30:///tmp/solartui-pi30?baud=2400", '"pi30:///tmp/x\\0"'))
+
+
 def test_bad_error_log_path():
     with pytest.raises(SiteError, match="error_log: a path cannot contain a NUL byte"):
         _site(SITE.replace("period: 60", 'period: 60\nerror_log: "e\\0.log"'))

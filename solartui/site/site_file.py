@@ -222,7 +222,9 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
         else:
             seen[name] = key_line(d, "name")
     target = None
-    if isinstance(d.get("target"), str):
+    if isinstance(d.get("target"), str) and "\0" in d["target"]:
+        f.add(key_line(d, "target"), "target: a URL cannot contain a NUL byte", label)
+    elif isinstance(d.get("target"), str):
         try:
             target = parse_target(d["target"])
         except SolartuiError as exc:
