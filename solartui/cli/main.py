@@ -7,6 +7,7 @@ traceback for a bug report.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -49,6 +50,8 @@ def cli(ctx, debug):
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    from solartui import log_redact
+    log_redact.install(os.environ.get("SOLARTUI_TOKEN"))   # no token in any log line
     if ctx.invoked_subcommand is None:
         from solartui.cli.ui import open_tui
         open_tui()

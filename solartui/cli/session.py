@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import click
 
+from solartui import log_redact
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 from solartui.session import Session
@@ -15,9 +16,16 @@ from solartui.traffic import TrafficLog
 
 
 def run(coro):
-    """Run a command's coroutine; Ctrl+C ends it quietly."""
+    """Run a command's coroutine; Ctrl+C ends it quietly. An exception asyncio catches in a
+    callback is one line on stderr, not a traceback (`--debug` keeps asyncio's traceback)."""
+    async def main():
+        ctx = click.get_current_context(silent=True)
+        if not (ctx and isinstance(ctx.obj, dict) and ctx.obj.get("debug")):
+            log_redact.one_line_loop_errors(asyncio.get_running_loop())
+        return await coro
+
     try:
-        return asyncio.run(coro)
+        return asyncio.run(main())
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 

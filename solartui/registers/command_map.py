@@ -140,7 +140,7 @@ def _identify(d: Any, f: Findings, line: int) -> dict[str, IdField]:
 def _clock(d: Any, f: Findings, line: int, fields: dict) -> ClockCommand | None:
     if d is None or not _mapping(d, f, line, "clock", CLOCK_KEYS):
         return None
-    fld = fields.get(d.get("field"))
+    fld = fields.get(d.get("field")) if isinstance(d.get("field"), str) else None
     ok = True
     if fld is None or fld.type != "datetime":
         f.add(d.line, f"clock: field must name a datetime field, not {d.get('field')!r}")

@@ -19,6 +19,7 @@ from solartui.registers.model import (
 )
 from solartui.registers.units import UNITS
 from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
+from solartui.user_paths import PathRefused, read_text
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
           "Settings", "Clock", "Other")
@@ -56,9 +57,9 @@ def read_map_text(path: str | Path) -> str:
     """A map file's text; an unreadable file is a MapError like any other finding."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MapError(str(p), [f"{p}: cannot read map: {exc.strerror if isinstance(exc, OSError) else exc}"]) from None
+        return read_text(p)
+    except PathRefused as exc:
+        raise MapError(str(p), [f"{p}: cannot read map: {exc}"]) from None
 
 
 def load_map(path: str | Path) -> DeviceMap:

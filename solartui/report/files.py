@@ -22,6 +22,7 @@ from solartui.errors import SolartuiError
 from solartui.paths import state_dir
 from solartui.report.content import CommissioningReport
 from solartui.report.render import to_html, to_markdown
+from solartui.user_paths import PathRefused, user_path
 
 HTML_SUFFIXES = (".html", ".htm")
 MD_SUFFIXES = (".md",)
@@ -52,7 +53,10 @@ def report_paths(r: CommissioningReport, output: str | None) -> tuple[Path, Path
 
 def output_paths(output: str) -> tuple[Path, Path]:
     """(Markdown path, HTML path) for `-o output`; a PDF or another extension is refused."""
-    p = Path(output).expanduser()
+    try:
+        p = user_path(output)
+    except PathRefused as exc:
+        raise SolartuiError(f"-o {output!r}: {exc}") from None
     ext = p.suffix.lower()
     if ext in HTML_SUFFIXES:
         return p.with_suffix(".md"), p

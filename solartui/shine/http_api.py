@@ -27,6 +27,7 @@ from solartui.devices.writes import MISMATCHED, NO_ANSWER, NOT_SENT, REJECTED
 from solartui.errors import (CommandRejected, ConnectionFailed, NoAnswer, RegisterUnavailable,
                              ShineError, SolartuiError, UnknownDevice, ValueRejected,
                              WriteForbidden)
+from solartui.log_redact import OneLineLog
 from solartui.shine import http_params as P
 from solartui.shine.http_params import ApiError
 from solartui.shine.server import ShineServer
@@ -91,7 +92,10 @@ class HttpApi:
             raise ShineError("the HTTP API is already running")
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        # a request aiohttp cannot parse is one line in our log, never its traceback (which
+        # carried the whole request line, ?token= included)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                               logger=OneLineLog(log))
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
@@ -171,8 +175,10 @@ class HttpApi:
             raise ApiError(401, "PUT needs the API token: add ?token=... or "
                                 "an 'Authorization: Bearer ...' header")
         expected = self.token.encode("utf-8")
-        # every offered token is compared (no short cut), each in constant time
-        matches = [hmac.compare_digest(t.encode("utf-8"), expected) for t in offered]
+        # every offered token is compared (no short cut), each in constant time; a header that
+        # is not UTF-8 (aiohttp keeps its bytes as surrogates) is just a wrong token: 401
+        matches = [hmac.compare_digest(t.encode("utf-8", "surrogateescape"), expected)
+                   for t in offered]
         if not any(matches):
             raise ApiError(401, "wrong API token")
 

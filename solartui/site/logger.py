@@ -50,13 +50,17 @@ class DeviceRun:
         return [""] * len(self.spec.points)
 
     async def read(self) -> tuple[list[str], str, object]:
-        """(cells, note, status) of one poll; never raises a SolartuiError."""
+        """(cells, note, status) of one poll; raises nothing but a cancellation: a failure of
+        this device is its row's note, and the other devices go on."""
         try:
             readings = await self.device.poll(list(self.spec.points))
         except asyncio.CancelledError:
             raise
         except (SolartuiError, OSError) as exc:
             return self.empty(), f"no answer: {exc}", SILENT
+        except Exception as exc:  # a bug reading one device must not stop the rest of the site
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            return self.empty(), f"internal error: {why}", SILENT
         cells = [cell(r) for r in readings]
         counted = [r for r in readings if not getattr(r, "absent", False)]
         failed = [r for r in counted if not r.ok]
