@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from contextlib import asynccontextmanager
 
 import click
 
+from solartui.cli.interrupt import run_guarded
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 from solartui.session import Session
@@ -15,11 +15,9 @@ from solartui.traffic import TrafficLog
 
 
 def run(coro):
-    """Run a command's coroutine; Ctrl+C ends it quietly."""
-    try:
-        return asyncio.run(coro)
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    """Run a command's coroutine; ctrl+c or SIGTERM ends it with one line (130/143), after the
+    outcome of a write already on its way (cli/interrupt.py)."""
+    return run_guarded(coro)
 
 
 @asynccontextmanager
