@@ -115,7 +115,7 @@ def run_guarded(coro):
         _say(guard.message())
         raise SystemExit(guard.status()) from None
     except Exception:
-        if guard.signum is not None:     # e.g. the write it waited for was not verified
+        if guard.waited:                # e.g. the write it waited for was not verified
             _say(guard.message())
         raise
     finally:
