@@ -118,6 +118,41 @@ async def test_ctrl_c_outside_a_write_ends_with_a_line():
         "solartui: interrupted"
 
 
+async def waiting_for_a_key(pid: int) -> None:
+    """Until the process sleeps reading the terminal: a signal sent between the prompt and the read
+    would wait for the next key (a race inside readline, not a person's ctrl+c)."""
+    for _ in range(3000):
+        try:
+            with open(f"/proc/{pid}/wchan") as fh:
+                where = fh.read()
+        except OSError:
+            return
+        if any(w in where for w in ("wait_woken", "n_tty_read", "poll", "select")):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_ctrl_c_at_the_confirmation_prompt_ends_at_once(sim):
+    """(It used to be swallowed until Enter: asyncio's handler only cancelled the task.)"""
+    master, slave = os.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "solartui", "write", sim.url, "--map", MAP,
+            "active_power_rate=66", cwd=ROOT, stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += await asyncio.get_running_loop().run_in_executor(None, os.read, master, 4096)
+        await waiting_for_a_key(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 30)
+        seen += await asyncio.get_running_loop().run_in_executor(None, os.read, master, 4096)
+    finally:
+        os.close(master)
+    assert proc.returncode == 1 and b"solartui: aborted" in seen
+    assert sim.bank.get_raw("holding", 3) == [100] and journal_json() == []
+
+
 # --- torn lines and --json, in-process --------------------------------------------------------
 
 def test_a_torn_line_then_a_new_write_both_readable(tmp_path, monkeypatch):
