@@ -246,3 +246,23 @@ async def test_the_report_names_an_interrupted_write(sim, tmp_path):
         await s.close()
     text = to_markdown(report)
     assert INTERRUPTED in text and "1 write(s) interrupted before the outcome was known" in text
+
+
+async def test_a_stop_lets_the_running_step_finish_and_sends_no_more(sim, tmp_path):
+    """What the CLI's first ctrl+c asks of the gate: steps after the current one are not sent."""
+    from solartui.session import Session
+    s = Session(Journal(tmp_path / "journal.jsonl"))
+    dev = await s.connect(sim.url, MAP)
+    try:
+        plans = [replace(await dev.plan_write("active_power_rate", v), readback_delay=0)
+                 for v in ("67", "68")]
+        outcomes = await gate.execute(
+            dev, plans, "cli", on_step=lambda k, n, p: k == 1 and gate.request_stop(
+                "stopped by ctrl+c before it"))
+    finally:
+        gate.request_stop(None)
+        await s.close()
+    assert [o.status for o in outcomes] == ["verified", "not sent"]
+    assert outcomes[1].detail == "not sent: stopped by ctrl+c before it"
+    assert sim.bank.get_raw("holding", 3) == [67]
+    assert [e["outcome"] for e in s.journal.entries()] == ["verified", "not sent"]

@@ -30,6 +30,7 @@ from typing import Awaitable, Callable
 
 from solartui.devices.writes import NO_ANSWER, NOT_SENT, WriteOutcome, WritePlan
 from solartui.errors import SolartuiError, ValueRejected
+from solartui.journal import forget
 
 log = logging.getLogger("solartui.writes")
 
@@ -128,7 +129,7 @@ def in_flight() -> list[InFlight]:
     return [f for f in _in_flight if f.task is None or not f.task.done()]
 
 
-def request_stop(why: str) -> None:
+def request_stop(why: str | None) -> None:
     """Let each running step reach its outcome, and send no further step (journalled as not
     sent). For a process that is about to end (ctrl+c, SIGTERM)."""
     _stop["requested"] = why
@@ -154,13 +155,14 @@ async def execute(device, plans: list[WritePlan], origin: str,
             why = failed if failed == _stop["requested"] else f"{failed} failed before it"
             outcome = WriteOutcome(p, NOT_SENT, f"not sent: {why}")
         else:
-            wid = intend(device, p, origin, k)
+            wid = intend(device, p, origin, k < len(plans))
             if flight is not None:
                 flight.current = p
             try:
                 outcome = await _send(device, p)
             except asyncio.CancelledError:
-                raise                   # the intent stays: outcome unknown, interrupted
+                forget(wid)             # the intent stays: outcome unknown, interrupted
+                raise
             except Exception as exc:    # a bug below: still an outcome, never a silent intent
                 outcome = WriteOutcome(p, NO_ANSWER, f"the write ended in an error ({exc}); "
                                                      "it may or may not have landed")
@@ -184,7 +186,7 @@ async def _send(device, p: WritePlan) -> WriteOutcome:
     return await device.execute_write(p)
 
 
-def intend(device, p: WritePlan, origin: str, step: int = 1) -> str | None:
+def intend(device, p: WritePlan, origin: str, more: bool = False) -> str | None:
     """Journal (fsynced) that this write is about to go out, before any frame does. A journal
     that cannot be written stops it here: a write nobody could account for is not sent."""
     if getattr(device, "journal", None) is None:
@@ -193,8 +195,8 @@ def intend(device, p: WritePlan, origin: str, step: int = 1) -> str | None:
         return device.journal.intend({**p.intent_entry(), "origin": origin})
     except SolartuiError as exc:
         log.error("journal: %s", exc)
-        more = " and the steps after it" if step > 1 or p.action else ""
-        raise SolartuiError(f"{exc}: {p.name}{more} not sent") from None
+        rest = " and the steps after it" if more else ""
+        raise SolartuiError(f"{exc}: {p.name}{rest} not sent") from None
 
 
 def journal(device, outcome: WriteOutcome, origin: str, wid: str | None = None) -> None:
