@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from contextlib import asynccontextmanager
 
 import click
 
 from solartui import log_redact
+from solartui.cli.interrupt import run_guarded
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 from solartui.session import Session
@@ -16,7 +16,8 @@ from solartui.traffic import TrafficLog
 
 
 def run(coro):
-    """Run a command's coroutine; Ctrl+C ends it quietly. An exception asyncio catches in a
+    """Run a command's coroutine; ctrl+c or SIGTERM ends it with one line (130/143), after the
+    outcome of a write already on its way (cli/interrupt.py). An exception asyncio catches in a
     callback is one line on stderr, not a traceback (`--debug` keeps asyncio's traceback)."""
     async def main():
         ctx = click.get_current_context(silent=True)
@@ -24,10 +25,7 @@ def run(coro):
             log_redact.one_line_loop_errors(asyncio.get_running_loop())
         return await coro
 
-    try:
-        return asyncio.run(main())
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    return run_guarded(main())
 
 
 @asynccontextmanager

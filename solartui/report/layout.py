@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from solartui.journal import INTERRUPTED
 from solartui.report.content import CommissioningReport
 
 RUNG_NOTE = {
@@ -106,6 +107,12 @@ def _changes(r: CommissioningReport) -> Section:
     bad = [c for c in writes if c.outcome != "verified"]
     s.paragraphs.append(f"{len(writes)} write(s): {len(writes) - len(bad)} verified by read-back"
                         + (f", {len(bad)} not verified — see the outcome column." if bad else "."))
+    unknown = [c for c in writes if c.outcome == INTERRUPTED]
+    if unknown:
+        s.paragraphs.append(
+            f"{len(unknown)} write(s) interrupted before the outcome was known "
+            f"({', '.join(c.what for c in unknown)}): the device may or may not hold the new "
+            "value — read it back before handing over.")
     return s
 
 
