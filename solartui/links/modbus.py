@@ -110,9 +110,9 @@ class ModbusTransport:
         else:
             raise LinkError(f"function {function} is not a register read")
         response = await self._call(what, call, timeout)
-        regs = list(response.registers)[:count]
-        if len(regs) != count:
-            raise NoAnswer(f"{what}: reply carried {len(regs)} registers")
+        regs = list(response.registers)
+        if len(regs) != count:      # one too many is as wrong as one too few: never trimmed
+            raise LinkError(f"{what}: reply carried {len(regs)} registers, not {count}")
         return regs
 
     async def write(self, function: int, unit: int, address: int, words: list[int],
