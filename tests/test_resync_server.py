@@ -40,3 +40,24 @@ async def test_replies_and_records_behind_truncated_records_arrive(rig):
         await asyncio.sleep(0.01)
     assert rig.server.counters["records"] == records + 3     # every complete record, none lost
     assert rig.server.counters["rejected"] >= 7              # and each cut one counted
+
+
+# --- GivEnergy: the link against the simulated dongle ---------------------------------------------
+
+async def test_givenergy_read_behind_a_truncated_heartbeat_or_reply():
+    from solartui.givenergy import frame as G
+    from solartui.sim.givenergy_dongle import GivEnergyDongle
+    from test_givenergy_link import HOST, make_link
+
+    async with GivEnergyDongle(HOST, 0, heartbeat_interval=None) as d:
+        lk = make_link(d.port, timeout_ms=2000)
+        try:
+            first = await lk.read(3, 0x11, 0, 60)
+            heartbeat = G.encode(G.Heartbeat(d.adapter_serial, 1))
+            reply = G.encode(G.ReadResponse(0x11, 3, "SA0000000", 0, 60, (0,) * 60, d.adapter_serial))
+            for cut in (heartbeat[:-3], heartbeat[:-1], reply[:60], reply[:-2]):
+                d.send_raw(cut)                     # the reply to the next read comes behind it
+                assert await lk.read(3, 0x11, 0, 60) == first
+            assert 4 <= lk.transport.rejected <= 8        # each cut one counted (TCP may split it)
+        finally:
+            await lk.close()
