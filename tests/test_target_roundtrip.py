@@ -79,3 +79,11 @@ def test_http_values_still_take_what_grottserver_took():
     for bad in ("1_f", "\uff11", "0x"):
         with pytest.raises(ApiError):
             H.inverter_value(bad, "hex")
+
+
+async def test_links_describe_ipv6_targets_in_a_form_that_parses_back():
+    from solartui.links.givenergy import GivEnergyTransport
+    from solartui.links.modbus import ModbusTransport
+    link = ModbusTransport(parse_target("tcp://[::1]:1502?unit=1"))
+    assert link.description == "tcp://[::1]:1502" and parse_target(link.description).host == "::1"
+    assert GivEnergyTransport("::1", 8899).description == "givenergy://[::1]:8899"

@@ -35,7 +35,7 @@ class ModbusTransport:
         common = dict(timeout=timeout, retries=0, reconnect_delay=0,
                       trace_packet=self._trace)
         if target.scheme == "tcp":
-            self.description = f"tcp://{target.host}:{target.port}"
+            self.description = target.link_key      # tcp://HOST:PORT, IPv6 bracketed
             self.client = AsyncModbusTcpClient(target.host, port=target.port,
                                                framer=FramerType.SOCKET, **common)
         else:

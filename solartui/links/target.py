@@ -35,6 +35,11 @@ USAGE = ("use tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1, given
          "pi30:///dev/ttyUSB0, hid://0665:5161 or hidraw:///dev/hidraw0")
 
 
+def url_host(host: str) -> str:
+    """A host as it goes into a URL: an IPv6 address in brackets, so the port stays apart."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 @dataclass(frozen=True)
 class Target:
     scheme: str
@@ -64,8 +69,7 @@ class Target:
     def link_key(self) -> str:
         """What identifies the physical link: devices sharing it share one scheduler."""
         if self.scheme in ("tcp", "givenergy"):
-            host = f"[{self.host}]" if ":" in self.host else self.host   # IPv6 parses back
-            return f"{self.scheme}://{host}:{self.port}"
+            return f"{self.scheme}://{url_host(self.host)}:{self.port}"   # parses back
         if self.scheme == "hid":
             assert self.usb_id is not None
             return f"hid://{self.usb_id[0]:04x}:{self.usb_id[1]:04x}"
