@@ -46,6 +46,18 @@ def test_shine_truncated_record_then_complete_one_and_a_command_reply():
             assert s.rejected >= 1
 
 
+def test_shine_truncated_record_whatever_the_reads():
+    """Every split into two reads of: a truncated record, a complete one, a command reply."""
+    ping, data, reply = _shine(0, S.PING, 10), _shine(1, S.DATA, 200), _shine(2, S.READ_HOLDING, 20)
+    for cut in (data[:100], data[:7], data[:-1]):
+        wire = cut + data + reply
+        for at in range(1, len(wire)):
+            s = ShineStream()
+            s.feed(ping)
+            got = [S.encode_frame(f) for f in s.feed(wire[:at]) + s.feed(wire[at:])]
+            assert got == [data, reply], (len(cut), at)
+
+
 def test_shine_good_frame_hidden_in_a_crc_failing_span_is_found():
     """A header that claims exactly the span a good frame ends in: its CRC fails, and the good
     frame inside is still found (the old cutter dropped the whole span)."""
@@ -55,6 +67,31 @@ def test_shine_good_frame_hidden_in_a_crc_failing_span_is_found():
     s = ShineStream()
     got = s.feed(bytes(outer[:-2]) + inner + b"\x01\x02")
     assert [S.encode_frame(f) for f in got] == [inner] and s.crc_failures == 1
+
+
+def test_shine_failing_span_ending_inside_a_header_still_arriving():
+    data, reply = _shine(1, S.DATA, 300), _shine(2, S.READ_HOLDING, 20)
+    for k in range(1, 8):               # the span ends k bytes into the reply's header
+        s = ShineStream()
+        assert s.feed(data[:-k] + reply[:k]) == []
+        assert [S.encode_frame(f) for f in s.feed(reply[k:])] == [reply], k
+
+
+def test_givenergy_failing_span_ending_inside_a_marker_still_arriving():
+    for k in range(1, 4):
+        s = GivStream("to_client")
+        assert s.feed(READ[:-k] + WRITE[:k]) == []
+        assert [G.encode(m) for m in s.feed(WRITE[k:])] == [WRITE], k
+
+
+def test_shine_protocol_02_frames_are_not_held_back():
+    """No CRC: in sequence, or after junk with no CRC-checked frame inside, they come at once."""
+    ping, data = _shine(1, S.PING, 10, protocol=2), _shine(2, S.DATA, 100, protocol=2)
+    s = ShineStream()
+    assert [S.encode_frame(f) for f in s.feed(ping + data)] == [ping, data]
+    assert [S.encode_frame(f) for f in s.feed(b"\xde\xad\xff\xff" + data)] == [data]
+    assert s.buffered == 0 and not s.checked
+    # (a truncated 02 frame followed by a complete one cannot be told apart: no CRC says so)
 
 
 def test_shine_unchecked_headers_are_garbage_once_crc_frames_came():
@@ -132,18 +169,39 @@ def test_givenergy_a_real_heartbeat_is_not_held_back():
     assert s.feed(HB) == [G.Heartbeat("WF1234G567")] and s.buffered == 0
 
 
-def test_givenergy_heartbeat_waits_only_while_a_frame_may_be_arriving():
+def test_givenergy_heartbeat_waits_only_while_a_whole_header_says_a_frame_is_coming():
     s = GivStream("to_client")
-    assert s.feed(HB[:-3] + READ[:3]) == []           # could be a truncated heartbeat
-    assert s.feed(b"\x01") == []                      # marker complete: the header decides
-    assert [G.encode(m) for m in s.feed(READ[4:])] == [READ]
+    assert s.feed(HB[:-3] + READ[:8]) == []           # a plausible header inside: wait
+    assert [G.encode(m) for m in s.feed(READ[8:])] == [READ]
     s = GivStream("to_client")
-    s.feed(HB[:-3] + READ[:3])
-    assert s.feed(b"\x07") == [G.Heartbeat("WF1234G5YY", 0)]   # not a marker after all
+    assert s.feed(HB[:-3] + READ[:3] + b"\x07" + READ[4:8]) == [G.Heartbeat("WF1234G5YY", 0)]
+    for serial in ("ABCDEFGYY", "WF1234G5YY"):        # a real heartbeat ending in a marker
+        for kind in (1, 2):                           # (or its start) is never held
+            s = GivStream("to_client")
+            assert s.feed(G.encode(G.Heartbeat(serial, kind))) == [G.Heartbeat(serial, kind)]
+    s = GivStream("to_client")                        # type 0 is no real heartbeat: its end
+    assert s.feed(HB[:-3] + READ[:3]) == []           # may be a marker still arriving
+    assert [G.encode(m) for m in s.feed(READ[3:])] == [READ]
+
+
+def test_givenergy_truncated_heartbeat_whatever_the_reads():
+    """Every split of "truncated heartbeat + reply" into two reads keeps the reply, but one:
+    a heartbeat missing its last 4 bytes, with the first read ending 4-7 bytes into the reply,
+    is byte for byte a real heartbeat (serial WF1234GYY, type 1) until the reply's header is
+    whole, and a real heartbeat is not held from its answer on a guess."""
+    for cut in (HB[:-1], HB[:-2], HB[:-3], HB[:-4], HB[:-5], HB[:12], HB[:6]):
+        wire = cut + READ
+        for at in range(1, len(wire)):
+            s = GivStream("to_client")
+            got = [G.encode(m) for m in s.feed(wire[:at]) + s.feed(wire[at:])]
+            if len(cut) == 15 and 19 <= at < 23:
+                assert got == [wire[:19]], at
+            else:
+                assert got == [READ], (len(cut), at)
 
 
 _GIV_MESSAGES = st.one_of(
-    st.builds(G.Heartbeat, st.sampled_from(["WF1234G567", "AB12", "YYYYYYYYYY"]), st.integers(0, 255)),
+    st.builds(G.Heartbeat, st.sampled_from(["WF1234G567", "AB12", "YYYYYYYYYY"]), st.sampled_from([1, 2])),
     st.integers(0, 60).map(lambda n: G.ReadResponse(0x11, 4, "SA1234G567", n, n, tuple(range(n)),
                                                     "WF1234G567")),
     st.builds(G.WriteResponse, st.just(0x11), st.just("SA1234G567"), st.integers(0, 0xFFFF),

@@ -29,6 +29,7 @@ from solartui.shine.frame import (
 _TYPES = b"".join(re.escape(bytes((t,))) for t in sorted(KNOWN_TYPES))
 # from the protocol id's high byte (offset 2): protocol, length (<= 0x10FF), unit, type
 _ANY = re.compile(rb"\x00[\x00\x02\x05\x06][\x00-\x10].[\x00-\xff][" + _TYPES + rb"]", re.S)
+_WAIT = object()                # a checked frame may be arriving inside an unchecked one
 _CHECKED = re.compile(rb"\x00[\x05\x06][\x00-\x10].[\x00-\xff][" + _TYPES + rb"]", re.S)
 
 
@@ -51,6 +52,7 @@ class FrameStream:
         self.rejected = 0
         self.crc_failures = 0
         self.checked = False            # a CRC-checked frame came: 00/02 headers are garbage
+        self._resync = False            # bytes were skipped since the last frame
         self.rejections: deque[Rejection] = deque(maxlen=keep)
 
     def _reject(self, reason: str, data) -> None:
@@ -93,11 +95,13 @@ class FrameStream:
                 keep = max(pos, len(buf) - (HEADER - 1))   # a header may be arriving
                 if keep > pos and garbage_from is None:
                     garbage_from = pos
+                self._resync = self._resync or keep > pos
                 pos = keep
                 break
             i, size = found
             if i > pos and garbage_from is None:
                 garbage_from = pos
+            self._resync = self._resync or i > pos
             pos = i
             if len(buf) - i < size:
                 later = self._later_frame(i)
@@ -108,6 +112,7 @@ class FrameStream:
                 if garbage_from is None:
                     garbage_from = i
                 pos = later
+                self._resync = True
                 continue
             if garbage_from is not None:
                 self._garbage(buf[garbage_from:i])
@@ -120,16 +125,23 @@ class FrameStream:
                 # good frame behind a truncated one
                 self.crc_failures += 1
                 inner = self._candidate(i + 1, i + size)
-                # a header may start in the span's last bytes and be cut off by the buffer's end
-                if inner is None:
-                    inner = (next((j for j in range(max(i + 1, len(buf) - HEADER + 1), i + size)
-                                   if self._could_start(j)), i + size),)
-                cut = inner[0] - i
+                cut = (inner[0] if inner else self._cut_off_header(i + 1, i + size)) - i
                 self._reject(str(exc) if cut == size else f"truncated frame ({exc})", wire[:cut])
                 pos = i + cut
+                self._resync = True
                 continue
+            if self._resync and frame.protocol not in MASKED_PROTOCOLS:
+                inner = self._checked_inside(i, size)
+                if inner is _WAIT:
+                    break
+                if inner is not None:
+                    self._reject(f"truncated frame (a CRC-checked frame starts {inner - i} bytes "
+                                 f"into this unchecked one)", wire[:inner - i])
+                    pos = inner
+                    continue
             self.frames += 1
             self.checked = self.checked or frame.protocol in MASKED_PROTOCOLS
+            self._resync = False
             out.append(frame)
             pos = i + size
         if garbage_from is not None:
@@ -137,13 +149,40 @@ class FrameStream:
         del buf[:pos]
         return out
 
-    def _could_start(self, j: int) -> bool:
-        """Whether the few bytes from j to the buffer's end may begin a header."""
-        tail = self._buf[j:j + HEADER]
-        protocols = (5, 6) if self.checked else (0, 2, 5, 6)
-        return ((len(tail) < 3 or tail[2] == 0) and (len(tail) < 4 or tail[3] in protocols)
-                and (len(tail) < 5 or tail[4] <= 0x10)
-                and (len(tail) < 8 or tail[7] in KNOWN_TYPES))
+    def _cut_off_header(self, lo: int, hi: int) -> int:
+        """First offset in [lo, hi) whose bytes, cut off by the buffer's end, may still begin a
+        header (the rest has not come yet); hi if none."""
+        buf = self._buf
+        protocols = MASKED_PROTOCOLS if self.checked else (0, 2, 5, 6)
+        for j in range(max(lo, len(buf) - HEADER + 1), hi):
+            tail = buf[j:j + HEADER]
+            if ((len(tail) < 3 or tail[2] == 0) and (len(tail) < 4 or tail[3] in protocols)
+                    and (len(tail) < 5 or tail[4] <= 0x10)):
+                return j
+        return hi
+
+    def _checked_inside(self, start: int, size: int):
+        """For an unchecked (00/02) frame found while resyncing: the offset of a complete,
+        CRC-valid frame starting inside its span, _WAIT while one may still be arriving, or None.
+        In sequence (no bytes skipped) an unchecked frame is trusted as it is."""
+        buf = self._buf
+        j = start + 1
+        while True:
+            m = _CHECKED.search(buf, j + 2, min(len(buf), start + size + HEADER - 1))
+            if m is None:
+                return None
+            j = m.start() - 2
+            length = int.from_bytes(buf[j + 4:j + 6], "big")
+            if 2 <= length <= MAX_LENGTH:
+                end = j + frame_size(buf[j:j + 6])
+                if end > len(buf):
+                    return _WAIT
+                try:
+                    decode_frame(bytes(buf[j:end]))
+                    return j
+                except FrameError:
+                    pass
+            j += 1
 
     def _later_frame(self, start: int) -> int | None:
         """Offset of a complete frame with a valid CRC after `start` (inside a pending span)."""
