@@ -218,7 +218,7 @@ class RegisterDevice(DeviceCommon):
             words, text = await readback(plan)
         except LinkError as exc:
             return WriteOutcome(plan, UNVERIFIED, f"written, but the read-back failed: {exc}")
-        if len(words) != len(plan.words):   # whatever the link: a wrong-length read-back proves nothing
+        if len(words) != len(plan.words):   # any link: a wrong-length read-back proves nothing
             return WriteOutcome(plan, UNVERIFIED, f"written, but the read-back carried "
                                 f"{len(words)} registers, not {len(plan.words)}")
         if tuple(words) == tuple(plan.words):
