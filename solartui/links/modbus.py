@@ -50,7 +50,7 @@ class ModbusTransport:
         common = dict(timeout=timeout, retries=0, reconnect_delay=0,
                       trace_packet=self._trace)
         if target.scheme == "tcp":
-            self.description = f"tcp://{target.host}:{target.port}"
+            self.description = target.link_key      # tcp://HOST:PORT, IPv6 bracketed
             self.client = AsyncModbusTcpClient(target.host, port=target.port,
                                                framer=FramerType.SOCKET, **common)
         else:
@@ -147,9 +147,9 @@ class ModbusTransport:
         else:
             raise LinkError(f"function {function} is not a register read")
         response = await self._call(what, call, timeout)
-        regs = list(response.registers)[:count]
-        if len(regs) != count:
-            raise NoAnswer(f"{what}: reply carried {len(regs)} registers")
+        regs = list(response.registers)
+        if len(regs) != count:      # one too many is as wrong as one too few: never trimmed
+            raise LinkError(f"{what}: reply carried {len(regs)} registers, not {count}")
         return regs
 
     async def write(self, function: int, unit: int, address: int, words: list[int],

@@ -27,6 +27,7 @@ from solartui.site.csv_sink import CsvSink, cell, header_for
 from solartui.site.error_log import ErrorLog
 from solartui.site.log_state import LogState, find_gap
 from solartui.site.site_file import Site, SiteDevice
+from solartui.safe_open import refuse_link
 
 SILENT = "silent"
 
@@ -101,6 +102,7 @@ class SiteLogger:
         sinks = self._sinks = self.sinks()
         for sink in sinks:
             sink.check()
+        refuse_link(self.site.error_log, "the error log")     # opened with O_NOFOLLOW too
         self.state.lock()
         try:
             self.state.load()
