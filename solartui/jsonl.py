@@ -98,7 +98,7 @@ def read_records_noting(path: Path, what: str) -> Records:
 def _parse(line: str) -> dict | None:
     try:
         rec = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):     # bad JSON, a number past 4,300 digits, deep nesting
         return None
     return rec if isinstance(rec, dict) else None
 
@@ -113,7 +113,7 @@ def _salvage(line: str) -> dict | None:
     while start != -1:
         try:
             rec, end = decoder.raw_decode(line, start)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             rec, end = None, -1
         if isinstance(rec, dict) and end == len(line):
             return rec

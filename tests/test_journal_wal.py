@@ -266,3 +266,16 @@ async def test_a_stop_lets_the_running_step_finish_and_sends_no_more(sim, tmp_pa
     assert outcomes[1].detail == "not sent: stopped by ctrl+c before it"
     assert sim.bank.get_raw("holding", 3) == [67]
     assert [e["outcome"] for e in s.journal.entries()] == ["verified", "not sent"]
+
+
+def test_hostile_journal_lines_are_skipped_not_fatal(tmp_path):
+    """A 5,000-digit number, nesting past the recursion limit and non-UTF-8 bytes in a journal
+    line: each such line is skipped and noted; the good records around them stay."""
+    from solartui.jsonl import read_records_noting
+    path = tmp_path / "journal.jsonl"
+    good = b'{"point": "a", "outcome": "verified"}\n'
+    path.write_bytes(good + b'{"n": ' + b"9" * 5000 + b'}\n' + b"[" * 100000 + b"\n"
+                     + b'{"point": "\xff\xfe"}\n' + good)
+    seen = read_records_noting(path, "journal")
+    assert [r["point"] for r in seen.records if r.get("outcome")] == ["a", "a"]
+    assert seen.skipped == [2, 3]
