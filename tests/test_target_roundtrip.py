@@ -87,3 +87,9 @@ async def test_links_describe_ipv6_targets_in_a_form_that_parses_back():
     link = ModbusTransport(parse_target("tcp://[::1]:1502?unit=1"))
     assert link.description == "tcp://[::1]:1502" and parse_target(link.description).host == "::1"
     assert GivEnergyTransport("::1", 8899).description == "givenergy://[::1]:8899"
+
+
+@pytest.mark.parametrize("url", ["rtu:///dev/ttyUSB0\x00x?unit=1", "tcp://127.0.0.1:502?unit=1\x01"])
+def test_control_characters_are_refused(url):
+    with pytest.raises(TargetError, match="control characters"):
+        parse_target(url)

@@ -114,6 +114,8 @@ def parse_target(url: str) -> Target:
     if "#" in url:          # urlsplit would drop everything after it without a word
         raise TargetError(f"'#' cannot appear in a target URL (everything after it would be "
                           f"ignored): {url!r}")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url):   # a NUL cannot reach open(); say so
+        raise TargetError(f"a target URL cannot hold control characters: {url!r}")
     try:
         parts = urlsplit(url)
         port_text = parts.port
