@@ -66,3 +66,23 @@ async def test_check_site_file_intended_values(sim, tmp_path):
     code, out, err = await cli("check", sim.url, "--map", MAP, *FAST, "--only", "settings",
                                "--site", str(site), "--device", "inv")
     assert code == 1 and "active_power_rate 100 % (the intended is 80)" in out, out + err
+
+
+async def test_report_carries_verdicts_and_the_dump(sim, tmp_path):
+    import hashlib
+    dump = tmp_path / "regs.csv"
+    code, out, err = await cli("dump", sim.url, "--map", MAP, "-o", str(dump))
+    assert code == 0, err
+    sim.bank.faults.reversed_ct = True
+    code, out, err = await cli("report", sim.url, "--map", MAP, "-o", "-", "--checks",
+                               "--window", "0.2", "--dump", str(dump))
+    assert code == 0, err
+    section = out.split("## Commissioning checks")[1].split("\n## ")[0]
+    assert "| CT direction | fail | reversed CT: PV" in section
+    assert "| identity and firmware | pass | serial CLICHK0001" in section
+    assert "usable_samples 6" in section or "usable_samples" in section
+    assert f"| register dump | regs.csv |" in section
+    assert hashlib.sha256(dump.read_bytes()).hexdigest() in section
+    code, out, err = await cli("report", sim.url, "--map", MAP, "-o", "-", "--dump",
+                               str(tmp_path / "missing.csv"))
+    assert "no such file" in one_line_error(code, err)
