@@ -86,3 +86,33 @@ async def test_report_carries_verdicts_and_the_dump(sim, tmp_path):
     code, out, err = await cli("report", sim.url, "--map", MAP, "-o", "-", "--dump",
                                str(tmp_path / "missing.csv"))
     assert "no such file" in one_line_error(code, err)
+
+
+async def test_check_sync_sets_the_clock_through_the_gate(sim, isolated_home):
+    from solartui.journal import Journal
+    sim.bank.clock_offset = -90.0
+    code, out, err = await cli("check", sim.url, "--map", MAP, "--only", "clock", "--sync",
+                               "--yes")
+    assert code == 0, out + err
+    assert out.startswith("PASS") and "was -90 s" in out and "synced" in out
+    [entry] = Journal(isolated_home / "state" / "journal.jsonl").entries()
+    assert entry["point"] == "clock" and entry["outcome"] == "verified"
+
+
+async def test_simulate_fault_options_reach_the_checks():
+    from procs import simulator
+    async with simulator(MAP, "--tcp", "127.0.0.1:0", "--fault", "reversed-ct",
+                         "--fault", "ignore-export-limit") as target:
+        url = f"{target}&period=0&timeout=500"
+        code, out, err = await cli("check", url, "--map", MAP, *FAST, "--only",
+                                   "ct_direction", "--json")
+    assert code in (1, 4), err              # fail by day; at night there is nothing to see
+    [v] = json.loads(out)["verdicts"]
+    assert v["status"] in ("fail", "cannot tell") and v["status"] != "pass"
+    code, _, err = await cli("simulate", "givenergy", "--fault", "silent")
+    assert "not for 'simulate givenergy'" in one_line_error(code, err)
+
+
+async def test_check_map_without_checks_is_exit_2(sim):
+    code, _, err = await cli("check", sim.url, "--map", "modbus-generic")
+    assert code == 2 and "declares no commissioning checks" in one_line_error(code, err)

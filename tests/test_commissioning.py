@@ -238,3 +238,22 @@ def test_checks_section_errors_name_the_line():
     assert "t.yaml:10: checks.points.pv_power: no point 'nope'" in msg
     assert "t.yaml:11: checks.points: unknown role 'colour'" in msg
     assert "'ct_direction' needs points pv_power, load_power and grid_power" in msg
+
+
+async def test_demo_rig_site_fault_fails_the_ct_check(tmp_path):
+    from solartui.sim.demo_rig import DemoRig
+    from solartui.sim.power_flow import PlantFaults
+    rig = DemoRig(shine=False, pi30=False, givenergy=False,
+                  site_faults=PlantFaults(reversed_ct=True))
+    targets = await rig.start()
+    session = Session(Journal(tmp_path / "journal.jsonl"))
+    try:
+        bank = rig.banks[1]                          # the loopback TCP inverter
+        bank.sun = 0.9
+        bank.tick()
+        dev = await session.connect(f"{targets[1]}&period=0&timeout=1000", MAP)
+        v = await one(dev, "ct_direction")
+        assert v.status == FAIL and "reversed CT" in v.reason
+    finally:
+        await session.close()
+        await rig.stop()

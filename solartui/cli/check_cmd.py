@@ -81,7 +81,7 @@ def command(target, map_name, as_json, only, window, samples, export_limit, site
                            export_limit_w=export_limit if export_limit is not None else site_limit,
                            intended=intended, sync=sync,
                            confirm=gate_confirm(yes, lambda _: "set the device clock",
-                                                err=as_json) if sync else None)
+                                                err=True) if sync else None)
     sys.exit(run(_check(target, map_name, wanted, options, as_json, trace)))
 
 

@@ -182,9 +182,7 @@ async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=Non
     from solartui.sim.register_bank import RegisterBank
     from solartui.sim.serial_wire import serve_on_pty
 
-    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no})
-    if plant_faults is not None:
-        bank.faults = plant_faults
+    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
         click.echo(f"simulating {m.id} unit {unit} on {wire.client_path} at {baud} baud")

@@ -54,10 +54,10 @@ class DemoRig:
 
     async def start(self) -> list[str]:
         m = catalog.resolve(DEMO_MAP)
-        rtu_bank = RegisterBank(m, unit=1, identity={"serial": "DEMO000RTU"})
-        tcp_bank = RegisterBank(m, unit=1, seed=7, identity={"serial": "DEMO000TCP"})
-        for bank in (rtu_bank, tcp_bank):
-            bank.faults = self.site_faults
+        rtu_bank = RegisterBank(m, unit=1, identity={"serial": "DEMO000RTU"},
+                                faults=self.site_faults)
+        tcp_bank = RegisterBank(m, unit=1, seed=7, identity={"serial": "DEMO000TCP"},
+                                faults=self.site_faults)
         self.banks = [rtu_bank, tcp_bank]
         wire, pty_sim = await serve_on_pty([rtu_bank], baud=m.link.baudrates[0])
         self._stops += [pty_sim.stop, wire.stop]

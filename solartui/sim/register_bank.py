@@ -78,7 +78,8 @@ class RegisterBank:
     """One simulated device: holding and input words, a clock, and values that move."""
 
     def __init__(self, device_map: DeviceMap, *, unit: int = 1, seed: int = 0,
-                 clock_offset: float = 0.0, identity: dict | None = None):
+                 clock_offset: float = 0.0, identity: dict | None = None,
+                 faults: PlantFaults | None = None):
         self.map = device_map
         self.unit = unit
         self.seed = seed
@@ -111,7 +112,7 @@ class RegisterBank:
         self.clock_sets: list[tuple[float, datetime]] = []
         # the site around the inverter (sim/power_flow.py), on the points the map's checks
         # section names: PV, load, battery, grid = PV + battery − load, export limiting
-        self.faults = PlantFaults()
+        self.faults = faults if faults is not None else PlantFaults()
         self.sun: float | None = None            # 0-1 pins the daylight (tests); None: clock
         self.export_limit_w: float | None = None  # for maps with no export-limit register
         self.flows: Flows | None = None
