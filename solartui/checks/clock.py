@@ -9,6 +9,11 @@ from solartui.devices import gate
 from solartui.devices.gate import WriteRequest
 
 
+def _s(seconds: float) -> str:
+    """Whole seconds with a sign, never "-0"."""
+    return f"{round(seconds) + 0:+d} s"
+
+
 def _readings(r) -> dict:
     return {"device": r.device.isoformat(sep=" ") if r.device else None,
             "host": r.host.isoformat(sep=" ", timespec="seconds"),
@@ -22,9 +27,9 @@ async def run(ctx: CheckContext) -> Verdict:
         return Verdict("clock", CANNOT_TELL, f"the clock cannot be read: {before.error}",
                        _readings(before))
     if abs(before.drift) <= tol:
-        return Verdict("clock", PASS, f"{before.drift:+.0f} s from the host (within {tol:g} s)",
+        return Verdict("clock", PASS, f"{_s(before.drift)} from the host (within {tol:g} s)",
                        _readings(before))
-    off = f"{before.drift:+.0f} s from the host (tolerance {tol:g} s)"
+    off = f"{_s(before.drift)} from the host (tolerance {tol:g} s)"
     if not ctx.options.sync:
         return Verdict("clock", FAIL, f"{off}: `--sync` sets it", _readings(before))
     if ctx.options.confirm is None:        # no door asked the person: nothing is written
@@ -37,6 +42,6 @@ async def run(ctx: CheckContext) -> Verdict:
                 "sync": [o.line() for o in outcomes]}
     if outcomes and all(o.ok for o in outcomes) and after.drift is not None \
             and abs(after.drift) <= tol:
-        return Verdict("clock", PASS, f"was {off}; synced, now {after.drift:+.0f} s", readings)
+        return Verdict("clock", PASS, f"was {off}; synced, now {_s(after.drift)}", readings)
     why = outcomes[-1].line() if outcomes else "not confirmed: nothing was written"
     return Verdict("clock", FAIL, f"{off}; sync did not fix it: {why}", readings)
