@@ -43,8 +43,8 @@ def site_values(site_path: str | None, device_name: str | None, target: str):
                                     d.target_text == target or str(d.target) == target)]
     if len(match) != 1:
         names = ", ".join(d.name for d in devices)
-        _fail_usage(f"{'no device ' + repr(device_name) if device_name else 'no device with target ' + target} "
-                    f"in {site_path} (devices: {names}); name one with --device")
+        which = f"no device {device_name!r}" if device_name else f"no device with target {target}"
+        _fail_usage(f"{which} in {site_path} (devices: {names}); name one with --device")
     return dict(match[0].intended), match[0].export_limit_w
 
 
