@@ -58,10 +58,10 @@ def cli(ctx, debug):
 
 
 def _register() -> None:
-    from solartui.cli import (action, demo, journal_cmd, log_cmd, maps_cmd, read, report_cmd, scan,
-                              serve, simulate, timecmd, ui, write)
-    for mod in (ui, scan, read, write, timecmd, action, journal_cmd, log_cmd, report_cmd, serve,
-                simulate, maps_cmd, demo):
+    from solartui.cli import (action, check_cmd, demo, dump_cmd, journal_cmd, log_cmd, maps_cmd,
+                              read, report_cmd, scan, serve, simulate, timecmd, ui, write)
+    for mod in (ui, scan, read, write, timecmd, action, check_cmd, dump_cmd, journal_cmd,
+                log_cmd, report_cmd, serve, simulate, maps_cmd, demo):
         cli.add_command(mod.command)
 
 

@@ -106,8 +106,9 @@ table.signoff td{height:3.2em}
 #: tables with at most this many rows are kept on one printed page when they fit
 KEEP_ROWS = 25
 
-_GOOD = {"verified", "matches", "hardware-verified"}
-_BAD = {"mismatched", "rejected", "no answer", "unverified", "not sent", "does not match"}
+_GOOD = {"verified", "matches", "hardware-verified", "pass"}
+_BAD = {"mismatched", "rejected", "no answer", "unverified", "not sent", "does not match",
+        "fail", "cannot tell"}
 
 
 def _td(text: str, cls: str = "") -> str:

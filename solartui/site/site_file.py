@@ -8,7 +8,7 @@ SiteError carries them all. Nothing opens a port here; the result is plain datac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from solartui.user_paths import PathRefused, absolute, read_text, user_path
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices")
 TOP_REQUIRED = ("schema", "site", "period", "devices")
-DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period")
+DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period", "intended",
+               "export_limit_w")
 DEVICE_REQUIRED = ("name", "target", "map")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SERIAL_SCHEMES = ("rtu", "pi30", "hidraw")
@@ -54,6 +55,8 @@ class SiteDevice:
     line: int                           # where the device starts in the site file
     target_line: int = 0
     csv_line: int = 0
+    intended: dict = field(default_factory=dict)    # point -> the value the site wants (checks)
+    export_limit_w: float | None = None             # the site's export limit (checks)
 
     @property
     def is_pi30(self) -> bool:
@@ -252,6 +255,11 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
     csv = folder / f"{name}.csv" if isinstance(name, str) else folder / "device.csv"
     if d.get("csv") is not None:
         csv = _file_path(d["csv"], folder, f, key_line(d, "csv"), "csv", label) or csv
+    intended = _intended(d, m, f, label) if m is not None else {}
+    limit = d.get("export_limit_w")
+    if limit is not None and not (is_num(limit) and limit >= 0):
+        f.add(key_line(d, "export_limit_w"), "export_limit_w must be a number of watts ≥ 0",
+              label)
     if len(f.items) > bad or target is None or m is None:
         return None
     if not target.is_pi30:
@@ -259,7 +267,26 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
     return SiteDevice(name=name, target=target, target_text=d["target"], map=m,
                       unit=None if target.is_pi30 else unit, points=points, csv=csv,
                       period=period, line=key_line(d), target_line=key_line(d, "target"),
-                      csv_line=key_line(d, "csv"))
+                      csv_line=key_line(d, "csv"), intended=intended,
+                      export_limit_w=None if limit is None else float(limit))
+
+
+def _intended(d: dict, m, f: Findings, label) -> dict:
+    """The settings the site wants (`solartui check` lists any that differ): point -> value."""
+    v = d.get("intended")
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        f.add(key_line(d, "intended"), "intended must map point names to values", label)
+        return {}
+    names = ({fl.name for c in m.commands for fl in c.fields} if isinstance(m, CommandMap)
+             else {p.name for p in m.points})
+    for name, value in v.items():
+        if name not in names:
+            f.add(key_line(v, name), f"intended: no point '{name}' in map {m.id}", label)
+        elif not (is_num(value) or isinstance(value, str)):
+            f.add(key_line(v, name), f"intended: {name} must be a number or a label", label)
+    return dict(v)
 
 
 def _check_protocol(target: Target, m, f: Findings, line: int, label) -> None:

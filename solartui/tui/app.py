@@ -41,6 +41,7 @@ class SolartuiApp(App):
         ("f5", "show_server", "Server"),
         ("f6", "write_report", "Report"),
         ("f7", "show_journal", "Journal"),
+        ("f8", "show_checks", "Checks"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
@@ -304,6 +305,11 @@ class SolartuiApp(App):
         if not isinstance(self.screen, JournalScreen):
             self.push_screen(JournalScreen())
 
+    def action_show_checks(self) -> None:
+        from solartui.tui.screens.checks import ChecksScreen
+        if self._need_device() and not isinstance(self.screen, ChecksScreen):
+            self.push_screen(ChecksScreen())
+
     def action_show_traffic(self) -> None:
         from solartui.tui.screens.traffic import TrafficScreen
         self.push_screen(TrafficScreen())
@@ -323,6 +329,9 @@ class SolartuiApp(App):
                             self.action_write_report)
         yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
                             self.action_show_server)
+        yield SystemCommand("Commissioning checks", "Identity, clock, CT direction, export "
+                            "limit, battery, settings: pass, fail or cannot tell",
+                            self.action_show_checks)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
         yield SystemCommand("Journal", "Every write and clock set: this device's or all, "
                             "old → new, outcome, from which door (f7)", self.action_show_journal)
