@@ -81,6 +81,9 @@ SHINE = "shine"
                    "for shine: silent, nack, delay=S, no-announce, garbage; "
                    "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; the site "
                    "(Modbus maps, givenergy): reversed-ct, ignore-export-limit.")
+@click.option("--sun", type=click.FloatRange(0, 1), default=None, metavar="0..1",
+              help="Pin the daylight (0 night, 1 full sun) instead of following the clock "
+                   "(Modbus maps, givenergy): a CT or export-limit check sees power by night.")
 @click.option("--server", metavar="HOST:PORT",
               help="shine: the Shine server to connect to (default 127.0.0.1:5781).")
 @click.option("--protocol", metavar="02|05|06", help="shine: Shine protocol (default 06).")
@@ -93,7 +96,7 @@ SHINE = "shine"
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: a single-phase hybrid (default) or an All-in-One.")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
-            protocol, datalogger, inverter, interval, shine_map, model):
+            protocol, datalogger, inverter, interval, shine_map, model, sun):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
@@ -133,7 +136,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
             raise SolartuiError(f"fault '{other[0]}' is not for 'simulate givenergy' "
                                 "(reversed-ct, ignore-export-limit)")
         run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), model or "hybrid",
-                               serial_no, 180.0, None, plant_faults))
+                               serial_no, 180.0, None, plant_faults, sun))
         return
     if model is not None:
         raise SolartuiError("--model is only for 'simulate givenergy'")
@@ -154,7 +157,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     fault_set = parse_faults(other)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
                   baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set,
-                  plant_faults))
+                  plant_faults, sun))
 
 
 def _run_site(site_file: str, map_name, options: dict) -> None:
@@ -177,12 +180,13 @@ def _run_shine(faults, unit, options) -> None:
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
-async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None):
+async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None, sun=None):
     from solartui.sim.modbus_server import ModbusSimulator
     from solartui.sim.register_bank import RegisterBank
     from solartui.sim.serial_wire import serve_on_pty
 
     bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
+    bank.sun = sun
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
         click.echo(f"simulating {m.id} unit {unit} on {wire.client_path} at {baud} baud")

@@ -17,7 +17,7 @@ GIVENERGY_NAMES = ("givenergy", "givenergy-hybrid")
 
 async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: str | None,
                              heartbeat: float | None, unsolicited: float | None,
-                             plant_faults=None) -> None:
+                             plant_faults=None, sun: float | None = None) -> None:
     from solartui.sim.givenergy_dongle import GivEnergyDongle
 
     host, port = hostport
@@ -25,6 +25,7 @@ async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: s
                              heartbeat_interval=heartbeat, unsolicited_interval=unsolicited)
     if plant_faults is not None:
         dongle.plant.faults = plant_faults
+    dongle.plant.sun = sun
     try:
         port = await dongle.start()
     except OSError as exc:
