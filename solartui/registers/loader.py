@@ -17,8 +17,9 @@ from solartui.registers.model import (
     INTEGER_TYPES, RUNGS, TABLES, TEXT_TYPES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec,
     Point,
 )
+from solartui.registers.overview import parse_overview
 from solartui.registers.units import UNITS
-from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
+from solartui.registers.yaml_lines import Findings, is_int, is_num, key_line, parse_yaml
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
           "Settings", "Clock", "Other")
@@ -27,7 +28,7 @@ CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 # register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
 REGISTER_PROTOCOLS = ("modbus", "givenergy")
 TOP_KEYS = {"schema", "device", "protocol", "link", "blocks", "holes", "identify", "clock",
-            "points"}
+            "points", "overview"}
 DEVICE_KEYS = {"id", "vendor", "name", "families", "source", "trust"}
 LINK_KEYS = {"baudrates", "parity", "unit", "units", "min_period_ms", "timeout_ms", "max_read",
              "max_write", "functions"}
@@ -104,13 +105,18 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     identify = _identify(data.get("identify"), f, data.line)
     clock = _clock(data.get("clock"), f, data.line)
     points = _points(data.get("points"), f, device.get("trust", "generated"), data.line, blocks)
+    overview = parse_overview(
+        data.get("overview"), f, key_line(data, "overview"),
+        {p.name: p for p in points if p.readable},
+        {p.name: "is write-only: it has no value to show" for p in points if not p.readable})
     if f.items:
         raise MapError(path, f.items)
     return DeviceMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
-        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock)
+        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock,
+        overview=overview)
 
 
 def _device(d: Any, f: Findings) -> dict:
