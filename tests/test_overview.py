@@ -272,6 +272,11 @@ async def test_t_toggles_the_table_and_e_from_the_overview_brings_it_up(tmp_path
         assert screen.query_one("#overview").display and not view.display
         titles = [c.title for c in app.get_system_commands(screen)]
         assert "Table" in titles and "Write" in titles        # t and e in the palette
+        await pilot.press("f1")                                # and in Help
+        await until(pilot, lambda: app.screen is not screen)
+        assert ("t", "Table", "Live") in [tuple(r) for r in app.screen.rows]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
         await pilot.press("t")
         await until(pilot, lambda: view.display and table.has_focus)
         assert not screen.query_one("#overview").display
