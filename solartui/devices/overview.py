@@ -210,8 +210,8 @@ class OverviewModel:
         else:
             drift = c.drift
             state = WARNING if abs(drift) > DRIFT_WARN_S else OK
-            part = Part("drift", f"{drift:+.1f} s (device {c.device:%Y-%m-%d %H:%M:%S}, read "
-                                 f"{c.host:%H:%M:%S}; f4 sets it)", state)
+            part = Part("drift", f"{drift:+.1f} s · device {c.device:%Y-%m-%d %H:%M:%S} · "
+                                 "f4 sets it", state)
         return Line("clock", "Clock", (part,))
 
     def trends(self) -> list[Trend]:
