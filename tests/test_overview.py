@@ -257,7 +257,7 @@ async def test_live_screen_opens_on_the_whole_overview_at_80x24(kind, tmp_path):
         last_row = list(panel.query(".ov-trend"))[-1]
         assert last_row.region.bottom <= screen.query_one("#status").region.y
         assert panel.region.bottom <= 23
-        await until(pilot, lambda: all(len(s.data or ()) >= 1 for s in panel.query(".ov-spark")))
+        await until(pilot, lambda: all(len(s.data or ()) >= 2 for s in panel.query(".ov-spark")))
         if kind == "pi30":                   # a set fault is red, in words
             assert screen.overview.lines()[1].state == FAULT
 

@@ -88,8 +88,10 @@ class OverviewPanel(Vertical):
                 last = self.query_one(f"#ov-last-{i}", Label)
             except Exception:  # noqa: BLE001 - not mounted yet: the next pass paints it
                 return
-            if list(spark.data or ()) != list(t.values):
-                spark.data = list(t.values)
+            # one value has no trend (Textual would draw it as a full bar, even a 0)
+            data = list(t.values) if len(t.values) > 1 else []
+            if list(spark.data or ()) != data:
+                spark.data = data
             last.update(t.last)
 
 
