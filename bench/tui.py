@@ -282,9 +282,13 @@ def patch_live_screen(on_pass) -> bool:
 
 
 def find_table(app):
+    """The live screen's point table, brought up (the screen opens on the overview; (b) and (c)
+    measure the table view, as before the overview existed)."""
     from textual.widgets import DataTable
     if type(app.screen).__name__ != "LiveScreen":
         return None
+    if getattr(app.screen, "showing_overview", False):
+        app.screen.action_show_table()
     tables = list(app.screen.query(DataTable))
     return tables[0] if tables and tables[0].row_count else None
 

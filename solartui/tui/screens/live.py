@@ -1,5 +1,8 @@
 """The live screen: every point of the map, polled through the paced link, updated in place.
 
+It opens on the overview (status, faults, PV, grid, battery, load, today's energy, clock drift,
+link health, trends: tui/screens/overview.py); `t` shows the full table described here.
+
 A worker polls and posts Polled messages; the screen turns them into cell updates (only cells that
 changed; rows are rebuilt only when the filter changes). A point that did not answer keeps its
 last value, greyed, with the reason. Polling pauses while another screen is on top, so the link is

@@ -1,4 +1,5 @@
 """The live screen of a PI30 inverter: every field of its live and settings queries, grouped.
+It opens on the overview (tui/screens/overview.py); `t` shows the full table described here.
 
 A worker asks the live queries (QPIGS, QMOD, QPIWS...) every pass and the settings queries (QPIRI,
 QFLAG...) every few passes and after each write: at 0.5 s between commands the settings would
