@@ -20,7 +20,7 @@ from solartui.links.stats import LinkStats
 from solartui.registers.codec import decode
 from solartui.registers.command_map import load_command_map, parse_command_map
 from solartui.registers.loader import load_map, parse_map
-from solartui.registers.overview import SECTIONS, infer_overview, overview_for
+from solartui.registers.overview import SECTIONS, overview_for
 from solartui.session import Session
 from solartui.sim.givenergy_dongle import GivEnergyDongle
 from solartui.sim.modbus_server import ModbusSimulator
