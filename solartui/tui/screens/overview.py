@@ -80,8 +80,15 @@ class OverviewPanel(Vertical):
                                   classes="ov-trend"))
         self.show(model)
 
+    _shape: tuple = ()
+
     def show(self, model) -> None:
-        self.query_one("#ov-lines", Static).update(render_lines(model.lines()))
+        lines = model.lines()
+        # a layout only when a line's length changed (it may wrap anew): most passes change
+        # digits, not lengths, and a layout of the screen each pass is most of the repaint
+        shape = tuple(len(line.text) for line in lines)
+        self.query_one("#ov-lines", Static).update(render_lines(lines), layout=shape != self._shape)
+        self._shape = shape
         for i, t in enumerate(model.trends()):
             try:
                 spark = self.query_one(f"#ov-spark-{i}", Sparkline)
