@@ -156,10 +156,10 @@ def test_clock_drift_and_link_health():
     m = parse_map(SMALL, "small.yaml")
     model = OverviewModel(overview_for(m), has_clock=True)
     host = datetime(2026, 12, 4, 8, 0, 0)
-    model.set_clock(ClockReading(host + timedelta(seconds=90), host, ()))
+    model.clock_read(ClockReading(host + timedelta(seconds=90), host, ()))
     clock = {line.key: line for line in model.lines()}["clock"]
     assert clock.state == WARNING and clock.text.startswith("drift +90.5 s")
-    model.set_clock(ClockReading(None, host, (), "no answer"))
+    model.clock_read(ClockReading(None, host, (), "no answer"))
     assert "unreadable: no answer" in model.lines()[-2].text
     stats = LinkStats(requests=10, replies=10, last_latency=0.012)
     model.set_link(stats, 4.27)

@@ -1,7 +1,7 @@
 """The overview's state: the map's first values in words, recent key powers, clock drift, link.
 
 Fed by whatever polls the device (the live screens; a headless caller could too): `update()`
-takes a pass's readings (register Readings or PI30 FieldReadings), `set_clock()` a ClockReading,
+takes a pass's readings (register Readings or PI30 FieldReadings), `clock_read()` a ClockReading,
 `set_link()` the link's counters. `lines()` says what to show, each part with a state (ok,
 stale, missing, warning, fault) for the screen to colour; `trends()` gives the recent values of
 the key powers (a ring buffer each) for sparklines. Textual-free, so tests and the CLI can use it.
@@ -126,7 +126,7 @@ class OverviewModel:
             self._failed.setdefault(name, reason)
         self._link = (FAULT, f"not answering: {reason} — retrying")
 
-    def set_clock(self, reading) -> None:
+    def clock_read(self, reading) -> None:
         self._clock = reading
 
     def set_link(self, stats, pass_seconds: float | None) -> None:

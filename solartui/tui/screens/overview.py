@@ -148,7 +148,7 @@ class OverviewView(Screen):
 
     def on_clock_read(self, message: ClockRead) -> None:
         if self.overview is not None:
-            self.overview.set_clock(message.reading)
+            self.overview.clock_read(message.reading)
             self._paint_overview()
 
     def on_write_finished(self, _message) -> None:
