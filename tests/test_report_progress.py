@@ -14,12 +14,13 @@ async def _report_started(rig):
     await rig.pilot.press("f6")
     await rig.screen(ReportFormScreen)
     await rig.pilot.press("f6")
-    return await rig.screen(ReportProgressScreen)
+    await rig.until(lambda: isinstance(rig.app.screen, ReportProgressScreen))
+    return rig.app.screen                   # (it may be gone after one more pause)
 
 
 async def test_f6_shows_each_read_then_where_it_wrote(growatt_map, tmp_path):
     async with running(growatt_map, tmp_path) as rig:
-        rig.faults.delay = 0.03                  # each read takes a moment, as on a real line
+        rig.faults.delay = 0.05                  # each read takes a moment, as on a real line
         progress = await _report_started(rig)
         await rig.until(lambda: any(m.startswith("report written") for m, _ in rig.notes), 20)
         assert progress.steps[0].startswith("1/6: reading input 0–")
@@ -30,7 +31,10 @@ async def test_f6_shows_each_read_then_where_it_wrote(growatt_map, tmp_path):
 async def test_escape_stops_the_report_and_writes_nothing(growatt_map, tmp_path):
     async with running(growatt_map, tmp_path) as rig:
         rig.faults.delay = 0.3
-        await _report_started(rig)
+        progress = await _report_started(rig)
+        await rig.pilot.press("f6")                       # one report at a time
+        await rig.pilot.pause()
+        assert rig.app.screen is progress
         await rig.pilot.press("escape")
         await rig.until(lambda: rig.app.screen is rig.host)
         assert any(m.startswith("report stopped") for m, _ in rig.notes)

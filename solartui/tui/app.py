@@ -264,8 +264,10 @@ class SolartuiApp(App):
         """f6: the handover form (site, customer, installer, notes), then the report."""
         from solartui.report.handover import prefill
         from solartui.tui.screens.report_form import ReportFormScreen
-        if not self._need_device() or isinstance(self.screen, ReportFormScreen):
-            return
+        from solartui.tui.screens.report_progress import ReportProgressScreen
+        if not self._need_device() or isinstance(self.screen, (ReportFormScreen,
+                                                               ReportProgressScreen)):
+            return                          # one report at a time
         dev = self.device
         serial = dev.identity.serial if dev.identity is not None else "unknown"
         self.push_screen(ReportFormScreen(prefill(self.settings, serial), self.settings, serial),
