@@ -23,11 +23,21 @@ Prints figures (this is not a test):
     headless: from `pilot.press("down")`; pty: from writing ESC [ B to the terminal to the app
     handling the resulting RowHighlighted message.
 
+(d) the overview a live screen opens on, at 80×24 on a pty: `python -m solartui ui TARGET --map
+    growatt-protocol-ii` (a real process, the real Linux driver) against the simulated Growatt
+    (the shipped map, in its own process on loopback TCP). First frame: from process start to the
+    overview drawn on the terminal ("Faults" in the output), and to its first values (the link
+    line "ok · refresh", written after the first pass), with period=0 and with the map's own
+    850 ms pacing (5 reads a pass). Key response, while polling once a second (period=0): from
+    writing a key to the terminal to the frame that shows its effect — `t` (overview -> full
+    table, "filter: name" appears; and back, "Faults" appears) and `p` (pause: "PAUSED" appears;
+    resume: the footer's "Pause" appears), --overview-presses each at random moments.
+
 Targets on the project's 2-core machine: first frame < 1.0 s, < 20 % of one core, < 120 MB RSS,
 key response < 50 ms.
 
 Run: .venv/bin/python bench/tui.py [--runs 5] [--seconds 20] [--window 15] [--presses 50]
-                                   [--only headless|pty]
+                                   [--overview-presses 20] [--only headless|pty|live|overview]
 """
 
 from __future__ import annotations
@@ -272,9 +282,13 @@ def patch_live_screen(on_pass) -> bool:
 
 
 def find_table(app):
+    """The live screen's point table, brought up (the screen opens on the overview; (b) and (c)
+    measure the table view, as before the overview existed)."""
     from textual.widgets import DataTable
     if type(app.screen).__name__ != "LiveScreen":
         return None
+    if getattr(app.screen, "showing_overview", False):
+        app.screen.action_show_table()
     tables = list(app.screen.query(DataTable))
     return tables[0] if tables and tables[0].row_count else None
 
@@ -459,6 +473,115 @@ def child_live(url: str, map_path: str, fd: int) -> None:
     BenchApp(url, map_path).run()
 
 
+# --- (d) the overview at 80×24 on a pty ---------------------------------------------------------
+
+OVERVIEW_SIZE = (80, 24)
+GROWATT_MAP = ROOT / "maps" / "growatt_protocol_ii.yaml"
+DRAWN = b"Faults"
+VALUES = "ok · refresh".encode()
+
+
+async def wait_marker(child: PtyChild, marker: bytes, timeout: float) -> float:
+    """Monotonic time at which `marker` appears in output written from now on."""
+    child.tail = b""
+    child.marker = marker
+    child.marker_seen = asyncio.get_running_loop().create_future()
+    return await asyncio.wait_for(child.marker_seen, timeout)
+
+
+def overview_argv(url: str) -> list[str]:
+    return [sys.executable, "-m", "solartui", "ui", url, "--map", "growatt-protocol-ii"]
+
+
+async def overview_first_frames(port: int, runs: int, home: Path, paced: bool) -> dict:
+    url = f"tcp://127.0.0.1:{port}?unit=1&timeout=1000" + ("" if paced else "&period=0")
+    drawn, values = [], []
+    for _ in range(runs):
+        child = PtyChild(overview_argv(url), OVERVIEW_SIZE, child_env(home))
+        child.marker = DRAWN
+        try:
+            seen = await asyncio.wait_for(child.marker_seen, 30)
+            drawn.append(seen - child.started)
+            child.marker_seen = asyncio.get_running_loop().create_future()
+            child.marker = VALUES
+            if VALUES in child.tail:
+                values.append(seen - child.started)
+            else:
+                values.append(await asyncio.wait_for(child.marker_seen, 30) - child.started)
+        finally:
+            await child.stop()
+    return {"drawn": drawn, "values": values}
+
+
+async def overview_keys(port: int, presses: int, home: Path) -> dict:
+    """Key to frame on the overview screen while it polls (min_refresh 1 s, period=0)."""
+    url = f"tcp://127.0.0.1:{port}?unit=1&timeout=1000&period=0"
+    child = PtyChild(overview_argv(url), OVERVIEW_SIZE, child_env(home))
+    child.marker = VALUES
+    out: dict[str, list[float]] = {"t: overview -> table": [], "t: table -> overview": [],
+                                   "p: pause": [], "p: resume": []}
+    rng = random.Random(2)
+    try:
+        await asyncio.wait_for(child.marker_seen, 30)
+        await asyncio.sleep(2.0)                      # a few passes: trends have values
+        steps = (("t: overview -> table", b"t", b"filter: name"),
+                 ("t: table -> overview", b"t", DRAWN),
+                 ("p: pause", b"p", b"PAUSED"),
+                 ("p: resume", b"p", b"Pause"))         # the footer offers Pause again
+        for _ in range(presses):
+            for name, key, marker in steps:
+                await asyncio.sleep(rng.uniform(0.05, 0.6))
+                child.tail = b""
+                child.marker = marker
+                child.marker_seen = asyncio.get_running_loop().create_future()
+                start = time.monotonic()
+                child.send(key)
+                try:
+                    seen = await asyncio.wait_for(child.marker_seen, 5)
+                except asyncio.TimeoutError:
+                    continue
+                out[name].append((seen - start) * 1000)
+        out["rss"] = [rss_mb(child.proc.pid)[0]]
+    finally:
+        await child.stop()
+    return out
+
+
+def start_growatt_simulator() -> tuple[subprocess.Popen, int]:
+    return start_simulator(GROWATT_MAP)
+
+
+async def overview_rows(args, home: Path) -> tuple[list, list]:
+    rows, notes = [], []
+    sim, port = start_growatt_simulator()
+    try:
+        for paced in (False, True):
+            ff = await overview_first_frames(port, args.runs, home / "ov", paced)
+            how = "850 ms pacing" if paced else "period=0"
+            med_d, med_v = statistics.median(ff["drawn"]), statistics.median(ff["values"])
+            rows.append((f"overview 80×24 pty, {how}: first frame (median of {args.runs})",
+                         f"{med_d:.3f} s", "< 1.0 s", verdict(med_d, TARGETS["first_frame_s"])))
+            rows.append((f"overview 80×24 pty, {how}: first values (median)",
+                         f"{med_v:.3f} s", "", ""))
+            notes.append(f"overview {how}: drawn " + ", ".join(f"{x:.3f}" for x in ff["drawn"])
+                         + "; values " + ", ".join(f"{x:.3f}" for x in ff["values"]))
+        keys = await overview_keys(port, args.overview_presses, home / "ovk")
+        for name, ms in keys.items():
+            if name == "rss":
+                rows.append(("overview 80×24 pty: RSS after the presses", f"{ms[0]:.0f} MB",
+                             "< 120 MB", verdict(ms[0], TARGETS["rss_mb"])))
+                continue
+            if not ms:
+                rows.append((f"overview key {name}", "no frame within 5 s", "", ""))
+                continue
+            med, p95 = statistics.median(ms), percentile(ms, 0.95)
+            rows.append((f"overview key {name}, median / p95 ({len(ms)})",
+                         f"{med:.1f} / {p95:.1f} ms", "< 50 ms", verdict(p95, TARGETS["key_ms"])))
+    finally:
+        stop_simulator(sim)
+    return rows, notes
+
+
 # --- report -------------------------------------------------------------------------------------
 
 def verdict(value: float, target: float) -> str:
@@ -479,6 +602,16 @@ async def main_async(args) -> None:
     with tempfile.TemporaryDirectory(prefix="solartui-bench-") as tmp:
         tmp = Path(tmp)
         home = tmp / "home"
+        if args.only in (None, "overview"):
+            more, more_notes = await overview_rows(args, home)
+            rows += more
+            notes += more_notes
+            if args.only == "overview":
+                print()
+                print_table(rows)
+                for n in notes:
+                    print("  note:", n)
+                return
         if args.only != "live":
             if args.only in (None, "headless"):
                 ff = first_frame_headless(args.runs, home)
@@ -545,8 +678,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="polling time per mode")
     parser.add_argument("--window", type=float, default=15.0, help="measured (last) seconds")
     parser.add_argument("--presses", type=int, default=50, help="key presses per mode")
-    parser.add_argument("--only", choices=("headless", "pty", "live"),
-                        help="only one way of measuring (live: only (b) and (c), both ways)")
+    parser.add_argument("--overview-presses", type=int, default=20,
+                        help="presses of each overview key (d)")
+    parser.add_argument("--only", choices=("headless", "pty", "live", "overview"),
+                        help="only one way of measuring (live: only (b) and (c), both ways; "
+                             "overview: only (d))")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; targets: first frame < 1.0 s, "
           f"< 20 % of one core, < 120 MB, key response < 50 ms")

@@ -63,6 +63,7 @@ async def live_app(growatt_map, tmp_path, firmware: str = "DH1.0", demo_target=F
 
 
 def cell(screen, row: str, col: str) -> str:
+    screen.action_show_table()                  # rows are painted when in view
     table = screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(row))
     return str(table.get_cell(row, col))
@@ -70,6 +71,7 @@ def cell(screen, row: str, col: str) -> str:
 
 async def attest(app, pilot, point: str, display: str | None = None, person: str | None = None):
     """Highlight `point`, press m, answer matches (display None) or not, sign, store."""
+    app.screen.action_show_table()              # it opens on the overview; t shows the table
     table = app.screen.query_one(DataTable)
     table.move_cursor(row=table.get_row_index(point))
     await pilot.press("m")

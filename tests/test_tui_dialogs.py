@@ -94,6 +94,7 @@ async def live_on(r, point: str) -> LiveScreen:
     r.app.show_connected()
     live = await r.screen(LiveScreen)
     await r.until(lambda: point in live._last, 10)
+    live.action_show_table()                    # it opens on the overview; t shows the table
     live.query_one("#points", DataTable).move_cursor(
         row=[p.name for p in live._shown].index(point), animate=False)
     await r.pilot.pause()

@@ -50,6 +50,7 @@ def cell(screen, row: str, col: str) -> str:
 
 
 async def go_to(r, screen, name: str) -> None:
+    screen.action_show_table()                  # it opens on the overview; t shows the table
     table = screen.query_one("#fields", DataTable)
     table.move_cursor(row=table.get_row_index(name))
     await r.pilot.pause()

@@ -29,6 +29,15 @@ def list_maps():
         click.echo(f"{m.id:28} {_size(m):26} {m.trust:20} {m.vendor} — {m.name}")
 
 
+def _overview_line(m) -> str:
+    """What the live screen opens on: the map's own overview or the inferred one."""
+    from solartui.registers.overview import overview_for
+    ov = overview_for(m)
+    where = "inferred from the points (no overview: section)" if ov.inferred else "from the map"
+    return (f"overview: {where}: {len(ov.sections)} sections, {len(ov.names)} points, "
+            f"{len(ov.trend)} trends")
+
+
 @command.command("check")
 @click.argument("maps", nargs=-1)
 def check(maps):
@@ -50,6 +59,7 @@ def check(maps):
         for f in report.findings:
             click.echo(f"  {f}")
         click.echo(f"  declared: {m.trust}; structurally earned: {report.earned}")
+        click.echo(f"  {_overview_line(m)}")
         if report.problems:
             failed += 1
     if failed:

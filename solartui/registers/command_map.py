@@ -27,10 +27,11 @@ from solartui.registers.loader import GROUPS, NAME_RE, _device, _unknown_keys, c
 from solartui.registers import checks_spec
 from solartui.registers.model import RUNGS
 from solartui.registers.units import UNITS
-from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
+from solartui.registers.overview import POLLED_ROLES, parse_overview
+from solartui.registers.yaml_lines import Findings, is_int, is_num, key_line, parse_yaml
 
-TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings"} \
-    | {"checks"}
+TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings",
+            "overview", "checks"}
 LINK_KEYS = {"baudrates", "parity", "min_period_ms", "timeout_ms", "readback_delay_ms", "usb"}
 ID_KEYS = {"command", "index", "strip", "expect"}
 CLOCK_KEYS = {"field", "set", "tolerance_s"}
@@ -78,13 +79,18 @@ def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
     settings = _settings(data.get("settings"), f, trust, data.line, commands, fields)
     checks = checks_spec.parse_checks(data.get("checks"), f, set(fields), set(identify),
                                       clock is not None, data.line)
+    polled = {fl.name: fl for c in commands if c.role in POLLED_ROLES for fl in c.fields}
+    overview = parse_overview(
+        data.get("overview"), f, key_line(data, "overview"), polled,
+        {fl.name: f"is answered by {c.command} (role {c.role}), which the live screen does "
+                  "not poll" for c in commands if c.role not in POLLED_ROLES for fl in c.fields})
     if f.items:
         raise MapError(path, f.items)
     return checks_spec.attached(checks, CommandMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=trust, link=link, commands=tuple(commands), settings=tuple(settings),
-        identify=identify, clock=clock))
+        identify=identify, clock=clock, overview=overview))
 
 
 def _link(d: Any, f: Findings, line: int) -> CommandLinkSpec:

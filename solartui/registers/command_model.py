@@ -9,7 +9,10 @@ value reads back (`settings`). Field indexes are 0-based token indexes after the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from solartui.registers.overview import Overview
 
 FIELD_TYPES = ("float", "int", "text", "enum", "bits", "flags", "flag", "datetime", "list")
 NUMERIC_TYPES = ("float", "int", "list")
@@ -227,6 +230,7 @@ class CommandMap:
     identify: dict[str, IdField] = field(default_factory=dict)
     clock: ClockCommand | None = None
     protocol: str = "pi30"
+    overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
 
     def command(self, name: str) -> Command:
         for c in self.commands:

@@ -17,9 +17,10 @@ from solartui.registers.model import (
     INTEGER_TYPES, RUNGS, TABLES, TEXT_TYPES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec,
     Point,
 )
+from solartui.registers.overview import parse_overview
 from solartui.registers.units import UNITS
 from solartui.registers import checks_spec
-from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
+from solartui.registers.yaml_lines import Findings, is_int, is_num, key_line, parse_yaml
 from solartui.user_paths import PathRefused, read_text
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
@@ -29,7 +30,7 @@ CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 # register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
 REGISTER_PROTOCOLS = ("modbus", "givenergy")
 TOP_KEYS = {"schema", "device", "protocol", "link", "blocks", "holes", "identify", "clock",
-            "points"} | {"checks"}
+            "points", "overview", "checks"}
 DEVICE_KEYS = {"id", "vendor", "name", "families", "source", "trust"}
 LINK_KEYS = {"baudrates", "parity", "unit", "units", "min_period_ms", "timeout_ms", "max_read",
              "max_write", "functions"}
@@ -108,13 +109,18 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     points = _points(data.get("points"), f, device.get("trust", "generated"), data.line, blocks)
     checks = checks_spec.parse_checks(data.get("checks"), f, {p.name for p in points},
                                       set(identify), clock is not None, data.line)
+    overview = parse_overview(
+        data.get("overview"), f, key_line(data, "overview"),
+        {p.name: p for p in points if p.readable},
+        {p.name: "is write-only: it has no value to show" for p in points if not p.readable})
     if f.items:
         raise MapError(path, f.items)
     return checks_spec.attached(checks, DeviceMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
-        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock))
+        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock,
+        overview=overview))
 
 
 def _device(d: Any, f: Findings) -> dict:

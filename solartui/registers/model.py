@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from solartui.registers.overview import Overview
 
 TABLES = ("input", "holding")
 READ_FUNCTION = {"input": 4, "holding": 3}
@@ -114,6 +118,7 @@ class DeviceMap:
     holes: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     identify: dict[str, Field] = field(default_factory=dict)
     clock: ClockSpec | None = None
+    overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
 
     def point(self, name: str) -> Point:
         for p in self.points:

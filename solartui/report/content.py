@@ -110,11 +110,32 @@ def _rung_text(evidence, name: str, declared: str) -> str:
     return f"{MISMATCH} ({e.rung})" if e.differs else e.rung
 
 
-async def _snapshot(device, evidence: dict) -> list[ValueRow]:
+def snapshot_steps(device) -> list[tuple[str, list]]:
+    """The snapshot in the device's own units of work, each with words for a progress line: one
+    planned read (registers; the same reads one poll would make) or one query (PI30)."""
     if getattr(device, "kind", "") == "pi30":
-        readings = await device.poll(device.fields(ALL_PI30_ROLES))
-    else:
-        readings = await device.poll()
+        by_command: dict[str, list] = {}
+        for f in device.fields(ALL_PI30_ROLES):
+            by_command.setdefault(f.command, []).append(f)
+        return [(f"{cmd} query", fields) for cmd, fields in by_command.items()]
+    from solartui.registers.planner import plan_for_map
+    points = [p for p in device.map.points if p.readable]
+    return [(f"{r.table} {r.address}–{r.end}", [p for p in r.fields])
+            for r in plan_for_map(device.map, points)]
+
+
+async def _snapshot(device, evidence: dict, on_progress=None) -> list[ValueRow]:
+    steps = snapshot_steps(device)
+    total = len(steps) + (device.map.clock is not None)
+    readings = []
+    for i, (what, fields) in enumerate(steps, 1):
+        if on_progress is not None:
+            on_progress(i, total, f"reading {what}")
+        readings += await device.poll(fields)
+    wanted = (device.fields(ALL_PI30_ROLES) if getattr(device, "kind", "") == "pi30"
+              else device.map.points)
+    position = {id(f): i for i, f in enumerate(wanted)}     # the order one poll gives
+    readings.sort(key=lambda r: position.get(id(r.point), len(position)))
     out = []
     for r in readings:
         p = r.point
@@ -174,9 +195,10 @@ def _verification_text(device_map) -> str:
 
 async def gather(device, *, journal=None, since: datetime | None = None,
                  store: AttestationStore | None = None,
-                 handover: Handover | None = None) -> CommissioningReport:
+                 handover: Handover | None = None, on_progress=None) -> CommissioningReport:
     """Everything the report says about a connected, identified device (and, from `handover`,
-    where it is and who hands it over to whom)."""
+    where it is and who hands it over to whom). `on_progress(step, steps, what)` is called
+    before each read, so a person sees how far it is (a paced link takes seconds)."""
     handover = handover or Handover()
     ident = device.identity
     model, firmware = model_and_firmware(ident) if ident is not None else ("unknown", "unknown")
@@ -185,8 +207,13 @@ async def gather(device, *, journal=None, since: datetime | None = None,
     of_map = store.all(map_id=device.map.id)
     attested = [a for a in of_map if a.serial == serial]
     evidence = point_evidence(device.map, model, firmware, attestations=of_map)
-    values = await _snapshot(device, evidence)
-    clock_now = await device.read_clock() if device.map.clock is not None else None
+    values = await _snapshot(device, evidence, on_progress)
+    clock_now = None
+    if device.map.clock is not None:
+        if on_progress is not None:
+            steps = len(snapshot_steps(device)) + 1
+            on_progress(steps, steps, "reading the clock")
+        clock_now = await device.read_clock()
     entries = session_entries(journal.entries() if journal is not None else [], serial, since)
     counts = {r: 0 for r in RUNGS}
     for v in values:

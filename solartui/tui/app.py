@@ -265,8 +265,10 @@ class SolartuiApp(App):
         """f6: the handover form (site, customer, installer, notes), then the report."""
         from solartui.report.handover import prefill
         from solartui.tui.screens.report_form import ReportFormScreen
-        if not self._need_device() or isinstance(self.screen, ReportFormScreen):
-            return
+        from solartui.tui.screens.report_progress import ReportProgressScreen
+        if not self._need_device() or isinstance(self.screen, (ReportFormScreen,
+                                                               ReportProgressScreen)):
+            return                          # one report at a time
         dev = self.device
         serial = dev.identity.serial if dev.identity is not None else "unknown"
         self.push_screen(ReportFormScreen(prefill(self.settings, serial), self.settings, serial),
@@ -284,9 +286,16 @@ class SolartuiApp(App):
     async def _write_report(self, handover=None) -> None:
         from solartui.report.content import gather
         from solartui.report.files import write_report
-        self.notify("report: reading every mapped value…", timeout=4)
-        report = await gather(self.device, journal=self.session.journal,
-                              since=self.session_started, handover=handover)
+        from solartui.tui.screens.report_progress import ReportProgressScreen
+        dev = self.device
+        progress = ReportProgressScreen(dev.identity.serial if dev.identity is not None else "")
+        self.push_screen(progress)            # k of n while it reads; Esc stops
+        try:
+            report = await gather(dev, journal=self.session.journal,
+                                  since=self.session_started, handover=handover,
+                                  on_progress=progress.step)
+        finally:
+            progress.finish()
         md, html = write_report(report)
         self.last_report = (md, html)
         # stays until dismissed (a click): the path is what the person needs next, perhaps to

@@ -1,5 +1,8 @@
 """The live screen: every point of the map, polled through the paced link, updated in place.
 
+It opens on the overview (status, faults, PV, grid, battery, load, today's energy, clock drift,
+link health, trends: tui/screens/overview.py); `t` shows the full table described here.
+
 A worker polls and posts Polled messages; the screen turns them into cell updates (only cells that
 changed; rows are rebuilt only when the filter changes). A point that did not answer keeps its
 last value, greyed, with the reason. Polling pauses while another screen is on top, so the link is
@@ -19,7 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
 
 from solartui.registers.cite import cite, strip_ours
@@ -28,6 +31,7 @@ from solartui.registers.planner import plan_for_map
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.filtering import FilteredTable
+from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
 
 # the columns an installer needs first come first: at 80 columns they are what shows
@@ -43,7 +47,7 @@ def _value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-class LiveScreen(Attesting, PollingScreen, FilteredTable):
+class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
     TABLE_ID = "points"
     BINDINGS = [
         ("slash", "focus_filter", "Filter"),
@@ -69,11 +73,14 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: name or group (/ to focus, escape to clear)", id="filter")
-        yield DataTable(id="points", cursor_type="row", zebra_stripes=True)
-        with Horizontal(id="detail-row"):
-            yield Sparkline([], id="history")
-            yield Static("", id="detail")
+        yield from self.overview_widgets()            # what it opens on; t: the table
+        with Vertical(id="table-view"):
+            yield Input(placeholder="filter: name or group (/ to focus, escape to clear)",
+                        id="filter")
+            yield DataTable(id="points", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="detail-row"):
+                yield Sparkline([], id="history")
+                yield Static("", id="detail")
         yield Static("", id="status")
         yield Footer()
 
@@ -89,6 +96,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
             table.add_column(name, key=name, width=width)
         self._fill("")
         table.focus()
+        self.setup_overview(dev)
         self.set_interval(0.25, self._flush)        # rows scrolled into view catch up
         self.poll()
         self._status()
@@ -124,6 +132,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
                 await asyncio.sleep(max(1.0, self.min_refresh))      # retry, gently
                 continue
             self.post_message(Polled(readings, took))
+            await self.overview_clock(dev)
             rest = self.min_refresh - (time.monotonic() - started)
             if rest > 0:
                 await asyncio.sleep(rest)
@@ -144,6 +153,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
         self._flush()
         self._status()
         self._detail()
+        self.overview_polled(message.readings, message.seconds)
 
     def on_link_down(self, message: LinkDown) -> None:
         self._down = message.reason
@@ -152,6 +162,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
             self._show(p, self._last.get(p.name), message.reason, now)
         self._flush()
         self._status()
+        self.overview_down(message.reason)
 
     def _set(self, row: str, col: str, value) -> None:
         """Record what a cell should show; _flush paints the rows in view (a map of 1,000
@@ -237,7 +248,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
 
     def action_edit(self) -> None:
         p = self._highlighted()
-        if p is None:
+        if self.table_first("e") or p is None:
             return
         if p.guard or not p.writable:
             self.notify(f"{p.name} is {'guarded' if p.guard else 'read-only'}", severity="warning")

@@ -1,4 +1,5 @@
 """The live screen of a PI30 inverter: every field of its live and settings queries, grouped.
+It opens on the overview (tui/screens/overview.py); `t` shows the full table described here.
 
 A worker asks the live queries (QPIGS, QMOD, QPIWS...) every pass and the settings queries (QPIRI,
 QFLAG...) every few passes and after each write: at 0.5 s between commands the settings would
@@ -21,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from solartui.devices.pi30_device import setting_for_field
@@ -28,6 +30,7 @@ from solartui.registers.cite import cite, strip_ours
 from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.filtering import FilteredTable
+from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
 
 COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
@@ -51,7 +54,7 @@ def _alarm_style(reading) -> str:
     return "bold red" if any(a.severity == "fault" for a in value) else "bold yellow"
 
 
-class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
+class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
     TABLE_ID = "fields"
     BINDINGS = [
         ("slash", "focus_filter", "Filter"),
@@ -71,10 +74,12 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: name, group, command or description (/ to focus, "
-                    "escape to clear)", id="filter")
-        yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="detail")
+        yield from self.overview_widgets()            # what it opens on; t: the table
+        with Vertical(id="table-view"):
+            yield Input(placeholder="filter: name, group, command or description (/ to focus, "
+                        "escape to clear)", id="filter")
+            yield DataTable(id="fields", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="detail")
         yield Static("", id="status")
         yield Footer()
 
@@ -90,6 +95,7 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
             table.add_column(name, key=name, width=width)
         self._fill("")
         table.focus()
+        self.setup_overview(dev)
         self.poll()
         self._status()
 
@@ -138,6 +144,7 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
                 await asyncio.sleep(max(1.0, self.min_refresh))
                 continue
             self.post_message(Polled(readings, took))
+            await self.overview_clock(dev)
             rest = self.min_refresh - (time.monotonic() - started)
             if rest > 0:
                 await asyncio.sleep(rest)
@@ -166,6 +173,7 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
                 table.update_cell(name, "age", Text("failed", style="red"))
         self._status()
         self._detail()
+        self.overview_polled(message.readings, message.seconds)
 
     def refresh_ages(self, now: float) -> None:
         table = self.query_one("#fields", DataTable)
@@ -177,6 +185,7 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
     def on_link_down(self, message: LinkDown) -> None:
         self._down = message.reason
         self._status()
+        self.overview_down(message.reason)
 
     # --- status and detail ---------------------------------------------------------------------
 
@@ -219,7 +228,7 @@ class Pi30LiveScreen(Attesting, PollingScreen, FilteredTable):
 
     def action_edit(self) -> None:
         f = self._highlighted()
-        if f is None:
+        if self.table_first("e") or f is None:
             return
         setting = setting_for_field(self.device.map, f.name)
         if setting is None:
