@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
+from textual.widgets import DataTable, Input, Sparkline, Static
 
 from solartui.registers.cite import cite, strip_ours
 from solartui.registers.loader import GROUPS
@@ -29,10 +29,13 @@ from solartui.tui.messages import LinkDown, Polled
 from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.filtering import FilteredTable
 from solartui.tui.screens.polling import PollingScreen, age_text
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns
 
-# the columns an installer needs first come first: at 80 columns they are what shows
-COLUMNS = (("point", 22), ("value", 14), ("unit", 4), ("age", 8), ("raw", 11), ("table", 7),
-           ("addr", 5), ("group", 9), ("trust", 18))
+# the columns an installer needs first come first; the last numbers say which drop first when the
+# terminal is narrow (0: never) and how much wider a column may grow when there is room
+COLUMNS = (("point", 22, 0, 12), ("value", 14, 0, 16), ("unit", 4, 0), ("age", 8, 1),
+           ("raw", 11, 5), ("table", 7, 6), ("addr", 5, 2), ("group", 9, 4), ("trust", 18, 3))
 HISTORY = 120
 
 
@@ -85,8 +88,8 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
         self.reads = len(plan_for_map(dev.map, self.points))
         self.evidence = device_evidence(self, dev)
         table = self.query_one("#points", DataTable)
-        for name, width in COLUMNS:
-            table.add_column(name, key=name, width=width)
+        self.fit = FitColumns(COLUMNS)
+        self.fit_columns()
         self._fill("")
         table.focus()
         self.set_interval(0.25, self._flush)        # rows scrolled into view catch up
@@ -103,8 +106,10 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
         self._shown = [p for p in self.points
                        if not n or n in p.name.lower() or n in p.group.lower() or n in p.doc.lower()]
         for p in self._shown:
-            table.add_row(p.name, "", p.unit, "", "", p.table, str(p.address), p.group,
-                          trust_cell(self.evidence.get(p.name), p.trust), key=p.name)
+            table.add_row(*self.fit.row({
+                "point": p.name, "unit": p.unit, "table": p.table, "addr": str(p.address),
+                "group": p.group, "trust": trust_cell(self.evidence.get(p.name), p.trust)}),
+                key=p.name)
             if p.name in self._last:
                 self._show(p, self._last[p.name], None, time.time())
         self.call_after_refresh(self._flush)
@@ -166,7 +171,7 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
             if not want:
                 continue
             for col, value in want.items():
-                if self._cells.get((p.name, col)) != value:
+                if self._cells.get((p.name, col)) != value and self.fit.shows(col):
                     self._cells[(p.name, col)] = value
                     table.update_cell(p.name, col, value)
             want.clear()
