@@ -70,12 +70,13 @@ def elide_middle(text: str, width: int) -> str:
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
-def fit_text(pieces, width: int, sep: str = " · ") -> str:
+def fit_text(pieces, width: int, sep: str = " · ", shorten: bool = True) -> str:
     """Join `pieces` ((text, priority) pairs, in display order) in `width` characters.
 
     The least needed pieces go first (highest priority number); when the most needed left still
     do not fit, the longest of them is shortened in the middle, then the next, and so on. A piece
-    less needed than the one that would be shortened is dropped first."""
+    less needed than the one that would be shortened is dropped first. `shorten=False` (a status
+    line of counters): drop until the rest fits, shortening only what is left at the end."""
     pieces = [(str(t), p) for t, p in pieces if str(t)]
     if not pieces:
         return ""
@@ -92,6 +93,11 @@ def fit_text(pieces, width: int, sep: str = " · ") -> str:
         longest = max(idx, key=lambda i: len(pieces[i][0]))
         return max(pieces[i][1] for i in idx) > pieces[longest][1]
 
+    if not shorten:                     # the most needed first, each one that still fits
+        keep = []
+        for i in sorted(range(len(pieces)), key=lambda i: pieces[i][1]):
+            if pieces[i][1] == 0 or len(joined(sorted(keep + [i]))) <= width:
+                keep = sorted(keep + [i])
     while len(joined(keep)) > width and len(keep) > 1 and expendable(keep):
         keep.remove(max(keep, key=lambda i: (pieces[i][1], i)))
     while len(joined(keep)) - slack(keep) > width and len(keep) > 1:

@@ -171,3 +171,20 @@ async def test_pi30_columns_follow_the_width_and_long_values_get_room(tmp_path):
         value = live.query_one("#fields", DataTable).columns
         widths = {str(k.value): c.width for k, c in value.items()}
         assert widths["value"] > 60
+
+
+async def test_a_resize_under_a_dialog_refits_the_screen_beneath(growatt_map, tmp_path):
+    """Help open at 120 columns, the terminal narrowed to 80, Help closed: the live screen's
+    footer and table are fitted to 80 (a screen under a dialog is told of the size late)."""
+    async with running(growatt_map, tmp_path) as r:
+        r.app.show_connected()
+        live = await settled(r, LiveScreen)
+        await r.until(lambda: "trust" in columns(live, "points"))
+        await r.pilot.press("f1")
+        await r.until(lambda: type(r.app.screen).__name__ == "HelpScreen")
+        await r.pilot.resize_terminal(80, 24)
+        await r.pilot.pause()
+        assert "Help" in footer_keys(live)          # whole keys even while under the dialog
+        await r.pilot.press("escape")
+        await r.until(lambda: r.app.screen is live and "trust" not in columns(live, "points"))
+        assert "Help" in footer_keys(live)

@@ -108,8 +108,8 @@ class Footer(TextualFooter):
     def compose(self):
         if not self._bindings_ready:
             return
-        width = self.size.width or self.app.size.width
-        self._fitted_for = width
+        width = self.app.size.width         # always the full width; a footer under a dialog
+        self._fitted_for = width            # is not told of a resize until it shows again
         for binding, enabled, tooltip, _rank in self.fitted(width):
             yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
                             binding.action, disabled=not enabled,
@@ -121,6 +121,6 @@ class Footer(TextualFooter):
                             binding.action, classes="-command-palette", disabled=not enabled,
                             tooltip=binding.tooltip or binding.description)
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._bindings_ready and event.size.width != getattr(self, "_fitted_for", None):
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._bindings_ready and self.app.size.width != getattr(self, "_fitted_for", None):
             self.call_after_refresh(self.recompose)

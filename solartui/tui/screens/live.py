@@ -205,12 +205,12 @@ class LiveScreen(Attesting, PollingScreen, FilteredTable):
 
     # --- status and detail ---------------------------------------------------------------------
 
-    def _period_text(self) -> str:
+    def _limit_text(self) -> str:
         limit = self.reads * self.device.link.min_period
         if limit:
-            return (super()._period_text() + f" (limit {limit:.2f} s = {self.reads} reads × "
-                    f"{self.device.link.min_period * 1000:.0f} ms)")
-        return super()._period_text() + f" ({self.reads} reads, unpaced)"
+            return (f"limit {limit:.2f} s = {self.reads} reads × "
+                    f"{self.device.link.min_period * 1000:.0f} ms")
+        return f"{self.reads} reads, unpaced"
 
     def _highlighted(self):
         table = self.query_one("#points", DataTable)

@@ -54,8 +54,10 @@ def plural(n: int, what: str) -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
-HELP = ("1-5 tabs · o start/stop · a read all · r read · enter/w write · s sync clock · "
-        "f2 the inverter's live screen · esc back")
+#: the keys of the pane, the most needed first kept when narrow (the footer has the rest too)
+HELP = (("1-5 tabs", 0), ("o start/stop", 4), ("a read all", 3), ("r read", 3),
+        ("enter/w write", 2), ("s sync clock", 1), ("f2 the inverter's live screen", 0),
+        ("esc back", 5))
 
 
 class ServerChanged(Message):
@@ -141,7 +143,7 @@ class ServerScreen(ServerWrites, Screen):
             with TabPane("Command log", id="tab-log"):
                 yield RichLog(id="command-log", max_lines=500, wrap=False, markup=False,
                               highlight=False, auto_scroll=True)
-        yield Static(HELP, id="pane-status", markup=False)
+        yield Static(fit_text(HELP, 78), id="pane-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -169,6 +171,8 @@ class ServerScreen(ServerWrites, Screen):
                 changed = True
         if changed:
             self.redraw()
+        if getattr(self, "_pane_is_help", True):
+            self.query_one("#pane-status", Static).update(fit_text(HELP, event.size.width - 2))
         self.call_after_refresh(self._redraw_bar)      # the status's width is known then
 
     # --- server events -> redraw ---------------------------------------------------------------
@@ -213,7 +217,10 @@ class ServerScreen(ServerWrites, Screen):
             c = s.counters
             room = self._status_width()
             # two lines of whole words, the least needed dropped when narrow
-            text = (fit_text([(f"listening on {s.host}:{s.port}", 0), (f"{c['records']} records", 1),
+            # the host is in the field beside it: a narrow status names the port only
+            listen = (f"listening on {s.host}:{s.port}" if room >= 40
+                      else f"listening on port {s.port}")
+            text = (fit_text([(listen, 0), (f"{c['records']} records", 1),
                               (f"{len(s.commands)} commands", 2)], room) + "\n"
                     + fit_text([(plural(len(s.loggers), "datalogger"), 0),
                                 (plural(inverters, "inverter"), 0)], room))
@@ -450,6 +457,7 @@ class ServerScreen(ServerWrites, Screen):
     # --- outcomes ------------------------------------------------------------------------------
 
     def _status(self, text: str, bad: bool = False) -> None:
+        self._pane_is_help = False
         status = self.query_one("#pane-status", Static)
         status.update(text)
         status.set_class(bad, "bad")
