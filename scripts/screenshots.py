@@ -159,7 +159,15 @@ async def resize(app, size: tuple[int, int]) -> None:
     if hasattr(app._driver, "_size"):       # the headless driver's own idea of the size
         app._driver._size = new
     app.post_message(events.Resize(new, new))
-    await asyncio.sleep(0.45)
+    await asyncio.sleep(0.3)
+    end = time.monotonic() + 5          # the footer re-fits after the layout: wait for it
+    while time.monotonic() < end:
+        footers = list(app.screen.query("Footer"))     # none on a dialog: just the sleep
+        if all(getattr(f, "_fitted_for", size[0]) == size[0] and f.size.width == size[0]
+               for f in footers):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.15)
 
 
 async def attest_dialog(app, pilot, out: Path, written: list[Path], depth: int) -> None:

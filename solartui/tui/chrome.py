@@ -102,7 +102,16 @@ class Footer(TextualFooter):
             w = key_width(self.app.get_key_display(b), b.description)
             priority = 0 if rank == 1 else (1 + i if rank == 0 else 100 + i)
             parts.append(Part(str(i), w, priority))
-        keep = {int(p.key) for p, _w in choose(parts, room)}
+        own = [p for p in parts if p.priority < 100]
+        chosen = choose(own, room)
+        keep = {int(p.key) for p, _w in chosen}
+        used = sum(w for _p, w in chosen)
+        for p in parts:                 # the app's keys in their order, up to the first too wide
+            if p.priority >= 100:
+                if used + p.width > room:
+                    break
+                keep.add(int(p.key))
+                used += p.width
         return [c for i, c in enumerate(cands) if i in keep]
 
     def compose(self):
