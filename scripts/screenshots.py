@@ -298,6 +298,9 @@ async def tour(out: Path, written: list[Path]) -> None:
         await pilot.press("2", "a")         # the datalogger registers tab: read them all
         await wait_until(pilot, lambda: logger_registers_read(app), 15)
         await shoot(app, out, "server-registers", written)
+        await pilot.press("4")              # the datalogger's clock tab
+        await pilot.pause(0.5)
+        await shoot(app, out, "server-clock", written)
         await back(pilot, base)
 
         # the demo's PI30 inverter: its live screen, then the editor of a setting

@@ -150,7 +150,7 @@ async def test_live_columns_and_title_follow_the_width(growatt_map, tmp_path):
                 ("show_server", ServerScreen, "devices",
                  ["device", "serial", "last seen", "details"],
                  ["device", "serial", "address", "proto", "last seen", "records", "details"]),
-                ("show_discover", DiscoverScreen, "found", ["device", "map"],
+                ("show_discover", DiscoverScreen, "found", ["device", "link"],
                  ["device", "link", "map"])):
             await r.app.run_action(action)
             screen = await r.screen(cls)

@@ -19,9 +19,9 @@ from solartui.layout_width import elide_middle
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns
 
-# (name, width, which drops first when narrow (0: never), room to grow): the device's title
-# names its link, so the link column is the first to go
-COLUMNS = (("device", 40, 0, 60), ("link", 30, 2), ("map", 20, 1))
+# (name, width, which drops first when narrow (0: never), room to grow): who the device is and
+# where it answered come first; the map it matched joins when there is room
+COLUMNS = (("device", 40, 0, 60), ("link", 30, 1, 20), ("map", 20, 2))
 
 GENERIC_MAP = "modbus-generic"
 
@@ -187,11 +187,14 @@ class DiscoverScreen(Screen):
         self._add_found_row(key, f)
 
     def _add_found_row(self, key: str, f: Found) -> None:
-        """The title says the link too (the link column joins when there is room); a long one
-        is shortened in the middle so its end (model, firmware) stays in view."""
+        """The title without the link when the link has its column; a long one is shortened in
+        the middle so its end (model, firmware) stays in view."""
         width = dict(self.fit.layout).get("device", 40)
+        title = f.title()
+        if self.fit.shows("link"):
+            title = title.replace(f" at {f.link}", "", 1)
         self.query_one("#found", DataTable).add_row(*self.fit.row({
-            "device": elide_middle(f.title(), width), "link": f.link, "map": f.map_id or "—"}),
+            "device": elide_middle(title, width), "link": f.link, "map": f.map_id or "—"}),
             key=key)
 
     @on(DataTable.RowSelected, "#found")

@@ -164,13 +164,12 @@ class ServerScreen(ServerWrites, Screen):
 
     def on_resize(self, event) -> None:
         """Columns chosen again for the new width; the tables are filled again."""
-        changed = False
+        if not self._fits:                              # before on_mount made the tables
+            return
         for ident, fit in self._fits.items():
             if fit.apply(self.query_one(f"#{ident}", DataTable), event.size.width):
                 self._caches[ident].clear()
-                changed = True
-        if changed:
-            self.redraw()
+        self.redraw()                                   # the tables and the fitted lines
         if getattr(self, "_pane_is_help", True):
             self.query_one("#pane-status", Static).update(fit_text(HELP, event.size.width - 2))
         self.call_after_refresh(self._redraw_bar)      # the status's width is known then
@@ -260,7 +259,8 @@ class ServerScreen(ServerWrites, Screen):
     def _redraw_values(self) -> None:
         inv = self._inverter()
         latest = inv.latest if inv else None
-        self.query_one("#values-head", Static).update(T.values_head(self.inverter_serial, latest))
+        self.query_one("#values-head", Static).update(T.values_head(self.inverter_serial, latest,
+                                                                      self.app.size.width - 2))
         T.sync_table(self.query_one("#values", DataTable), T.value_rows(latest),
                      self._caches["values"], self._fits["values"])
 

@@ -12,6 +12,7 @@ import time
 from rich.text import Text
 from textual.widgets import DataTable
 
+from solartui.layout_width import fit_text
 from solartui.registers.codec import decode
 from solartui.tui.screens.edit import point_limits
 from solartui.tui.shine_flow import LOGGER_REGISTERS, logger_register
@@ -64,7 +65,7 @@ def value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-def values_head(inverter: str | None, latest) -> Text:
+def values_head(inverter: str | None, latest, width: int = 200) -> Text:
     if inverter is None:
         return Text("no inverter selected: pick one in the table above", style="dim")
     if latest is None:
@@ -72,8 +73,10 @@ def values_head(inverter: str | None, latest) -> Text:
                     f"interval, register 4)", style="dim")
     stamp = f"{latest.timestamp:%Y-%m-%d %H:%M:%S}" if latest.timestamp else "no time stamp"
     received = time.strftime("%H:%M:%S", time.localtime(latest.received))
-    out = Text.assemble((inverter, "bold"), f" · record {stamp} (datalogger time) · received "
-                        f"{received} · {len(latest.readings)} values")
+    rest = fit_text([(f"record {stamp}", 0), ("(datalogger time)", 3), (f"received {received}", 1),
+                     (f"{len(latest.readings)} values", 2)], width - len(inverter) - 3,
+                    shorten=False)
+    out = Text.assemble((inverter, "bold"), " · " + rest.replace(" · (", " ("))
     if latest.buffered:
         out.append("  BUFFERED (history sent after an outage)", style="bold black on yellow")
     return out
