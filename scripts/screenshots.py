@@ -6,10 +6,11 @@ Run from the repository root:  .venv/bin/python scripts/screenshots.py [--out sc
 It starts `SolartuiApp(demo=True)` (the simulated inverters in this process: the first target is
 the Growatt inverter on a pty wire with its real 850 ms pacing) under `App.run_test` at 120×40,
 waits for live values, then visits each screen: live, the attestation dialog (a value compared
-with the device's display), registers (browser), clock, traffic log,
-the journal (after one write, at 120×40 and 80×24), connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then the
-datalogger's registers after a read), and the live screen again at 80×24. A screen that is still a placeholder is saved as it
-is. Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
+with the device's display), help, the editor, the report form, registers (browser), clock, traffic log, the journal (after one
+write), connect, discover, the Growatt server pane (values of the demo datalogger's inverter, then
+the datalogger's registers after a read), the PI30 and GivEnergy screens. Each shot is NAME.svg
+at 120×40 and NAME-80x24.svg, NAME-100x30.svg and NAME-160x50.svg (the terminal resized, as a
+person would; `--sizes` changes the list). Settings and the journal go to a throw-away SOLARTUI_HOME, so the pictures do not show this
 machine's recent targets and the demo leaves nothing behind. Each SVG is also converted to a PNG
 in screenshots/png/ (for looking at; the README shows the SVGs) when `rsvg-convert` (Debian:
 librsvg2-bin) or the cairosvg module is at hand; neither is needed. Re-run it when screens change;
@@ -31,8 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SIZE = (120, 40)
-SMALL = (80, 24)
+SIZE = (120, 40)                # NAME.svg: the size the README shows
+#: every shot is also saved at these sizes as NAME-WxH.svg: an ssh session on a Pi, a small
+#: window and a large one
+SIZES = [(80, 24), (100, 30), (160, 50)]
 ONLY: set[str] = set()          # --only: the shots wanted (empty: all)
 
 
@@ -129,14 +132,42 @@ async def try_browser_read(pilot) -> None:
 
 
 async def shoot(app, out: Path, name: str, written: list[Path]) -> None:
+    """NAME.svg at 120×40, then NAME-WxH.svg at each of SIZES (the screen re-lays itself out
+    on each resize, as it does when a person resizes the terminal), then back to 120×40."""
     if ONLY and name not in ONLY:
         return
     app.clear_notifications()
     await asyncio.sleep(0.3)    # let the toasts go and the screen repaint
     path = app.save_screenshot(filename=f"{name}.svg", path=str(out))
     written.append(Path(path))
+    for width, height in SIZES:
+        await resize(app, (width, height))
+        app.clear_notifications()
+        path = app.save_screenshot(filename=f"{name}-{width}x{height}.svg", path=str(out))
+        written.append(Path(path))
+    if SIZES:
+        await resize(app, SIZE)
     if ONLY and ONLY <= {p.stem for p in written}:
         raise AllTaken
+
+
+async def resize(app, size: tuple[int, int]) -> None:
+    """What Pilot.resize_terminal does, and time for the footer and tables to re-fit."""
+    from textual import events
+    from textual.geometry import Size
+    new = Size(*size)
+    if hasattr(app._driver, "_size"):       # the headless driver's own idea of the size
+        app._driver._size = new
+    app.post_message(events.Resize(new, new))
+    await asyncio.sleep(0.3)
+    end = time.monotonic() + 5          # the footer re-fits after the layout: wait for it
+    while time.monotonic() < end:
+        footers = list(app.screen.query("Footer"))     # none on a dialog: just the sleep
+        if all(getattr(f, "_fitted_for", size[0]) == size[0] and f.size.width == size[0]
+               for f in footers):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.15)
 
 
 async def attest_dialog(app, pilot, out: Path, written: list[Path], depth: int) -> None:
@@ -154,6 +185,30 @@ async def attest_dialog(app, pilot, out: Path, written: list[Path], depth: int) 
     await pilot.pause(0.3)
     await shoot(app, out, "attest", written)
     await back(pilot, depth)                    # Escape: nothing is stored
+
+
+async def dialogs(app, pilot, out: Path, written: list[Path], depth: int) -> None:
+    """Help (f1), the editor of a writable point (e) and the report's handover form (f6)."""
+    from textual.widgets import DataTable
+    await pilot.press("f1")
+    await pilot.pause(0.5)
+    await shoot(app, out, "help", written)
+    await back(pilot, depth)
+    table = app.screen.query_one("#points", DataTable)
+    table.move_cursor(row=table.get_row_index("active_power_rate"))
+    await pilot.pause(0.2)
+    await pilot.press("e")
+    if await wait_until(pilot, lambda: type(app.screen).__name__ == "EditScreen", 10):
+        await pilot.pause(0.3)
+        await shoot(app, out, "edit", written)
+    else:
+        print("warning: the editor did not open", file=sys.stderr)
+    await back(pilot, depth)
+    table.move_cursor(row=0)
+    await pilot.press("f6")
+    await pilot.pause(0.5)
+    await shoot(app, out, "report-form", written)
+    await back(pilot, depth)
 
 
 async def run(out: Path) -> list[Path]:
@@ -179,6 +234,7 @@ async def tour(out: Path, written: list[Path]) -> None:
         await pilot.pause(0.5)
         await shoot(app, out, "live", written)
         await attest_dialog(app, pilot, out, written, base)
+        await dialogs(app, pilot, out, written, base)
 
         await pilot.press("f3")
         await pilot.pause(0.5)
@@ -242,6 +298,9 @@ async def tour(out: Path, written: list[Path]) -> None:
         await pilot.press("2", "a")         # the datalogger registers tab: read them all
         await wait_until(pilot, lambda: logger_registers_read(app), 15)
         await shoot(app, out, "server-registers", written)
+        await pilot.press("4")              # the datalogger's clock tab
+        await pilot.pause(0.5)
+        await shoot(app, out, "server-clock", written)
         await back(pilot, base)
 
         # the demo's PI30 inverter: its live screen, then the editor of a setting
@@ -249,15 +308,10 @@ async def tour(out: Path, written: list[Path]) -> None:
         # the demo's GivEnergy hybrid: its live screen and an action's confirmation
         await givenergy_screens(app, pilot, out, written)
 
-        await pilot.resize_terminal(*SMALL)
-        await wait_until(pilot, lambda: live_has_values(app), 10)
-        await pilot.pause(2.0)      # a fresh pass after the screens above paused polling
-        await shoot(app, out, f"live-{SMALL[0]}x{SMALL[1]}", written)
-
 
 async def journal_screen(app, pilot, out: Path, written: list[Path], depth: int) -> None:
     """f7 after one write made the way the CLI makes it (the demo's journal is its own)."""
-    if ONLY and not ONLY & {"journal", f"journal-{SMALL[0]}x{SMALL[1]}"}:
+    if ONLY and "journal" not in ONLY:
         return
     from solartui.devices import gate
     try:
@@ -268,11 +322,6 @@ async def journal_screen(app, pilot, out: Path, written: list[Path], depth: int)
     await pilot.press("f7")
     await pilot.pause(0.5)
     await shoot(app, out, "journal", written)
-    await pilot.resize_terminal(*SMALL)
-    await pilot.pause(0.5)
-    await shoot(app, out, f"journal-{SMALL[0]}x{SMALL[1]}", written)
-    await pilot.resize_terminal(*SIZE)
-    await pilot.pause(0.3)
     await back(pilot, depth)
 
 
@@ -364,10 +413,14 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="folder for the files")
     parser.add_argument("--no-png", action="store_true", help="SVG only (no png/ folder)")
     parser.add_argument("--only", default="", help="comma-separated shot names (e.g. attest)")
+    parser.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES),
+                        help="the other sizes, WxH,WxH (empty: 120x40 only)")
     args = parser.parse_args()
+    SIZES[:] = [tuple(int(n) for n in s.split("x")) for s in args.sizes.split(",") if s.strip()]
     ONLY.update(n.strip() for n in args.only.split(",") if n.strip())
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="solartui-shots-") as home:
         os.environ["SOLARTUI_HOME"] = home
         os.environ.pop("SOLARTUI_JOURNAL", None)
@@ -379,6 +432,7 @@ def main() -> None:
         except ValueError:
             shown = f
         print(shown)
+    print(f"{len(written)} screenshots in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if not args.no_png and not pngs:
         print("(no PNG: install rsvg-convert or cairosvg to get them)", file=sys.stderr)
 

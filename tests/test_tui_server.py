@@ -145,8 +145,8 @@ async def test_lists_datalogger_inverter_and_latest_values(tmp_path):
         assert "inverter" in inverter[0] and inverter[1] == INVERTER
         assert "unit 01" in inverter[2] and int(inverter[5]) >= 1
         assert "model" in inverter[6]
-        assert "listening on 127.0.0.1:" in p.text("#server-status")
-        assert "1 datalogger(s), 1 inverter(s)" in p.text("#server-status")
+        assert "listening on 127.0.0.1:" in p.text("#server-status")     # 120 columns: room
+        assert "1 datalogger · 1 inverter" in p.text("#server-status")
 
         await p.until(lambda: p.table("values").row_count > 20)
         vac1 = p.row("values", "vac1")

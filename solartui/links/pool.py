@@ -68,6 +68,7 @@ class LinkPool:
                 await link.close()
 
     async def close(self) -> None:
-        for link in self._links.values():
+        # a copy: a device's release() may forget its link while this awaits another's close
+        for link in list(self._links.values()):
             await link.close()
         self._links.clear()

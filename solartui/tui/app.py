@@ -95,18 +95,23 @@ class SolartuiApp(App):
         self._shine_server = server
 
     def describe_device(self) -> str:
+        return " · ".join(text for text, _priority in self.describe_device_parts())
+
+    def describe_device_parts(self) -> list[tuple[str, int]]:
+        """The subtitle's parts with how much each is needed (0 most): the header keeps the
+        vendor, serial, model and link at 80 columns and drops the pacing and firmware first."""
         dev = self.device
         if dev is None:
-            return "not connected"
+            return [("not connected", 0)]
         ident = dev.identity.values if dev.identity else {}
         where = dev.link.description + (f" unit {dev.unit}" if dev.unit is not None else "")
         firmware, model = ident.get("firmware"), ident.get("model")
         if "arm_firmware" in ident:                 # GivEnergy: DSP and ARM, type code in HR0
             from solartui.givenergy.models import firmware_and_model
             firmware, model = firmware_and_model(ident)
-        parts = [dev.map.vendor, ident.get("serial", "serial ?"), f"fw {firmware or '?'}",
-                 f"model {model or '?'}", where, f"{dev.link.min_period * 1000:.0f} ms pacing"]
-        return " · ".join(str(p) for p in parts)
+        return [(str(dev.map.vendor), 3), (str(ident.get("serial", "serial ?")), 0),
+                (f"fw {firmware or '?'}", 4), (f"model {model or '?'}", 1), (where, 2),
+                (f"{dev.link.min_period * 1000:.0f} ms pacing", 5)]
 
     # --- start-up ------------------------------------------------------------------------------
 

@@ -20,13 +20,18 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
-    Button, Checkbox, DataTable, Footer, Header, Input, Label, Select, Static,
+    Button, Checkbox, DataTable, Input, Label, Select, Static,
 )
 from textual.worker import Worker, WorkerState
 
 from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnswer
 from solartui.links.scheduler import PRIORITY_READ
 from solartui.registers.formats import FORMATS, MISSING, format_words, is_wide, parse_int, read_chunks
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns, set_cell
+
+# (name, width, which drops first (0: never), room to grow): names and wide values take the room
+COLUMNS = (("address", 7, 0), ("name", 30, 1, 20), ("raw", 6, 0), ("value", 20, 0, 30))
 
 FUNCTIONS = {"holding": 3, "input": 4}
 MAX_COUNT = 1000          # registers per request; split into reads of at most max_read each
@@ -124,11 +129,15 @@ class BrowserScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("address", key="address", width=7)
-        table.add_column("name", key="name", width=30)
-        table.add_column("raw", key="raw", width=6)
-        table.add_column("value", key="value", width=20)
+        self.fit = FitColumns(COLUMNS)
+        self.fit.apply(self.query_one(DataTable), self.app.size.width)
+
+    def on_resize(self, event) -> None:
+        """Wider: longer names and values show whole; the rows are made again for the columns."""
+        fit = getattr(self, "fit", None)
+        if fit is not None and fit.apply(self.query_one(DataTable), event.size.width):
+            self._rows = None
+            self.render_words()
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -359,7 +368,8 @@ class BrowserScreen(Screen):
             self._cells.clear()
             for i in range(req.count):
                 address = req.start + i
-                row = (str(address), names.get(address, ""), raws[i], values[i])
+                row = self.fit.row({"address": str(address), "name": names.get(address, ""),
+                                    "raw": raws[i], "value": values[i]})
                 table.add_row(*row, key=str(address))
                 self._cells[(address, "raw")] = raws[i]
                 self._cells[(address, "value")] = values[i]
@@ -369,7 +379,7 @@ class BrowserScreen(Screen):
             address = req.start + i
             for column, text in (("raw", raws[i]), ("value", values[i])):
                 if self._cells.get((address, column)) != text:
-                    table.update_cell(str(address), column, text)
+                    set_cell(table, self.fit, str(address), column, text)
                     self._cells[(address, column)] = text
 
     def on_unmount(self) -> None:

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from solartui.checks.context import CheckOptions
 from solartui.checks.verdict import FAIL, PASS, Verdict, exit_code
 from solartui.errors import SolartuiError
+from solartui.tui.chrome import Footer, Header
 
 STYLE = {PASS: "green", FAIL: "bold red"}
 

@@ -17,11 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from solartui.registers.command_model import ClockCommand
 from solartui.tui.write_flow import WriteFinished, start_clock_sync
+from solartui.tui.chrome import Footer, Header
 
 YEAR_ENCODING = {
     "full": "full year (2026)",

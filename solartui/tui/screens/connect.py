@@ -12,11 +12,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from solartui.errors import TargetError, said_in_tui
 from solartui.links.target import parse_target
 from solartui.registers import catalog
+from solartui.tui.chrome import Footer, Header
 
 IDENTIFY = "(identify)"
 

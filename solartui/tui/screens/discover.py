@@ -10,11 +10,18 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
-    Button, Checkbox, DataTable, Footer, Header, Input, Label, ProgressBar, Static,
+    Button, Checkbox, DataTable, Input, Label, ProgressBar, Static,
 )
 
 from solartui.discovery.results import Found, Progress
 from solartui.errors import SolartuiError
+from solartui.layout_width import elide_middle
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns
+
+# (name, width, which drops first when narrow (0: never), room to grow): who the device is and
+# where it answered come first; the map it matched joins when there is room
+COLUMNS = (("device", 40, 0, 60), ("link", 30, 1, 20), ("map", 20, 2))
 
 GENERIC_MAP = "modbus-generic"
 
@@ -62,9 +69,10 @@ class DiscoverScreen(Screen):
                 yield Button("Serial ports", id="serial", variant="primary", compact=True)
                 yield Button("USB", id="usb", compact=True)
                 yield Button("Network", id="net", compact=True)
-                yield Input(placeholder="CIDR, e.g. 192.168.1.0/24 (empty: own subnets)",
-                            id="cidr", compact=True)
                 yield Checkbox("find all units", id="all", compact=True)
+            # its own line: beside the buttons it shrank to "CIDR," at 80 columns
+            yield Input(placeholder="network to scan, CIDR, e.g. 192.168.1.0/24 (empty: own "
+                        "subnets)", id="cidr", compact=True)
             yield Input(placeholder="serial device to probe besides the listed ones, e.g. /dev/ttyUSB1",
                         id="port", compact=True)
         yield Vertical(id="scans")
@@ -74,10 +82,15 @@ class DiscoverScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#found", DataTable)
-        for col, width in (("device", 48), ("link", 30), ("map", 20)):
-            table.add_column(col, key=col, width=width)
+        self.fit = FitColumns(COLUMNS)
+        self.fit.apply(self.query_one("#found", DataTable), self.app.size.width)
         self.query_one("#serial", Button).focus()
+
+    def on_resize(self, event) -> None:
+        fit = getattr(self, "fit", None)
+        if fit is not None and fit.apply(self.query_one("#found", DataTable), event.size.width):
+            for key, f in self._found.items():
+                self._add_found_row(key, f)
 
     # --- starting scans ------------------------------------------------------------------------
 
@@ -171,7 +184,18 @@ class DiscoverScreen(Screen):
         if key in self._found:
             return
         self._found[key] = f
-        self.query_one("#found", DataTable).add_row(f.title(), f.link, f.map_id or "—", key=key)
+        self._add_found_row(key, f)
+
+    def _add_found_row(self, key: str, f: Found) -> None:
+        """The title without the link when the link has its column; a long one is shortened in
+        the middle so its end (model, firmware) stays in view."""
+        width = dict(self.fit.layout).get("device", 40)
+        title = f.title()
+        if self.fit.shows("link"):
+            title = title.replace(f" at {f.link}", "", 1)
+        self.query_one("#found", DataTable).add_row(*self.fit.row({
+            "device": elide_middle(title, width), "link": f.link, "map": f.map_id or "—"}),
+            key=key)
 
     @on(DataTable.RowSelected, "#found")
     def _choose(self, event: DataTable.RowSelected) -> None:

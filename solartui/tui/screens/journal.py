@@ -19,23 +19,25 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from solartui.errors import SolartuiError
 from solartui.journal import INTERRUPTED, PENDING
 from solartui.journal_view import JournalRow, rows
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns
 
 CHECK_SECONDS = 1.0
 GOOD = ("verified", "acknowledged", "synced", "set")
 UNSURE = ("unverified", "not sent")
 
-# (key, title, width); the narrow set fits 80 columns with the table's cell padding
-NARROW = (("time", "time", 11), ("what", "point", 19), ("change", "old → new", 19),
-          ("outcome", "outcome", 11), ("origin", "from", 6))
-WIDE = (("time", "time", 19), ("serial", "serial", 12), ("what", "point", 26),
-        ("change", "old → new", 26), ("outcome", "outcome", 12), ("origin", "from", 6),
-        ("where", "where", 40))
-WIDE_FROM = 140                     # columns from which the wide layout is used
+# (key, width, which drops first when narrow (0: never), room to grow, title): at 80 columns time
+# (month-day hour:minute), point, change, outcome and origin; the serial, the full time and where
+# the write went join as the terminal widens
+COLUMNS = (("time", 11, 0, 8), ("serial", 12, 3, 0, "serial"), ("what", 19, 0, 7, "point"),
+           ("change", 19, 0, 7, "old → new"), ("outcome", 11, 0, 1), ("origin", 6, 1, 0, "from"),
+           ("where", 40, 4, 20))
+FULL_TIME = 19                      # "2026-12-04 08:25:27"
 
 
 def _change(r: JournalRow) -> str:
@@ -54,11 +56,12 @@ def _outcome(r: JournalRow) -> Text:
     return Text(r.outcome, style="yellow" if outcome in UNSURE else "bold red")
 
 
-def cells(r: JournalRow, columns) -> list:
-    values = {"time": r.time[5:16] if len(columns) == len(NARROW) else r.time,
+def cells(r: JournalRow, fit: FitColumns) -> list:
+    time_width = dict(fit.layout).get("time", 0)
+    values = {"time": r.time if time_width >= FULL_TIME else r.time[5:16],
               "serial": r.serial, "what": r.what, "change": _change(r),
               "outcome": _outcome(r), "origin": r.origin or "—", "where": r.where}
-    return [values[key] for key, _title, _width in columns]
+    return fit.row(values)
 
 
 class JournalScreen(Screen):
@@ -84,7 +87,7 @@ class JournalScreen(Screen):
         self._rows: list[JournalRow] = []
         self._note = ""                 # lines of the file that could not be read
         self._stamp = None
-        self._columns = NARROW
+        self.fit = FitColumns(COLUMNS)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,15 +158,8 @@ class JournalScreen(Screen):
     # --- showing -------------------------------------------------------------------------------
 
     def _layout(self, width: int) -> None:
-        columns = WIDE if width >= WIDE_FROM else NARROW
-        if columns is self._columns and self.query_one("#journal", DataTable).columns:
-            return
-        self._columns = columns
-        table = self.query_one("#journal", DataTable)
-        table.clear(columns=True)
-        for key, title, width_ in columns:
-            table.add_column(title, key=key, width=width_)
-        self._fill()
+        if self.fit.apply(self.query_one("#journal", DataTable), width):
+            self._fill()
 
     def _fill(self) -> None:
         table = self.query_one("#journal", DataTable)
@@ -174,7 +170,7 @@ class JournalScreen(Screen):
         self.shown = [r for r in self._rows if not needle or needle in r.text()]
         table.clear()
         for r in self.shown:
-            table.add_row(*cells(r, self._columns))
+            table.add_row(*cells(r, self.fit))
         if self.shown:
             table.move_cursor(row=min(row or 0, len(self.shown) - 1))
         self._status()

@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Sparkline, Static
+from textual.widgets import DataTable, Input, Sparkline, Static
 
 from solartui.registers.cite import cite, strip_ours
 from solartui.registers.loader import GROUPS
@@ -33,10 +33,13 @@ from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.filtering import FilteredTable
 from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns
 
-# the columns an installer needs first come first: at 80 columns they are what shows
-COLUMNS = (("point", 22), ("value", 14), ("unit", 4), ("age", 8), ("raw", 11), ("table", 7),
-           ("addr", 5), ("group", 9), ("trust", 18))
+# the columns an installer needs first come first; the last numbers say which drop first when the
+# terminal is narrow (0: never) and how much wider a column may grow when there is room
+COLUMNS = (("point", 22, 0, 12), ("value", 14, 0, 16), ("unit", 4, 0), ("age", 8, 1),
+           ("raw", 11, 5), ("table", 7, 6), ("addr", 5, 2), ("group", 9, 4), ("trust", 18, 3))
 HISTORY = 120
 
 
@@ -92,8 +95,8 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self.reads = len(plan_for_map(dev.map, self.points))
         self.evidence = device_evidence(self, dev)
         table = self.query_one("#points", DataTable)
-        for name, width in COLUMNS:
-            table.add_column(name, key=name, width=width)
+        self.fit = FitColumns(COLUMNS)
+        self.fit_columns()
         self._fill("")
         table.focus()
         self.setup_overview(dev)
@@ -111,8 +114,10 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self._shown = [p for p in self.points
                        if not n or n in p.name.lower() or n in p.group.lower() or n in p.doc.lower()]
         for p in self._shown:
-            table.add_row(p.name, "", p.unit, "", "", p.table, str(p.address), p.group,
-                          trust_cell(self.evidence.get(p.name), p.trust), key=p.name)
+            table.add_row(*self.fit.row({
+                "point": p.name, "unit": p.unit, "table": p.table, "addr": str(p.address),
+                "group": p.group, "trust": trust_cell(self.evidence.get(p.name), p.trust)}),
+                key=p.name)
             if p.name in self._last:
                 self._show(p, self._last[p.name], None, time.time())
         self.call_after_refresh(self._flush)
@@ -177,7 +182,7 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
             if not want:
                 continue
             for col, value in want.items():
-                if self._cells.get((p.name, col)) != value:
+                if self._cells.get((p.name, col)) != value and self.fit.shows(col):
                     self._cells[(p.name, col)] = value
                     table.update_cell(p.name, col, value)
             want.clear()
@@ -211,12 +216,12 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
 
     # --- status and detail ---------------------------------------------------------------------
 
-    def _period_text(self) -> str:
+    def _limit_text(self) -> str:
         limit = self.reads * self.device.link.min_period
         if limit:
-            return (super()._period_text() + f" (limit {limit:.2f} s = {self.reads} reads × "
-                    f"{self.device.link.min_period * 1000:.0f} ms)")
-        return super()._period_text() + f" ({self.reads} reads, unpaced)"
+            return (f"limit {limit:.2f} s = {self.reads} reads × "
+                    f"{self.device.link.min_period * 1000:.0f} ms")
+        return f"{self.reads} reads, unpaced"
 
     def _highlighted(self):
         table = self.query_one("#points", DataTable)

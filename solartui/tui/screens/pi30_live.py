@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from solartui.devices.pi30_device import setting_for_field
 from solartui.registers.cite import cite, strip_ours
@@ -32,9 +32,13 @@ from solartui.tui.screens.attest import Attesting, device_evidence, trust_cell
 from solartui.tui.screens.filtering import FilteredTable
 from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns, set_cell
 
-COLUMNS = (("field", 26), ("value", 26), ("unit", 4), ("age", 6), ("command", 10),
-           ("group", 9), ("trust", 18))
+# (name, width, which drops first when narrow (0: never), how much wider it may grow): the value
+# takes the room a wide terminal has, so long values show whole
+COLUMNS = (("field", 26, 0), ("value", 26, 0, 60), ("unit", 4, 0), ("age", 6, 1),
+           ("command", 10, 3), ("group", 9, 4), ("trust", 18, 2))
 GROUP_ORDER = ("Status", "PV", "Battery", "AC", "Grid", "Temperature", "Settings", "Other")
 SETTINGS_EVERY = 5          # passes between two reads of the settings queries
 
@@ -91,8 +95,8 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self.live = [f for f in self.fields if dev.map.command(f.command).role == "live"]
         self.evidence = device_evidence(self, dev)
         table = self.query_one("#fields", DataTable)
-        for name, width in COLUMNS:
-            table.add_column(name, key=name, width=width)
+        self.fit = FitColumns(COLUMNS)
+        self.fit_columns()
         self._fill("")
         table.focus()
         self.setup_overview(dev)
@@ -110,9 +114,10 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         now = time.time()
         for f in self.shown:
             editable = setting_for_field(dev.map, f.name) is not None
-            table.add_row(f.name + (" ✎" if editable else ""), "", f.unit, "",
-                          f"{f.command}[{f.index}]", f.group,
-                          trust_cell(self.evidence.get(f.name), f.trust), key=f.name)
+            table.add_row(*self.fit.row({
+                "field": f.name + (" ✎" if editable else ""), "unit": f.unit,
+                "command": f"{f.command}[{f.index}]", "group": f.group,
+                "trust": trust_cell(self.evidence.get(f.name), f.trust)}), key=f.name)
             last = self._last.get(f.name)
             if last is not None:
                 self._show(table, last, now)
@@ -122,7 +127,7 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         value = Text(_split_unit(r.decoded.text, r.point.unit), style=_alarm_style(r),
                      justify="right")
         table.update_cell(r.point.name, "value", value)
-        table.update_cell(r.point.name, "age", age_text(now - r.time))
+        set_cell(table, self.fit, r.point.name, "age", age_text(now - r.time))
 
     # --- polling -------------------------------------------------------------------------------
 
@@ -170,7 +175,7 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
                 table.update_cell(name, "value", Text("not reported", style="dim",
                                                       justify="right"))
             else:
-                table.update_cell(name, "age", Text("failed", style="red"))
+                set_cell(table, self.fit, name, "age", Text("failed", style="red"))
         self._status()
         self._detail()
         self.overview_polled(message.readings, message.seconds)
@@ -180,7 +185,7 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         shown = {f.name for f in self.shown}
         for name, last in self._last.items():
             if name not in self._errors and name in shown:
-                table.update_cell(name, "age", age_text(now - last.time))
+                set_cell(table, self.fit, name, "age", age_text(now - last.time))
 
     def on_link_down(self, message: LinkDown) -> None:
         self._down = message.reason
@@ -241,4 +246,4 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
     def _show_rungs(self) -> None:
         table = self.query_one("#fields", DataTable)
         for f in self.shown:
-            table.update_cell(f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))
+            set_cell(table, self.fit, f.name, "trust", trust_cell(self.evidence.get(f.name), f.trust))

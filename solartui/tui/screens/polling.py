@@ -12,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
+
+from solartui.layout_width import fit_text
 
 
 def age_text(seconds: float) -> str:
@@ -47,6 +51,10 @@ class PollingScreen(Screen):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick_ages)
 
+    def on_resize(self, _event: events.Resize) -> None:
+        if getattr(self, "device", None) is not None:
+            self.call_after_refresh(self._status)
+
     def _tick_ages(self) -> None:
         """Ages count on between passes, and while paused (subclasses redraw their cells)."""
         self.refresh_ages(time.time())
@@ -66,18 +74,32 @@ class PollingScreen(Screen):
         return ("first pass…" if self._pass_seconds is None
                 else f"refresh {self._pass_seconds:.2f} s")
 
+    def _limit_text(self) -> str:
+        """What bounds the refresh period (a paced link's reads × period), or ""."""
+        return ""
+
     def _status(self) -> None:
-        """The #status line: refresh period, the link's counters, polling state."""
+        """The #status line: refresh period, the link's counters, polling state — fitted to the
+        width, the least needed parts dropped first (PAUSED and a device not answering stay)."""
         st = self.device.link.stats
         lat = f"{st.last_latency * 1000:.0f} ms" if st.last_latency is not None else "–"
-        state = (f"[b red]device not answering: {self._down} — retrying[/]" if self._down
-                 else "polling")
-        counters = (f"{self._period_text()} · {st.requests} req · {st.timeouts} timeouts · "
-                    f"{st.errors} errors · last {lat}")
-        self.query_one("#status", Static).update(
-            # first, so that it shows at 80 columns whatever follows
-            f"[b reverse] PAUSED [/] p resumes · {counters}" if self.paused
-            else f"{counters} · {state}")
+        width = max(20, self.app.size.width - 2)     # the line's padding; a screen under a
+        # dialog keeps its old size until it is shown again
+        pieces = [(self._period_text(), 0), (self._limit_text(), 4), (f"{st.requests} req", 3),
+                  (f"{st.timeouts} timeouts", 1), (f"{st.errors} errors", 2), (f"last {lat}", 5)]
+        line = Text()
+        if self.paused:             # first, so that it shows at 80 columns whatever follows
+            line.append(" PAUSED ", style="bold reverse")
+            line.append(" ")
+            pieces.insert(0, ("p resumes", 0))
+        elif self._down:
+            down = f"device not answering: {self._down} — retrying"
+            line.append(fit_text([(down, 0)], width - 20), style="bold red")
+            line.append(" · ")
+        else:
+            pieces.append(("polling", 6))
+        line.append(fit_text(pieces, width - line.cell_len, shorten=False))
+        self.query_one("#status", Static).update(line)
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "pause":

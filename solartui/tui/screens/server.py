@@ -25,8 +25,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
-    Header,
     Input,
     Label,
     RichLog,
@@ -41,12 +39,25 @@ from solartui.tui import shine_flow
 from solartui.tui.screens import server_reads as reads
 from solartui.tui.screens.server_writes import ServerWrites
 from solartui.tui.screens import server_tables as T
+from solartui.layout_width import fit_text
+from solartui.tui.chrome import Footer, Header
+from solartui.tui.fit_table import FitColumns
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 5781
 TABS = ("tab-values", "tab-logger", "tab-inverter", "tab-clock", "tab-log")
-HELP = ("1-5 tabs · o start/stop · a read all · r read · enter/w write · s sync clock · "
-        "f2 the inverter's live screen · esc back")
+#: columns left of the status: the label, host and port fields and the button
+STATUS_BESIDE = 50
+
+
+def plural(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+#: the keys of the pane, the most needed first kept when narrow (the footer has the rest too)
+HELP = (("1-5 tabs", 0), ("o start/stop", 4), ("a read all", 3), ("r read", 3),
+        ("enter/w write", 2), ("s sync clock", 1), ("f2 the inverter's live screen", 0),
+        ("esc back", 5))
 
 
 class ServerChanged(Message):
@@ -81,6 +92,7 @@ class ServerScreen(ServerWrites, Screen):
         self.inverter_serial: str | None = None
         self._dirty = False
         self._caches: dict[str, dict] = {}
+        self._fits: dict[str, FitColumns] = {}      # table id -> its columns for the width
         self._log_last = None               # the newest CommandEntry shown in the log
 
     @property
@@ -131,16 +143,15 @@ class ServerScreen(ServerWrites, Screen):
             with TabPane("Command log", id="tab-log"):
                 yield RichLog(id="command-log", max_lines=500, wrap=False, markup=False,
                               highlight=False, auto_scroll=True)
-        yield Static(HELP, id="pane-status", markup=False)
+        yield Static(fit_text(HELP, 78), id="pane-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         for ident, columns in (("devices", T.DEVICE_COLUMNS), ("values", T.VALUE_COLUMNS),
                                ("logger-regs", T.LOGGER_COLUMNS),
                                ("inv-regs", T.INVERTER_COLUMNS)):
-            table = self.query_one(f"#{ident}", DataTable)
-            for name, width in columns:
-                table.add_column(name, key=name, width=width)
+            self._fits[ident] = FitColumns(columns)
+            self._fits[ident].apply(self.query_one(f"#{ident}", DataTable), self.app.size.width)
             self._caches[ident] = {}
         self.points = T.holding_points(self.server.map)
         self.server.subscribe(self._on_server_event)
@@ -150,6 +161,18 @@ class ServerScreen(ServerWrites, Screen):
 
     def on_unmount(self) -> None:
         self.server.unsubscribe(self._on_server_event)
+
+    def on_resize(self, event) -> None:
+        """Columns chosen again for the new width; the tables are filled again."""
+        if not self._fits:                              # before on_mount made the tables
+            return
+        for ident, fit in self._fits.items():
+            if fit.apply(self.query_one(f"#{ident}", DataTable), event.size.width):
+                self._caches[ident].clear()
+        self.redraw()                                   # the tables and the fitted lines
+        if getattr(self, "_pane_is_help", True):
+            self.query_one("#pane-status", Static).update(fit_text(HELP, event.size.width - 2))
+        self.call_after_refresh(self._redraw_bar)      # the status's width is known then
 
     # --- server events -> redraw ---------------------------------------------------------------
 
@@ -191,18 +214,30 @@ class ServerScreen(ServerWrites, Screen):
             self.query_one("#port", Input).value = str(s.port)
             inverters = sum(len(lg.inverters) for lg in s.loggers.values())
             c = s.counters
-            text = (f"listening on {s.host}:{s.port} · {len(s.loggers)} datalogger(s), "
-                    f"{inverters} inverter(s) · {c['records']} records · "
-                    f"{len(s.commands)} commands")
+            room = self._status_width()
+            # two lines of whole words, the least needed dropped when narrow
+            # the host is in the field beside it: a narrow status names the port only
+            listen = (f"listening on {s.host}:{s.port}" if room >= 40
+                      else f"listening on port {s.port}")
+            text = (fit_text([(listen, 0), (f"{c['records']} records", 1),
+                              (f"{len(s.commands)} commands", 2)], room) + "\n"
+                    + fit_text([(plural(len(s.loggers), "datalogger"), 0),
+                                (plural(inverters, "inverter"), 0)], room))
         else:
             text = "stopped — dataloggers cannot connect (o or Start listens)"
         status = self.query_one("#server-status", Static)
         status.update(text)
         status.set_class(not running, "stopped")
 
+    def _status_width(self) -> int:
+        """Columns the status beside the listen fields has (its padding taken off)."""
+        status = self.query_one("#server-status", Static)
+        return max(12, (status.size.width or self.app.size.width - STATUS_BESIDE) - 2)
+
     def _redraw_devices(self) -> None:
         table = self.query_one("#devices", DataTable)
-        T.sync_table(table, T.device_rows(self.server), self._caches["devices"])
+        T.sync_table(table, T.device_rows(self.server), self._caches["devices"],
+                     self._fits["devices"])
         self._check_selection()
 
     def _check_selection(self) -> None:
@@ -224,20 +259,22 @@ class ServerScreen(ServerWrites, Screen):
     def _redraw_values(self) -> None:
         inv = self._inverter()
         latest = inv.latest if inv else None
-        self.query_one("#values-head", Static).update(T.values_head(self.inverter_serial, latest))
+        self.query_one("#values-head", Static).update(T.values_head(self.inverter_serial, latest,
+                                                                      self.app.size.width - 2))
         T.sync_table(self.query_one("#values", DataTable), T.value_rows(latest),
-                     self._caches["values"])
+                     self._caches["values"], self._fits["values"])
 
     def _redraw_logger(self) -> None:
         lg = self.server.loggers.get(self.logger_serial or "")
         T.sync_table(self.query_one("#logger-regs", DataTable),
-                     T.logger_rows(lg.registers) if lg else [], self._caches["logger-regs"])
+                     T.logger_rows(lg.registers) if lg else [], self._caches["logger-regs"],
+                     self._fits["logger-regs"])
 
     def _redraw_inverter(self) -> None:
         inv = self._inverter()
         T.sync_table(self.query_one("#inv-regs", DataTable),
                      T.inverter_rows(self.points, inv.holding) if inv else [],
-                     self._caches["inv-regs"])
+                     self._caches["inv-regs"], self._fits["inv-regs"])
 
     def _redraw_clock(self) -> None:
         lg = self.server.loggers.get(self.logger_serial or "")
@@ -420,6 +457,7 @@ class ServerScreen(ServerWrites, Screen):
     # --- outcomes ------------------------------------------------------------------------------
 
     def _status(self, text: str, bad: bool = False) -> None:
+        self._pane_is_help = False
         status = self.query_one("#pane-status", Static)
         status.update(text)
         status.set_class(bad, "bad")

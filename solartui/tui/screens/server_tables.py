@@ -12,18 +12,20 @@ import time
 from rich.text import Text
 from textual.widgets import DataTable
 
+from solartui.layout_width import fit_text
 from solartui.registers.codec import decode
 from solartui.tui.screens.edit import point_limits
 from solartui.tui.shine_flow import LOGGER_REGISTERS, logger_register
 
-# at 120 columns every column shows; at 80 the first ones do (the rest scroll)
-DEVICE_COLUMNS = (("device", 10), ("serial", 10), ("address", 21), ("proto", 5),
-                  ("last seen", 19), ("records", 10), ("details", 28))
-VALUE_COLUMNS = (("point", 22), ("value", 14), ("unit", 5), ("group", 10), ("register", 13),
-                 ("doc", 28))
-LOGGER_COLUMNS = (("reg", 4), ("name", 22), ("value", 40), ("access", 10))
-INVERTER_COLUMNS = (("point", 24), ("reg", 8), ("value", 16), ("unit", 5), ("access", 7),
-                    ("limits", 36))
+# (name, width, which drops first when narrow (0: never), room to grow): at 80 columns what
+# tells the devices apart and their values; addresses, protocols and registers join when wider
+DEVICE_COLUMNS = (("device", 10, 0), ("serial", 10, 0), ("address", 21, 4), ("proto", 5, 5),
+                  ("last seen", 19, 1), ("records", 10, 3), ("details", 28, 2, 20))
+VALUE_COLUMNS = (("point", 22, 0, 8), ("value", 14, 0, 10), ("unit", 5, 0), ("group", 10, 3),
+                 ("register", 13, 2), ("doc", 28, 1, 20))
+LOGGER_COLUMNS = (("reg", 4, 0), ("name", 22, 0), ("value", 40, 0, 30), ("access", 10, 1))
+INVERTER_COLUMNS = (("point", 22, 0, 6), ("reg", 8, 0), ("value", 14, 0, 10), ("unit", 5, 0),
+                    ("access", 7, 2), ("limits", 18, 1, 30))
 
 Rows = list[tuple[str, tuple]]
 
@@ -63,7 +65,7 @@ def value_and_unit(reading) -> tuple[str, str]:
     return text, unit if text[-1:].isdigit() else ""
 
 
-def values_head(inverter: str | None, latest) -> Text:
+def values_head(inverter: str | None, latest, width: int = 200) -> Text:
     if inverter is None:
         return Text("no inverter selected: pick one in the table above", style="dim")
     if latest is None:
@@ -71,8 +73,10 @@ def values_head(inverter: str | None, latest) -> Text:
                     f"interval, register 4)", style="dim")
     stamp = f"{latest.timestamp:%Y-%m-%d %H:%M:%S}" if latest.timestamp else "no time stamp"
     received = time.strftime("%H:%M:%S", time.localtime(latest.received))
-    out = Text.assemble((inverter, "bold"), f" · record {stamp} (datalogger time) · received "
-                        f"{received} · {len(latest.readings)} values")
+    rest = fit_text([(f"record {stamp}", 0), ("(datalogger time)", 3), (f"received {received}", 1),
+                     (f"{len(latest.readings)} values", 2)], width - len(inverter) - 3,
+                    shorten=False)
+    out = Text.assemble((inverter, "bold"), " · " + rest.replace(" · (", " ("))
     if latest.buffered:
         out.append("  BUFFERED (history sent after an outage)", style="bold black on yellow")
     return out
@@ -136,8 +140,11 @@ def log_line(entry) -> Text:
     return Text.assemble((mark + " ", style), (entry.line(), "" if entry.ok else "red"))
 
 
-def sync_table(table: DataTable, rows: Rows, cache: dict) -> None:
-    """Show `rows` in `table`; `cache` (row key -> cells) remembers what is shown."""
+def sync_table(table: DataTable, rows: Rows, cache: dict, fit=None) -> None:
+    """Show `rows` in `table`; `cache` (row key -> cells) remembers what is shown; `fit` (a
+    FitColumns) keeps of each row the cells of the columns shown at this width."""
+    if fit is not None:
+        rows = [(key, tuple(fit.project(cells))) for key, cells in rows]
     keys = [k for k, _ in rows]
     if keys != list(cache):
         cursor_key = None

@@ -19,11 +19,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import RichLog, Static
 
 from solartui.errors import SolartuiError
 from solartui.links.stats import Frame
 from solartui.paths import state_dir
+from solartui.tui.chrome import Footer, Header
 
 MAX_LINES = 2000
 FLUSH_SECONDS = 0.05
