@@ -232,7 +232,12 @@ async def tour(out: Path, written: list[Path]) -> None:
                   file=sys.stderr)
         base = len(app.screen_stack)
         await pilot.pause(0.5)
-        await shoot(app, out, "live", written)
+        await shoot(app, out, "live", written)           # the overview first
+        await pilot.press("t")                           # the full point table
+        await pilot.pause(0.5)
+        await shoot(app, out, "live-table", written)
+        await pilot.press("t")
+        await pilot.pause(0.3)
         await attest_dialog(app, pilot, out, written, base)
         await dialogs(app, pilot, out, written, base)
 
@@ -256,6 +261,7 @@ async def tour(out: Path, written: list[Path]) -> None:
         await back(pilot, base)
 
         await journal_screen(app, pilot, out, written, base)
+        await checks_screen(app, pilot, out, written, base)
 
         await pilot.press("ctrl+o")
         await pilot.pause(0.5)
@@ -322,6 +328,20 @@ async def journal_screen(app, pilot, out: Path, written: list[Path], depth: int)
     await pilot.press("f7")
     await pilot.pause(0.5)
     await shoot(app, out, "journal", written)
+    await back(pilot, depth)
+
+
+async def checks_screen(app, pilot, out: Path, written: list[Path], depth: int) -> None:
+    """f8: the commissioning checks on the demo's inverter, once every verdict is in."""
+    if ONLY and "checks" not in ONLY:
+        return
+    await pilot.press("f8")
+    screen = app.screen
+    if not await wait_until(pilot, lambda: not getattr(screen, "running", False)
+                            and screen.query_one("#checks").row_count > 0, 30):
+        print("warning: the checks did not finish in 30 s; saving them as they are",
+              file=sys.stderr)
+    await shoot(app, out, "checks", written)
     await back(pilot, depth)
 
 

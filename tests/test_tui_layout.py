@@ -11,6 +11,7 @@ from textual.widgets._header import HeaderTitle
 from solartui.layout_width import Part, choose, elide_middle, fit_text
 from solartui.tui.chrome import Footer
 from solartui.tui.screens.browser import BrowserScreen
+from solartui.tui.screens.checks import ChecksScreen
 from solartui.tui.screens.clock import ClockScreen
 from solartui.tui.screens.connect import ConnectScreen
 from solartui.tui.screens.discover import DiscoverScreen
@@ -95,7 +96,8 @@ async def test_every_screen_footer_at_80x24_is_whole_and_has_help(growatt_map, t
                                     ("show_journal", JournalScreen, {"Filter", "All devices"}),
                                     ("show_connect", ConnectScreen, {"Back"}),
                                     ("show_discover", DiscoverScreen, {"Serial", "Network"}),
-                                    ("show_server", ServerScreen, {"Start/stop", "Read all"})):
+                                    ("show_server", ServerScreen, {"Start/stop", "Read all"}),
+                                    ("show_checks", ChecksScreen, {"Run again", "Back"})):
             await r.app.run_action(action)
             screen = await settled(r, cls)
             keys = footer_keys(screen)
