@@ -235,9 +235,7 @@ async def tour(out: Path, written: list[Path]) -> None:
         await shoot(app, out, "live", written)           # the overview first
         await pilot.press("t")                           # the full point table
         await pilot.pause(0.5)
-        await shoot(app, out, "live-table", written)
-        await pilot.press("t")
-        await pilot.pause(0.3)
+        await shoot(app, out, "live-table", written)    # the dialogs below act on its rows
         await attest_dialog(app, pilot, out, written, base)
         await dialogs(app, pilot, out, written, base)
 
