@@ -283,7 +283,7 @@ class GivEnergyPlant:
             0: 1, 1: vpv1 * 10, 2: vpv2 * 10, 3: 3800 + rng.randint(-5, 5), 4: 3790,
             5: 2395 + rng.randint(-15, 15), 8: pv1 / vpv1 * 10 if vpv1 else 0,
             9: pv2 / vpv2 * 10 if vpv2 else 0, 10: abs(ac) / 240 * 10,
-            13: 5000 + rng.randint(-4, 4), 14: 2, 17: s["pv_today"] * 0.54 * 10, 18: pv1,
+            13: 5000 + rng.randint(-4, 4), 14: 5 if batt > 0 else 2 if batt < 0 else 0, 17: s["pv_today"] * 0.54 * 10, 18: pv1,
             19: s["pv_today"] * 0.46 * 10, 20: pv2, 24: ac, 25: s["out_today"] * 10,
             26: s["in_today"] * 10, 30: grid, 31: 0, 35: 0, 36: s["chg_today"] * 10,
             37: s["dis_today"] * 10, 39: 0, 40: 0, 41: 250 + 100 * sun + rng.uniform(-3, 3),
