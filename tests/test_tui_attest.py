@@ -26,7 +26,7 @@ from solartui.tui.screens.attest import AttestScreen
 from solartui.tui.screens.live import LiveScreen
 from solartui.tui.screens.pi30_live import Pi30LiveScreen
 
-from tui_rig import record_notifications
+from tui_rig import record_notifications, type_keys
 
 MAP = "growatt-protocol-ii"
 MODEL, FIRMWARE = "0x00102231 type 5100", "DH1.0 control DH1.0"     # the simulator's identity
@@ -79,10 +79,11 @@ async def attest(app, pilot, point: str, display: str | None = None, person: str
         await pilot.press("down")
     await pilot.press("enter")
     if display is not None:
-        await pilot.press(*display, "enter")
+        await type_keys(pilot, display)
+        await pilot.press("enter")
     if person is not None:
         dialog.query_one("#person").value = ""
-        await pilot.press(*person)
+        await type_keys(pilot, person)
     await pilot.press("enter")
     await until(pilot, lambda: not isinstance(app.screen, AttestScreen))
 

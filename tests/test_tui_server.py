@@ -29,7 +29,7 @@ from solartui.tui.screens.server import ServerScreen
 from solartui.tui.screens.server_dialogs import LoggerEditScreen
 from solartui.devices import gate
 from solartui.devices.gate import WriteRequest
-from tui_rig import record_notifications
+from tui_rig import record_notifications, type_keys
 
 MAP = "growatt-protocol-ii"
 LOGGER = "SIMLOG0001"
@@ -132,7 +132,7 @@ async def running(tmp_path, start_server: bool = True, connect: bool = True):
 
 
 async def type_text(pilot, text: str) -> None:
-    await pilot.press(*["space" if c == " " else c for c in text])
+    await type_keys(pilot, text)
 
 
 # --- what the pane shows -------------------------------------------------------------------------
