@@ -1,14 +1,32 @@
 """Shared fixtures: every test gets its own SOLARTUI_HOME (journal, settings) and no network
-beyond 127.0.0.1."""
+beyond 127.0.0.1. How many parallel workers `-n auto` starts, and hypothesis's defaults."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# A property test proves its property, not this machine's speed: no per-example deadline and no
+# too-slow health check, which on a loaded machine (parallel workers, other agents) fail at random.
+settings.register_profile("solartui", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("solartui")
 
 ROOT = Path(__file__).resolve().parent.parent
 GROWATT_MAP = ROOT / "maps" / "growatt_protocol_ii.yaml"
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (the default in pyproject): one worker a core and one more, as most tests wait
+    on loopback peers and pacing; the TUI tests are CPU-heavy, and more workers than that on 2
+    cores only stretch their waits. SOLARTUI_TEST_WORKERS overrides."""
+    wanted = os.environ.get("SOLARTUI_TEST_WORKERS")
+    if wanted:
+        return int(wanted)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(8, (cores or 1) + 1)
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,9 @@ from solartui.sim.modbus_server import Faults, ModbusSimulator
 from solartui.sim.register_bank import RegisterBank
 
 LOOPBACK_24 = "127.0.0.0/24"
+#: on loopback a closed port refuses at once, so a generous connect timeout costs nothing; the
+#: default 0.3 s (for LAN hosts that drop the SYN) can lose an open port on a loaded machine
+CONNECT = 5.0
 
 
 def _port_free_everywhere() -> int:
@@ -80,7 +83,7 @@ async def test_scan_finds_and_identifies_the_simulators(growatt_bank):
     seen, progress = [], []
     try:
         found = await scan_network(LOOPBACK_24, ports=(port, logger_port),
-                                   logger_ports=(logger_port,),
+                                   logger_ports=(logger_port,), connect_timeout=CONNECT,
                                    on_found=seen.append, on_progress=progress.append)
     finally:
         for server in (silent, logger):
@@ -121,7 +124,7 @@ async def test_odd_peers_gateway_unit_exceptions_and_hang_ups(growatt_bank):
         faults={"127.0.0.17": Faults(exception=2)})
     closer = await _listen("127.0.0.19", port, _closer)
     try:
-        found = await scan_network("127.0.0.16/28", ports=(port,))
+        found = await scan_network("127.0.0.16/28", ports=(port,), connect_timeout=CONNECT)
     finally:
         closer.close()
         for sim in sims:
@@ -142,7 +145,8 @@ async def test_odd_peers_gateway_unit_exceptions_and_hang_ups(growatt_bank):
 async def test_sweep_without_identification(growatt_bank):
     port, sims = await _start_sims({"127.0.0.2": growatt_bank("GRW0000002")})
     try:
-        found = await scan_network("127.0.0.0/29", ports=[port], identify=False)
+        found = await scan_network("127.0.0.0/29", ports=[port], identify=False,
+                                   connect_timeout=CONNECT)
     finally:
         for sim in sims:
             await sim.stop()
@@ -184,6 +188,7 @@ async def test_cancel_stops_every_task(growatt_bank):
         if p.done:
             started.set()
     scan = asyncio.create_task(scan_network(LOOPBACK_24, ports=(port,), identify_timeout=5.0,
+                                            connect_timeout=CONNECT,
                                             on_progress=on_progress))
     try:
         await asyncio.wait_for(started.wait(), 5)
@@ -319,7 +324,8 @@ async def test_a_givenergy_dongle_on_the_logger_port_is_identified():
     await dongle.start()
     silent = await _listen("127.0.0.12", port, _silent)
     try:
-        found = await scan_network("127.0.0.8/29", ports=(port,), logger_ports=(port,))
+        found = await scan_network("127.0.0.8/29", ports=(port,), logger_ports=(port,),
+                                   connect_timeout=CONNECT)
     finally:
         silent.close()
         await dongle.stop()

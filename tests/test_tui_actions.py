@@ -20,7 +20,7 @@ from solartui.tui.screens.action import ActionScreen
 from solartui.tui.screens.confirm import ConfirmScreen
 from solartui.tui.screens.live import LiveScreen
 
-from tui_rig import Rig, fast_readback, record_notifications
+from tui_rig import Rig, fast_readback, record_notifications, type_keys
 
 
 @asynccontextmanager
@@ -57,8 +57,7 @@ async def choose(r, name: str, args: str) -> ActionScreen:
     chooser.query_one("#action", Select).value = name
     await r.pilot.pause()
     chooser.query_one("#value").focus()
-    await r.pilot.press(*[{" ": "space", ":": "colon"}.get(c, c) for c in args])
-    await r.pilot.pause()
+    await type_keys(r.pilot, args)
     return chooser
 
 

@@ -33,7 +33,7 @@ from solartui.trust.attestations import AttestationStore
 from test_tui_actions import givenergy_app, writes as dongle_writes
 from test_tui_pi30 import cell as pi30_cell, go_to as pi30_go_to, pi30_app
 from test_tui_server import running as server_pane
-from tui_rig import REPEATS, REPEATS_SHORT, press_repeatedly, running
+from tui_rig import REPEATS, REPEATS_SHORT, press_repeatedly, running, type_keys
 
 WRITE_GROUPS = ("write", "shine-write")
 
@@ -286,8 +286,7 @@ async def test_quit_waits_for_a_write_on_its_way(rig):
 # --- connecting (ctrl+o) -----------------------------------------------------------------------
 
 async def type_into(r, text: str) -> None:
-    await r.pilot.press(*[{"/": "slash", ":": "colon", "?": "question_mark", "=": "equals_sign",
-                           ".": "full_stop", "&": "ampersand"}.get(c, c) for c in text])
+    await type_keys(r.pilot, text)
 
 
 async def test_a_failed_connect_keeps_the_device_connected(rig):

@@ -67,12 +67,13 @@ async def test_journal_screen_shows_tui_and_cli_writes_filters_and_all_devices(g
         assert "every device" in r.text("#journal-status")
 
         # filtering by typing: the door, then a value
+        # (waited for: a starved process looks idle to Pilot, which then returns early)
         await r.pilot.press("slash", *"tui")
-        assert [row[4] for row in table_rows(journal)] == ["tui"]
+        await r.until(lambda: [row[4] for row in table_rows(journal)] == ["tui"])
         await r.pilot.press("escape")                      # clears the filter
-        assert len(table_rows(journal)) == 3
+        await r.until(lambda: len(table_rows(journal)) == 3)
         await r.pilot.press("slash", *"70", "enter")
-        assert [row[2] for row in table_rows(journal)] == ["80 % → 70 %"]
+        await r.until(lambda: [row[2] for row in table_rows(journal)] == ["80 % → 70 %"])
         await r.pilot.press("escape", "escape")            # clear, then back
         assert not isinstance(r.app.screen, JournalScreen)
 

@@ -16,6 +16,7 @@ from solartui.tui.app import SolartuiApp
 from solartui.tui.screens.connect import ConnectScreen
 from solartui.tui.screens.discover import DiscoverScreen
 from solartui.tui.screens.live import LiveScreen
+from tui_rig import type_keys
 
 MAP = "growatt-protocol-ii"
 
@@ -61,7 +62,7 @@ async def test_connect_screen_refuses_bad_url_then_connects(sim):
         await pilot.press("ctrl+o")
         await pilot.pause(0.1)
         assert isinstance(app.screen, ConnectScreen)
-        await pilot.press(*"tcp://host:99999")
+        await type_keys(pilot, "tcp://host:99999")
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert "Port out of range" in str(app.screen.query_one("#error").render())
@@ -104,7 +105,8 @@ async def test_filter_pause_and_detail(sim, tmp_path):
         screen = app.screen
         table = screen.query_one(DataTable)
         total = table.row_count
-        await pilot.press("slash", *"battery")
+        await pilot.press("slash")
+        await type_keys(pilot, "battery")
         await pilot.pause(0.1)
         assert 0 < table.row_count < total
         await pilot.press("escape")

@@ -13,7 +13,7 @@ from solartui.tui.screens.confirm import ConfirmScreen
 from solartui.tui.screens.edit import EditScreen, RawEditScreen, parse_raw_words
 from solartui.tui.write_flow import start_point_write, start_raw_write
 
-from tui_rig import running
+from tui_rig import running, type_keys
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def rig(growatt_map, tmp_path):
 
 
 async def type_text(pilot, text: str) -> None:
-    await pilot.press(*["space" if c == " " else c for c in text])
+    await type_keys(pilot, text)
 
 
 # --- confirmed --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from solartui.links.target import parse_target
 from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
-from solartui.tui.screens.dialog import mark_input_fence, stale_input
+from solartui.tui.screens.dialog import mark_input_fence, stale_bubbled, stale_input
 
 
 #: recent targets offered in the command palette
@@ -382,6 +382,8 @@ class SolartuiApp(App):
     async def on_event(self, event: events.Event) -> None:
         """Keys and clicks made before a dialog opened or closed are dropped (see Dialog)."""
         if not getattr(event, "is_forwarded", True) and stale_input(self, event):
+            return
+        if getattr(event, "is_forwarded", False) and stale_bubbled(self, event):
             return
         await super().on_event(event)
 

@@ -57,6 +57,16 @@ def stale_input(app, event: events.Event) -> bool:
     return False
 
 
+def stale_bubbled(app, event: events.Event) -> bool:
+    """Whether a key that came back to the app unhandled should be dropped.
+
+    A key the app passed on comes back for the bindings of whatever screen is on top *by then*:
+    an Enter given to a confirmation before its focus was set, say, returns after the next Enter
+    has answered it, and would select the row underneath (a second editor). Made before the last
+    dialog closed, it was aimed at that dialog, not at the screen now on top."""
+    return isinstance(event, events.Key) and event.time <= _state(app).fence
+
+
 class _InputState:
     fence = float("-inf")               # input made before this moment is dropped
     last_kind: str | None = None        # the last key (or "mouse") delivered
