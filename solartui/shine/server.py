@@ -350,6 +350,17 @@ class ShineServer(ShineClaims, ShineCommands):
         device.identity = Identity(self.map.id, values, {})
         return device
 
+    def queue_full(self, inverter: str) -> bool:
+        """The command queue of the datalogger behind `inverter` holds its limit already."""
+        try:
+            logger, _inv = self.find_inverter(inverter)
+        except UnknownDevice:
+            return False
+        conn = logger.connection
+        sched = conn.scheduler if conn is not None else None
+        return (sched is not None and sched.max_queue is not None
+                and sched.pending >= sched.max_queue)
+
     def registry_json(self) -> dict:
         return {serial: state.grott_json() for serial, state in self.loggers.items()}
 

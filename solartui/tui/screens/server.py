@@ -194,6 +194,9 @@ class ServerScreen(ServerWrites, Screen):
             text = (f"listening on {s.host}:{s.port} · {len(s.loggers)} datalogger(s), "
                     f"{inverters} inverter(s) · {c['records']} records · "
                     f"{len(s.commands)} commands")
+            refused = T.refusals_text(s)
+            if refused:
+                text += f" · {refused}"
         else:
             text = "stopped — dataloggers cannot connect (o or Start listens)"
         status = self.query_one("#server-status", Static)
