@@ -24,6 +24,7 @@ from solartui.shine.limits import Allow, ServerLimits
 from solartui.shine.server import ShineServer
 from solartui.sim.register_bank import RegisterBank
 from solartui.sim.shine_logger import LoggerFaults, SimulatedDatalogger
+from solartui.tui.screens import server_tables as T
 
 MAP = catalog.resolve("growatt-protocol-ii")
 TOKEN = "attack-token"
@@ -150,6 +151,14 @@ async def test_move_needs_the_old_connection_gone_and_refuses_a_write_planned_be
     [outcome] = await gate.execute(device, plans, "http")
     assert outcome.status == NOT_SENT and "127.0.0.2" in outcome.detail
     assert sent_before and await nothing_arrives(r_new)      # nothing went to the new socket
+    base = await rig.http()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(base + "/datalogger?command=status&datalogger=MOVE000001") as r:
+            shown = await r.json()
+    assert shown["ip"] == "127.0.0.2" and shown["moved"] and shown["history"] == state.history
+    row = dict(T.device_rows(server))["L:MOVE000001"]          # the server pane's row
+    assert "moved from 127.0.0.1:" in row[-1]
+    assert "1 claims refused" in T.refusals_text(server)
     # a device made now is read through the new connection and may write
     assert server.inverter_device("MOVEINV001").link.connection is state.connection
 

@@ -245,10 +245,12 @@ class HttpApi:
     async def _get_logger(self, q: dict[str, str]) -> web.Response:
         if not q:
             return json_response(self.server.registry_json())
-        command = P.command(q, ("register", "regall"))
+        command = P.command(q, ("register", "regall", "status"))
         serial = self._logger(q)
         if command == "regall":
             return json_response(P.logger_regall(self.server.loggers[serial].registers))
+        if command == "status":            # ours, not grottserver's: address and moves
+            return json_response(self.server.loggers[serial].status_json())
         register = P.register(q)
         data = await self._call(self.server.read_logger_register(serial, register), P.UNKNOWN_LOGGER)
         return json_response({"value": data.decode("latin-1")})

@@ -82,6 +82,14 @@ class LoggerState:
             out[serial] = {"inverterno": f"{inv.unit:02x}", "power": 0}
         return out
 
+    def status_json(self) -> dict:
+        """GET /datalogger?command=status: where it is connected, and where it was before."""
+        return {"serial": self.serial, "ip": self.ip, "port": self.port,
+                "protocol": self.protocol_text, "connected_at": round(self.connected_at, 3),
+                "last_seen": round(self.last_seen, 3), "records": self.records,
+                "previous": self.previous, "moved": self.moved, "history": self.history,
+                "inverters": sorted(self.inverters)}
+
     def as_json(self) -> dict:
         return {"serial": self.serial, "ip": self.ip, "port": self.port,
                 "protocol": self.protocol_text, "records": self.records,
