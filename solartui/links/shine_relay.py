@@ -67,7 +67,7 @@ class ShineRelayLink:
         if logger.connection is not self.connection:
             raise DataloggerMoved(
                 f"not sent: datalogger {logger.serial} is now on {logger.ip}:{logger.port}, not "
-                f"{self._address} where this write was planned; read the inverter again")
+                f"{self._address} where this write was planned; open the inverter again")
         return logger
 
     # what devices and screens read off a link
