@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 import tracemalloc
 
@@ -289,3 +290,26 @@ async def test_full_command_queue_answers_503(make):
             task.cancel()
         await asyncio.gather(*held, return_exceptions=True)
     await until(lambda: sched.pending == 0)
+
+
+async def test_a_peer_that_does_not_read_its_echoes_is_dropped(make):
+    rig = await make(write_buffer=8 * 1024)
+    server = rig.server
+    _reader, writer = await rig.raw()
+    ping = R.encode(R.Ping("DEAF000001"), 1, 6)
+    writer.write(ping)
+    await until(lambda: "DEAF000001" in server.loggers)
+    for end in (writer.get_extra_info("socket"),               # small kernel buffers both ways,
+                server.loggers["DEAF000001"].connection.writer.get_extra_info("socket")):
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # so the server's own
+        end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)   # buffer is what fills
+    try:
+        for _ in range(400):                               # never reads a byte of the echoes
+            writer.write(ping * 200)
+            await writer.drain()
+            if server.counters["overflowed"]:
+                break
+    except ConnectionError:
+        pass
+    await until(lambda: server.counters["overflowed"] == 1)
+    assert "DEAF000001" not in server.loggers

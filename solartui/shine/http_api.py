@@ -326,8 +326,11 @@ class HttpApi:
     # --- GET /info -----------------------------------------------------------------------------
 
     def _log_info(self) -> None:
-        """grottserver writes its state to the log on GET /info; so do we."""
+        """grottserver writes its state to the log on GET /info; so do we, at most once per
+        log interval (the page is open to anyone, and one call writes a line per datalogger)."""
         server = self.server
+        if not server.ratelog.info("info", "info: GET /info (state follows)"):
+            return
         log.info("info: device port %s, %d datalogger(s), counters %s", server.port,
                  len(server.loggers), server.counters)
         for serial, state in server.loggers.items():

@@ -5,6 +5,8 @@ records, echoes pings, learns dataloggers from any frame and inverters from anno
 records (so a restart loses nothing), decodes data records through the Growatt map, syncs the
 datalogger clock (local time of a named IANA zone) on announce and on demand, and offers commands
 that are paced per datalogger by a link scheduler and answered only by the datalogger they went to.
+A serial belongs to one live connection (claims.py); everything a peer can make it hold is capped
+by ServerLimits (limits.py), and what peers can make it log is rate-limited (ratelog.py).
 """
 
 from __future__ import annotations
