@@ -52,7 +52,7 @@ def test_bounded_store_drops_the_oldest_and_charges_the_budget():
 
 
 SERVER = textwrap.dedent("""
-    import asyncio, json, logging, resource, sys
+    import asyncio, json, logging, os, resource, sys
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     logging.basicConfig(stream=sys.stderr, level=logging.INFO)
     from solartui.shine.limits import ServerLimits
@@ -67,6 +67,8 @@ SERVER = textwrap.dedent("""
         print(json.dumps({"derived": [derived.max_connections, len(derived._conns),
                                       derived.counters["connections_refused"]],
                           "accept_errors": fixed._accept_guard.count}), flush=True)
+        sys.stderr.flush()
+        os._exit(0)          # what is measured ends here, not in the teardown of 120 sockets
     asyncio.run(main())
 """)
 
