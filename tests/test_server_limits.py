@@ -4,6 +4,7 @@ descriptor exhaustion in a real process (a low RLIMIT_NOFILE, real loopback conn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -96,7 +97,8 @@ async def test_out_of_descriptors_is_one_line_not_a_traceback_storm():
     finally:
         for s in socks:
             s.close()
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):      # it may have ended already
+            proc.kill()
         _out, err = await proc.communicate()
     text = err.decode(errors="replace")
     cap, open_now, refused = report["derived"]
