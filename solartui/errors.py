@@ -79,11 +79,14 @@ class DataloggerMoved(NotSent, ConnectionFailed):
 class Unidentified(SolartuiError):
     """No map identified the device; `kind` says why: "refused", "no-answer", "wrong-unit",
     "no-map" (see devices/diagnose.py), or "unknown" before diagnosis. `identities` holds what
-    each map's identification registers said."""
+    each map's identification registers said. `tui_message`, when set, says the same with the
+    next steps worded for the TUI (its Map list and f3), not as CLI options."""
 
-    def __init__(self, kind: str, message: str, identities: list | None = None):
+    def __init__(self, kind: str, message: str, identities: list | None = None,
+                 tui_message: str | None = None):
         self.kind = kind
         self.identities = identities or []
+        self.tui_message = tui_message
         super().__init__(message)
 
 
@@ -113,3 +116,8 @@ class CommandRejected(LinkError):
 
 class RegisterUnavailable(ShineError):
     """The datalogger answered a read with no values: the inverter does not have that register."""
+
+
+def said_in_tui(exc: BaseException) -> str:
+    """The message for a TUI notification: the TUI wording where an error has one."""
+    return getattr(exc, "tui_message", None) or str(exc)

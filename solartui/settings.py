@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solartui.paths import config_dir
+from solartui.user_paths import PathRefused, read_text
 
 MAX_RECENT = 10
 MAX_SITES = 50
+MAX_SETTINGS_BYTES = 1 << 20        # what we write is a few KB; anything bigger is not ours
 SITE_FIELDS = ("customer", "installer", "notes")
 _KEY = r'(?:[A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*")'
 _LINE = re.compile(r'^\s*(' + _KEY + r')\s*=\s*(.+?)\s*$')
@@ -79,7 +81,7 @@ def _value(text: str):
     # TOML basic strings and arrays of them are valid JSON for what we write
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):     # not JSON, an integer past 4,300 digits, [[[[...
         return None
 
 
@@ -88,8 +90,8 @@ def load_settings(path: Path | None = None) -> Settings:
     p = path or settings_path()
     s = Settings()
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_text(p, MAX_SETTINGS_BYTES).splitlines()
+    except PathRefused:
         return s
     table: tuple[str, str | None] | None = None
     for line in lines:

@@ -69,7 +69,8 @@ async def test_every_kind_of_write_is_one_row(tmp_path, growatt_map, monkeypatch
     runner = CliRunner()
     got = runner.invoke(cli, ["journal", "--device", "11100022233344", "--json"])
     assert got.exit_code == 0, got.output
-    lines = [json.loads(x) for x in got.output.splitlines()]
+    lines = json.loads(got.output)          # one JSON array, one entry a line
+    assert len(got.output.splitlines()) == len(lines)
     assert [e["point"] for e in lines] == ["output_source_priority", "clock"]
     got = runner.invoke(cli, ["journal"])
     assert got.exit_code == 0 and "4 entries" in got.output and "SA2301G777" in got.output

@@ -414,7 +414,7 @@ def test_tab_indentation():
 
 
 @pytest.mark.parametrize("text", ["- schema: 1\n- device: x\n", "just words\n", "42\n",
-                                  "[1, 2, 3]\n", "!!binary aGVsbG8=\n"])
+                                  "[1, 2, 3]\n"])
 def test_not_a_mapping(text):
     items = findings_of(text)
     assert items == [f"{PATH}:1: a map is a mapping with schema, device, link and points"]

@@ -27,8 +27,9 @@ async def test_handover_fields_sign_off_and_print_layout(growatt_map, tmp_path):
     r = await _commissioning(growatt_map, tmp_path)
     r = replace(r, handover=HANDOVER, notes=HANDOVER.paragraphs())
     md, html = to_markdown(r), to_html(r)
-    assert md.startswith("# Commissioning report — Growatt RPT0000042 — Quinta <do> Sol")
-    for text in ("| site | Quinta <do> Sol |", "| customer | Bea Customer |",
+    # "<do>" is text, not a tag, for a Markdown renderer (issue 21)
+    assert md.startswith(r"# Commissioning report — Growatt RPT0000042 — Quinta \<do\> Sol")
+    for text in (r"| site | Quinta \<do\> Sol |", "| customer | Bea Customer |",
                  "| installer | Ana Installer |", "## Notes", "Isolator in the garage.  \nKey",
                  "Battery: 2 modules.", "## Sign-off", "| name | Ana Installer | Bea Customer |",
                  "| signature |   |   |", "| date |   |   |"):

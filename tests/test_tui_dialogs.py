@@ -315,6 +315,29 @@ async def test_a_failed_connect_keeps_the_device_connected(rig):
         assert len(r.notes) == 1
 
 
+async def test_no_map_advice_is_worded_for_the_tui(rig):
+    """A device that answers but fits no map: the TUI names its Map list and f3, not CLI options."""
+    from solartui.registers import catalog
+    server = ModbusSimulator([RegisterBank(catalog.resolve("modbus-generic"), unit=1)])
+    port = await server.start_tcp("127.0.0.1", 0)
+    try:
+        async with rig() as r:
+            await live_on(r, "active_power_rate")
+            await r.pilot.press("ctrl+o")
+            connect = await r.screen(ConnectScreen)
+            await type_into(r, f"tcp://127.0.0.1:{port}?unit=1&timeout=300")
+            await r.pilot.press("enter")
+            await r.until(lambda: not connect.connecting(), 10)
+            await r.pilot.pause(0.1)
+            errors = [m for m, sev in r.notes if sev == "error"]
+            assert len(errors) == 1 and "fits no known map" in errors[0], r.notes
+            assert "Map list" in errors[0] and "f3" in errors[0] and "--map" not in errors[0]
+            shown = str(connect.query_one("#error").render())
+            assert "Map list" in shown and "--map" not in shown
+    finally:
+        await server.stop()
+
+
 @pytest.mark.parametrize("how,times", REPEATS_SHORT)
 async def test_connect_once_to_a_new_target(growatt_map, tmp_path, how, times):
     bank = RegisterBank(growatt_map, unit=1, identity={"serial": "SECOND0001"})

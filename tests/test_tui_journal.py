@@ -95,3 +95,18 @@ async def test_journal_screen_at_80x24(growatt_map, tmp_path):
 def test_rows_carry_origin():
     assert row({"point": "x", "origin": "http"}).origin == "http"
     assert row({"point": "x"}).origin == ""
+
+
+async def test_an_interrupted_write_shows_as_outcome_unknown(growatt_map, tmp_path):
+    """An intent whose outcome never came (its process was killed) is a row of its own."""
+    from solartui.journal import INTERRUPTED, forget
+    async with running(growatt_map, tmp_path, fast=True) as r:
+        plan = await r.device.plan_write("active_power_rate", "55")
+        forget(r.journal.intend({**plan.intent_entry(), "origin": "cli"}))
+        await r.pilot.press("f7")
+        journal = await r.screen(JournalScreen)
+        [row_] = table_rows(journal)
+        assert row_[1:] == ["active_power_rate", "100 % → 55 %", "interrupted", "cli"]
+        assert INTERRUPTED in r.text("#journal-detail") and "read it back" in r.text(
+            "#journal-detail")
+        assert "1 interrupted: outcome unknown" in r.text("#journal-status")

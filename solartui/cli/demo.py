@@ -38,8 +38,13 @@ LIVE_POINTS = ("inverter_status", "ppv", "vpv1", "ipv1", "ppv1", "vpv2", "ipv2",
 @click.option("--plain", is_flag=True, help="Print live values instead of opening the TUI.")
 @click.option("--cycles", type=click.IntRange(1), default=None,
               help="With --plain: stop after N refreshes.")
-def command(plain, cycles):
+@click.option("--fault", "faults", multiple=True, type=click.Choice(["reversed-ct",
+              "ignore-export-limit"]), help="Give the simulated site a commissioning fault "
+              "(the Growatt and GivEnergy inverters): a reversed CT, an ignored export limit.")
+def command(plain, cycles, faults):
     """Simulated inverters, shown live (Ctrl+C or ctrl+q to stop)."""
+    from solartui.sim.demo_rig import DemoRig
+    DemoRig.site_fault_names = tuple(faults)
     if plain or cycles:
         run(_demo(cycles))
     else:

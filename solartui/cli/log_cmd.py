@@ -40,8 +40,10 @@ def command(site_file, once, check, quiet):
 
 def _check(site) -> None:
     from solartui.site.csv_sink import CsvSink, header_for
+    from solartui.safe_open import refuse_link
     for d in site.devices:
         CsvSink(d.csv, header_for(d.points), d.name).check()
+    refuse_link(site.error_log, "the error log")
     click.echo(site.summary())
     for ch in site.channels:
         click.echo(f"  {ch.key}: {ch.period_s * 1000:.0f} ms between commands, "

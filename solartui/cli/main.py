@@ -7,6 +7,7 @@ traceback for a bug report.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -49,16 +50,18 @@ def cli(ctx, debug):
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    from solartui import log_redact
+    log_redact.install(os.environ.get("SOLARTUI_TOKEN"))   # no token in any log line
     if ctx.invoked_subcommand is None:
         from solartui.cli.ui import open_tui
         open_tui()
 
 
 def _register() -> None:
-    from solartui.cli import (action, demo, journal_cmd, log_cmd, maps_cmd, read, report_cmd, scan,
-                              serve, simulate, timecmd, ui, write)
-    for mod in (ui, scan, read, write, timecmd, action, journal_cmd, log_cmd, report_cmd, serve,
-                simulate, maps_cmd, demo):
+    from solartui.cli import (action, check_cmd, demo, dump_cmd, journal_cmd, log_cmd, maps_cmd,
+                              read, report_cmd, scan, serve, simulate, timecmd, ui, write)
+    for mod in (ui, scan, read, write, timecmd, action, check_cmd, dump_cmd, journal_cmd,
+                log_cmd, report_cmd, serve, simulate, maps_cmd, demo):
         cli.add_command(mod.command)
 
 

@@ -53,8 +53,16 @@ def parse_since(text: str) -> datetime | None:
               help="Set the device clock to host time first (asks, unless --yes), so the report "
                    "shows the drift before and after.")
 @click.option("--yes", is_flag=True, help="Do not ask before syncing the clock.")
+@click.option("--checks", "with_checks", is_flag=True,
+              help="Run the commissioning checks (as `solartui check`) and report the verdicts.")
+@click.option("--window", type=click.FloatRange(0, 3600), default=None, metavar="SECONDS",
+              help="With --checks: how long the CT and export-limit checks watch.")
+@click.option("--export-limit", "export_limit", type=click.FloatRange(0), metavar="W",
+              help="With --checks: the site's export limit in W.")
+@click.option("--dump", "dump_file", metavar="FILE",
+              help="Attach a register dump (solartui dump): its name and sha256 go in the report.")
 def command(target, map_name, output, force, site, customer, installer, notes, since,
-            sync_clock, yes):
+            sync_clock, yes, with_checks, window, export_limit, dump_file):
     """Write the commissioning report for TARGET: site, customer and installer, notes, identity,
     link, clock drift, the settings changed this session with their outcomes, trust rungs,
     sign-off lines and every mapped value."""
@@ -63,7 +71,30 @@ def command(target, map_name, output, force, site, customer, installer, notes, s
         refuse_existing(output_paths(output), force)
     given = {"site": site, "customer": customer, "installer": installer,
              "notes": read_notes(notes)}
-    run(_report(target, map_name, output, force, given, parse_since(since), sync_clock, yes))
+    if (window is not None or export_limit is not None) and not with_checks:
+        raise SolartuiError("--window and --export-limit go with --checks")
+    dump = dump_ref(dump_file) if dump_file else None
+    checks = None
+    if with_checks:
+        from solartui.checks.context import CheckOptions
+        checks = CheckOptions(export_limit_w=export_limit)
+        if window is not None:
+            checks.window_s = window
+    run(_report(target, map_name, output, force, given, parse_since(since), sync_clock, yes,
+                checks, dump))
+
+
+def dump_ref(path: str):
+    """The dump file's name and checksum (it must exist: the report vouches for its bytes)."""
+    from pathlib import Path
+
+    from solartui.dump.files import sha256_of
+    from solartui.report.content import DumpRef
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise SolartuiError(f"--dump {path}: no such file (write it with solartui dump TARGET "
+                            f"-o {path})")
+    return DumpRef(p.name, sha256_of(p), p.stat().st_size)
 
 
 def handover_for(settings, serial: str, given: dict) -> Handover:
@@ -74,7 +105,8 @@ def handover_for(settings, serial: str, given: dict) -> Handover:
                       for k in ("site", "customer", "installer", "notes")))
 
 
-async def _report(target, map_name, output, force, given, since, sync_clock, yes):
+async def _report(target, map_name, output, force, given, since, sync_clock, yes,
+                  checks=None, dump=None):
     from solartui.report.content import gather
     from solartui.report.files import write_report
     from solartui.report.render import to_markdown
@@ -88,6 +120,11 @@ async def _report(target, map_name, output, force, given, since, sync_clock, yes
         serial = dev.identity.serial if dev.identity is not None else "unknown"
         handover = handover_for(settings, serial, given)
         report = await gather(dev, journal=journal, since=since, handover=handover)
+        if checks is not None:
+            from solartui.checks.engine import run_checks
+            report.checks = await run_checks(dev, checks,
+                                             on_progress=lambda m: click.echo(m, err=True))
+        report.dump = dump
     if output == "-":
         click.echo(to_markdown(report), nl=False)
     else:

@@ -20,6 +20,7 @@ import sys
 
 import click
 
+from solartui import log_redact
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
@@ -39,8 +40,9 @@ def _port(value: int, what: str) -> int:
 @click.option("--device-host", default="0.0.0.0", show_default=True,
               help="Address dataloggers connect to.")
 @click.option("--port", type=int, default=5781, show_default=True, help="Datalogger port.")
-@click.option("--token", default=None, envvar="SOLARTUI_TOKEN",
-              help="Token every PUT must carry (?token= or Authorization: Bearer); env SOLARTUI_TOKEN.")
+@click.option("--token", default=None, envvar="SOLARTUI_TOKEN", show_envvar=True,
+              help="Token every PUT must carry (?token= or Authorization: Bearer). Prefer the "
+                   "SOLARTUI_TOKEN environment variable: an argument shows in `ps`.")
 @click.option("--tz", "tz", default=None,
               help="IANA time zone whose local time is sent to dataloggers (default: the host's).")
 @click.option("--map", "map_name", default="growatt-protocol-ii", show_default=True,
@@ -68,6 +70,7 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     limits = ServerLimits(allow=Allow.parse(allow))
     if not token and not is_loopback(host):
         raise SolartuiError(f"binding the HTTP API to {host} needs a token (--token)")
+    log_redact.install(token)           # the token is masked in every log line, whoever logs
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(_serve(device_map, host, http_port, device_host, port, token, tz, command_gap,

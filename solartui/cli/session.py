@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 import click
 
+from solartui import log_redact
+from solartui.cli.interrupt import run_guarded
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
 from solartui.session import Session
@@ -15,11 +17,16 @@ from solartui.traffic import TrafficLog
 
 
 def run(coro):
-    """Run a command's coroutine; Ctrl+C ends it quietly."""
-    try:
-        return asyncio.run(coro)
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    """Run a command's coroutine; ctrl+c or SIGTERM ends it with one line (130/143), after the
+    outcome of a write already on its way (cli/interrupt.py). An exception asyncio catches in a
+    callback is one line on stderr, not a traceback (`--debug` keeps asyncio's traceback)."""
+    async def main():
+        ctx = click.get_current_context(silent=True)
+        if not (ctx and isinstance(ctx.obj, dict) and ctx.obj.get("debug")):
+            log_redact.one_line_loop_errors(asyncio.get_running_loop())
+        return await coro
+
+    return run_guarded(main())
 
 
 @asynccontextmanager

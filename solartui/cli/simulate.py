@@ -14,6 +14,14 @@ from solartui.errors import SolartuiError
 from solartui.registers import catalog
 
 
+def split_plant_faults(specs: tuple[str, ...]):
+    """The site faults (reversed-ct, ignore-export-limit) apart from the link's own."""
+    from solartui.sim.power_flow import PlantFaults, apply_fault
+    plant = PlantFaults()
+    rest = tuple(s for s in specs if not apply_fault(plant, s))
+    return plant, rest
+
+
 def parse_faults(specs: tuple[str, ...]):
     from solartui.sim.modbus_server import Faults
     faults = Faults()
@@ -35,7 +43,8 @@ def parse_faults(specs: tuple[str, ...]):
                 raise ValueError
         except ValueError:
             raise SolartuiError(f"unknown fault '{spec}' (silent, delay=SECONDS, exception=CODE, "
-                                "corrupt-crc, drop-after=N)") from None
+                                "corrupt-crc, drop-after=N, reversed-ct, "
+                                "ignore-export-limit)") from None
     return faults
 
 
@@ -70,7 +79,8 @@ SHINE = "shine"
 @click.option("--fault", "faults", multiple=True,
               help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N; "
                    "for shine: silent, nack, delay=S, no-announce, garbage; "
-                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc.")
+                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; the site "
+                   "(Modbus maps, givenergy): reversed-ct, ignore-export-limit.")
 @click.option("--server", metavar="HOST:PORT",
               help="shine: the Shine server to connect to (default 127.0.0.1:5781).")
 @click.option("--protocol", metavar="02|05|06", help="shine: Shine protocol (default 06).")
@@ -114,12 +124,16 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     if hidraw:
         raise SolartuiError("--hidraw is only for 'simulate pi30'")
     if map_name in GIVENERGY_NAMES:
+        plant_faults, other = split_plant_faults(faults)
         used = [name for name, value in {**shine_only, "--unit": unit, "--baud": baud}.items()
-                if value is not None] + (["--pty"] if pty else []) + (["--fault"] if faults else [])
+                if value is not None] + (["--pty"] if pty else [])
         if used:
             raise SolartuiError(f"{used[0]} is not for 'simulate givenergy'")
+        if other:
+            raise SolartuiError(f"fault '{other[0]}' is not for 'simulate givenergy' "
+                                "(reversed-ct, ignore-export-limit)")
         run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), model or "hybrid",
-                               serial_no, 180.0, None))
+                               serial_no, 180.0, None, plant_faults))
         return
     if model is not None:
         raise SolartuiError("--model is only for 'simulate givenergy'")
@@ -136,9 +150,11 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     if tcp and pty:
         raise SolartuiError("choose one of --tcp and --pty")
     m = catalog.resolve_register_map(map_name)
-    fault_set = parse_faults(faults)
+    plant_faults, other = split_plant_faults(faults)
+    fault_set = parse_faults(other)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
-                  baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set))
+                  baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set,
+                  plant_faults))
 
 
 def _run_site(site_file: str, map_name, options: dict) -> None:
@@ -161,12 +177,12 @@ def _run_shine(faults, unit, options) -> None:
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
-async def _simulate(m, tcp, pty, unit, baud, serial_no, faults):
+async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None):
     from solartui.sim.modbus_server import ModbusSimulator
     from solartui.sim.register_bank import RegisterBank
     from solartui.sim.serial_wire import serve_on_pty
 
-    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no})
+    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
         click.echo(f"simulating {m.id} unit {unit} on {wire.client_path} at {baud} baud")

@@ -16,12 +16,15 @@ GIVENERGY_NAMES = ("givenergy", "givenergy-hybrid")
 
 
 async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: str | None,
-                             heartbeat: float | None, unsolicited: float | None) -> None:
+                             heartbeat: float | None, unsolicited: float | None,
+                             plant_faults=None) -> None:
     from solartui.sim.givenergy_dongle import GivEnergyDongle
 
     host, port = hostport
     dongle = GivEnergyDongle(host, port, model=model, inverter_serial=serial_no or "SA2114G000",
                              heartbeat_interval=heartbeat, unsolicited_interval=unsolicited)
+    if plant_faults is not None:
+        dongle.plant.faults = plant_faults
     try:
         port = await dongle.start()
     except OSError as exc:

@@ -74,10 +74,13 @@ async def explain(target, link, unit: int, maps, identities: list[Identity]) -> 
     if answered:
         tried = "; ".join(f"{i.map_id}: {i.summary() if i.values else next(iter(i.errors.values()), '?')}"
                           for i in identities)
+        reason = f"{_where(target, unit)} answered but fits no known map ({tried})"
         return Unidentified(
-            "no-map", f"{_where(target, unit)} answered but fits no known map ({tried}): name its "
-                      f"map with --map (a map file of your own works), or look at its registers "
-                      f"in the browser: solartui ui '{url}' --map modbus-generic, then f3")
+            "no-map", f"{reason}: name its map with --map (a map file of your own works), or look "
+                      f"at its registers in the browser: solartui ui '{url}' --map modbus-generic, "
+                      f"then f3",
+            tui_message=f"{reason}: choose its map in the Map list and connect again, or choose "
+                        f"modbus-generic and press f3 to look at its registers")
     gateway = next((e for e in failures if isinstance(e, DeviceException)), None)
     others = [u for u in _units_to_try(target, maps, unit) if await _answers(link, u, maps)]
     if others:

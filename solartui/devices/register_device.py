@@ -220,6 +220,9 @@ class RegisterDevice(DeviceCommon):
             words, text = await readback(plan)
         except LinkError as exc:
             return WriteOutcome(plan, UNVERIFIED, f"written, but the read-back failed: {exc}")
+        if len(words) != len(plan.words):   # any link: a wrong-length read-back proves nothing
+            return WriteOutcome(plan, UNVERIFIED, f"written, but the read-back carried "
+                                f"{len(words)} registers, not {len(plan.words)}")
         if tuple(words) == tuple(plan.words):
             return WriteOutcome(plan, VERIFIED, f"read back {text}", tuple(words), text)
         return WriteOutcome(plan, MISMATCHED, f"wrote {plan.new_text}, device reads back {text}",

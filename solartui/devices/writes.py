@@ -49,6 +49,24 @@ class WritePlan:
             return f"FC{self.function:02d} × {len(self.words)} (one register at a time, {order})"
         return f"FC{self.function:02d} (write single register)"
 
+    def intent_entry(self) -> dict:
+        """What the journal records before the frame goes out (the write-ahead intent): all a
+        person needs to check the device by hand if the outcome never comes."""
+        return {
+            "device": {"serial": self.device_serial, "map": self.map_id, "target": self.target,
+                       "unit": self.unit},
+            "point": self.name, "doc": self.doc, "table": self.table, "address": self.address,
+            "function": self.function,
+            "old": self.old_text, "old_words": list(self.old_words) if self.old_words else None,
+            "new": self.new_text, "words": list(self.words),
+            **({"command": self.command} if self.command is not None else {}),
+            **({"action": self.action} if self.action is not None else {}),
+            **({"mapped": list(self.mapped), "unmapped": not self.mapped}
+               if self.mapped is not None else {}),
+            **({"drift_before_s": round(self.drift_before, 1)} if self.drift_before is not None
+               else {}),
+        }
+
     def summary(self) -> list[tuple[str, str]]:
         """The lines a confirmation shows, in order."""
         old = self.old_text if self.old_text is not None else "(could not be read)"
@@ -92,25 +110,12 @@ class WriteOutcome:
         return self.status == VERIFIED
 
     def journal_entry(self) -> dict:
-        p = self.plan
-        return {
-            "device": {"serial": p.device_serial, "map": p.map_id, "target": p.target,
-                       "unit": p.unit},
-            "point": p.name, "doc": p.doc, "table": p.table, "address": p.address,
-            "function": p.function,
-            "old": p.old_text, "old_words": list(p.old_words) if p.old_words else None,
-            "new": p.new_text, "words": list(p.words),
-            "readback": self.readback_text,
-            "readback_words": list(self.readback_words) if self.readback_words else None,
-            "outcome": self.status, "detail": self.detail,
-            **({"command": p.command} if p.command is not None else {}),
-            **({"action": p.action} if p.action is not None else {}),
-            **({"mapped": list(p.mapped), "unmapped": not p.mapped} if p.mapped is not None
-               else {}),
-            **({"drift_before_s": round(p.drift_before, 1)} if p.drift_before is not None else {}),
-            **({"drift_after_s": round(self.drift_after, 1)} if self.drift_after is not None
-               else {}),
-        }
+        return {**self.plan.intent_entry(),
+                "readback": self.readback_text,
+                "readback_words": list(self.readback_words) if self.readback_words else None,
+                "outcome": self.status, "detail": self.detail,
+                **({"drift_after_s": round(self.drift_after, 1)} if self.drift_after is not None
+                   else {})}
 
     def line(self) -> str:
         return f"{self.plan.name}: {self.status} — {self.detail}"

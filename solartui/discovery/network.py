@@ -33,6 +33,7 @@ from typing import Callable, Iterable
 
 from solartui.discovery.results import Found, OnFound, OnProgress, Progress
 from solartui.errors import DeviceException, LinkError, NoAnswer, SolartuiError
+from solartui.links.target import url_host
 
 MODBUS_PORT = 502
 LOGGER_PORT = 8899
@@ -243,7 +244,7 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
             break
         if unit is None:
             return Found(kind="tcp-port", target="", link=where, detail=NO_MODBUS)
-        url = f"tcp://{host}:{port}?unit={unit}"
+        url = f"tcp://{url_host(host)}:{port}?unit={unit}"
         link_text = f"{where} unit {unit}"
         if candidates:
             try:
@@ -289,7 +290,7 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     if not serial or not isinstance(v.get("device_type"), int):
         return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
     firmware, model = firmware_and_model(v)
-    return Found(kind="givenergy", target=f"givenergy://{host}:{port}", link=where,
+    return Found(kind="givenergy", target=f"givenergy://{url_host(host)}:{port}", link=where,
                  vendor=m.vendor, model=model, serial=serial, firmware=firmware, map_id=m.id,
                  detail=m.name)
 

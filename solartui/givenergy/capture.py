@@ -18,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 from solartui.givenergy.errors import GivCaptureError
+from solartui.user_paths import PathRefused, read_text
 
 STREAM_DIRECTION = {"rx": "to_client", "tx": "to_dongle"}
+MAX_CAPTURE_BYTES = 64 << 20      # hours of one dongle's traffic as hex text
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ def parse_capture_text(text: str, name: str = "<capture>") -> list[CaptureLine]:
 def parse_capture(path: str | Path) -> list[CaptureLine]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(p, MAX_CAPTURE_BYTES)
+    except PathRefused as exc:
         raise GivCaptureError(f"cannot read capture {p}: {exc}") from None
     return parse_capture_text(text, p.name)
 

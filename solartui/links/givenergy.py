@@ -32,7 +32,7 @@ from solartui.givenergy.errors import GivErrorReply, GivWriteMismatch
 from solartui.givenergy.stream import FrameStream
 from solartui.givenergy.write_safe import check_write_safe
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
-from solartui.links.target import Target
+from solartui.links.target import Target, url_host as _bracket
 from solartui.registers.model import LinkSpec
 
 DEFAULT_DEVICE = 0x11           # the inverter on every model (§4)
@@ -60,7 +60,7 @@ class GivEnergyTransport:
     def __init__(self, host: str, port: int, *, adapter_serial: str = F.DEFAULT_ADAPTER,
                  connect_timeout: float = CONNECT_TIMEOUT, stale_timeout: float = STALE_TIMEOUT):
         self.host, self.port = host, port
-        self.description = f"givenergy://{host}:{port}"
+        self.description = f"givenergy://{_bracket(host)}:{port}"
         self.adapter_serial = adapter_serial
         self.connect_timeout = connect_timeout
         self.stale_timeout = stale_timeout

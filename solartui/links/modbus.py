@@ -23,6 +23,21 @@ from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnsw
 from solartui.links.pymodbus_log import quiet_pymodbus
 from solartui.links.target import Target
 
+class MalformedReply(LinkError):
+    """A reply that cannot be decoded (its byte count does not match its length, say)."""
+
+
+class _Malformed(Exception):
+    """Carries a decoding failure from pymodbus's data_received to the waiting request."""
+
+    def __init__(self, exc: Exception, data: bytes):
+        text = " ".join(str(exc).split())
+        self.why = text.removeprefix("Modbus Error: ").removeprefix("[Input/Output] ")[:80] \
+            or type(exc).__name__
+        self.shown = data[:32].hex(" ") + (" ..." if len(data) > 32 else "")
+        super().__init__(self.why)
+
+
 class ModbusTransport:
     """One pymodbus client for one physical link; several unit addresses may share it."""
 
@@ -35,7 +50,7 @@ class ModbusTransport:
         common = dict(timeout=timeout, retries=0, reconnect_delay=0,
                       trace_packet=self._trace)
         if target.scheme == "tcp":
-            self.description = f"tcp://{target.host}:{target.port}"
+            self.description = target.link_key      # tcp://HOST:PORT, IPv6 bracketed
             self.client = AsyncModbusTcpClient(target.host, port=target.port,
                                                framer=FramerType.SOCKET, **common)
         else:
@@ -46,6 +61,26 @@ class ModbusTransport:
                 target.path, framer=FramerType.RTU, baudrate=self.baud, bytesize=8,
                 parity=self.parity, stopbits=target.stopbits, **common)
         self.client.set_max_no_responses(1 << 30)
+        self._catch_malformed_replies()
+
+    def _catch_malformed_replies(self) -> None:
+        """pymodbus decodes replies inside the socket's data_received; a reply whose byte count
+        does not match its length raises there, asyncio logs a 17-line traceback to stderr, and
+        the request then looks like a lost connection. Instead, the bytes are dropped and the
+        waiting request fails with a MalformedReply naming them, one line."""
+        ctx = self.client.ctx
+        decode = ctx.callback_data
+
+        def callback_data(data: bytes, addr=None) -> int:
+            try:
+                return decode(data, addr=addr)
+            except Exception as exc:  # pymodbus raises ModbusIOException, or worse
+                future = getattr(ctx, "response_future", None)
+                if future is not None and not future.done():
+                    future.set_exception(_Malformed(exc, bytes(data)))
+                return len(data)
+
+        ctx.callback_data = callback_data
 
     def set_frame_sink(self, sink: Callable[[str, bytes], None] | None) -> None:
         self._sink = sink
@@ -84,6 +119,8 @@ class ModbusTransport:
             raise
         except asyncio.TimeoutError:
             raise NoAnswer(f"no answer to {what} within {t * 1000:.0f} ms") from None
+        except _Malformed as exc:
+            raise MalformedReply(f"{what}: malformed reply ({exc.why}): {exc.shown}") from None
         except ConnectionException as exc:
             self.client.close()
             raise ConnectionFailed(f"{self.description}: connection lost ({exc})") from None
@@ -110,9 +147,9 @@ class ModbusTransport:
         else:
             raise LinkError(f"function {function} is not a register read")
         response = await self._call(what, call, timeout)
-        regs = list(response.registers)[:count]
-        if len(regs) != count:
-            raise NoAnswer(f"{what}: reply carried {len(regs)} registers")
+        regs = list(response.registers)
+        if len(regs) != count:      # one too many is as wrong as one too few: never trimmed
+            raise LinkError(f"{what}: reply carried {len(regs)} registers, not {count}")
         return regs
 
     async def write(self, function: int, unit: int, address: int, words: list[int],

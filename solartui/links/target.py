@@ -8,11 +8,14 @@
   hidraw:///dev/hidraw0                          PI30 inverter on USB, through the kernel
 
 Optional on all: timeout=<ms>, period=<ms> (override the map's minimum command period).
-A malformed URL raises TargetError with one line saying what is wrong.
+A malformed URL raises TargetError with one line saying what is wrong; numbers are ASCII digits
+only and '#' is refused (urlsplit would drop what follows it). str() gives a URL that parses
+back to the same device (IPv6 hosts bracketed; the pacing options are left out).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, urlsplit
 
@@ -27,8 +30,14 @@ SCHEME_KEYS = {"tcp": COMMON_KEYS, "rtu": COMMON_KEYS | {"baud", "parity", "stop
                "givenergy": COMMON_KEYS, "pi30": PACING_KEYS | {"baud"},
                "hid": PACING_KEYS | {"bus", "address"}, "hidraw": PACING_KEYS}
 DEFAULT_PORTS = {"tcp": 502, "givenergy": 8899}
+_HEX4 = re.compile(r"[0-9A-Fa-f]{1,4}")    # ASCII only: int(x, 16) also takes "0_1" and "0x1"
 USAGE = ("use tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1, givenergy://HOST, "
          "pi30:///dev/ttyUSB0, hid://0665:5161 or hidraw:///dev/hidraw0")
+
+
+def url_host(host: str) -> str:
+    """A host as it goes into a URL: an IPv6 address in brackets, so the port stays apart."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class Target:
     def link_key(self) -> str:
         """What identifies the physical link: devices sharing it share one scheduler."""
         if self.scheme in ("tcp", "givenergy"):
-            return f"{self.scheme}://{self.host}:{self.port}"
+            return f"{self.scheme}://{url_host(self.host)}:{self.port}"   # parses back
         if self.scheme == "hid":
             assert self.usb_id is not None
             return f"hid://{self.usb_id[0]:04x}:{self.usb_id[1]:04x}"
@@ -78,6 +87,8 @@ class Target:
                 q.append(f"baud={self.baud}")
             if self.parity:
                 q.append(f"parity={self.parity}")
+        if self.scheme == "rtu" and self.stopbits != 1:
+            q.append(f"stopbits={self.stopbits}")
         if self.usb_bus is not None:
             q.append(f"bus={self.usb_bus}")
         if self.usb_address is not None:
@@ -87,10 +98,10 @@ class Target:
 
 
 def _int(key: str, text: str, lo: int, hi: int) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise TargetError(f"{key}={text!r} is not a whole number") from None
+    """ASCII digits only: int() would also take "1_0" (as 10), " 7" and other scripts' digits."""
+    if not (text.isascii() and text.isdigit()):
+        raise TargetError(f"{key}={text!r} is not a whole number (ASCII digits 0-9 only)")
+    v = int(text)
     if not lo <= v <= hi:
         raise TargetError(f"{key}={v} is outside {lo}-{hi}")
     return v
@@ -100,6 +111,11 @@ def parse_target(url: str) -> Target:
     url = url.strip()
     if "://" not in url:
         raise TargetError(f"{url!r} is not a target URL: {USAGE}")
+    if "#" in url:          # urlsplit would drop everything after it without a word
+        raise TargetError(f"'#' cannot appear in a target URL (everything after it would be "
+                          f"ignored): {url!r}")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in url):   # a NUL cannot reach open(); say so
+        raise TargetError(f"a target URL cannot hold control characters: {url!r}")
     try:
         parts = urlsplit(url)
         port_text = parts.port
@@ -162,16 +178,10 @@ def _hid_target(url: str, parts, query: dict[str, str], timeout, period) -> Targ
     """hid://VID:PID (hex), optionally pinned to one device with bus= and address=."""
     ident = parts.netloc or parts.path.strip("/")
     vid_text, sep, pid_text = ident.partition(":")
-    try:
-        if not sep:
-            raise ValueError
-        vid, pid = int(vid_text, 16), int(pid_text, 16)
-        if not (0 <= vid <= 0xFFFF and 0 <= pid <= 0xFFFF and len(vid_text) <= 4
-                and len(pid_text) <= 4):
-            raise ValueError
-    except ValueError:
+    if not (sep and _HEX4.fullmatch(vid_text) and _HEX4.fullmatch(pid_text)):
         raise TargetError(f"{url!r}: hid:// takes a USB id VID:PID in hex, "
-                          "e.g. hid://0665:5161") from None
+                          "e.g. hid://0665:5161")
+    vid, pid = int(vid_text, 16), int(pid_text, 16)
     if parts.path not in ("", "/") and parts.netloc:
         raise TargetError(f"hid:// takes no path, got {parts.path!r}")
     bus = _int("bus", query["bus"], 0, 255) if "bus" in query else None

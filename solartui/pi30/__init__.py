@@ -35,6 +35,7 @@ from solartui.pi30.errors import (
     Pi30NotSupported,
     Pi30OtherProtocol,
     Pi30PermissionDenied,
+    Pi30TooLong,
     Pi30Truncated,
 )
 
@@ -44,5 +45,5 @@ __all__ = [
     "hid_chunks", "parse_response", "read_until_cr",
     "Pi30BadCrc", "Pi30CommandError", "Pi30DeviceBusy", "Pi30DeviceGone", "Pi30DeviceNotFound",
     "Pi30EmptyFrame", "Pi30Error", "Pi30FrameError", "Pi30Garbled", "Pi30Nak", "Pi30NoStart",
-    "Pi30NotSupported", "Pi30OtherProtocol", "Pi30PermissionDenied", "Pi30Truncated",
+    "Pi30NotSupported", "Pi30OtherProtocol", "Pi30PermissionDenied", "Pi30TooLong", "Pi30Truncated",
 ]

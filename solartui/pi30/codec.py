@@ -25,6 +25,7 @@ from solartui.pi30.errors import (
     Pi30NoStart,
     Pi30NotSupported,
     Pi30OtherProtocol,
+    Pi30TooLong,
     Pi30Truncated,
     _show,
 )
@@ -34,6 +35,9 @@ RESERVED = frozenset({0x28, 0x0D, 0x0A, 0x00})
 HID_REPORT_SIZE = 8
 ACK = "ACK"
 NAK = "NAK"
+# the longest reply in the notes is ~130 bytes (QPIGS of a MAX with its extra fields); a frame
+# many times that is noise or hostile, and one numeric field of 4,300+ digits used to crash int()
+MAX_REPLY = 1024
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,9 @@ def parse_response(raw: bytes, command: str | None = None) -> Response:
     body = frame[:-1].lstrip(b"\n\x00")
     if not body:
         raise Pi30EmptyFrame("empty reply (a bare CR)", frame)
+    if len(body) > MAX_REPLY:
+        raise Pi30TooLong(f"reply of {len(body)} bytes is longer than any PI30 reply "
+                          f"({MAX_REPLY} at most): {_show(body)}", frame)
     if command is not None and _is_echo(body + b"\r", command):
         raise Pi30NotSupported(f"{command}: the device echoed the request (command not "
                                "supported)", frame, command=command)

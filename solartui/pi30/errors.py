@@ -12,7 +12,8 @@ caller like any other link failure.
         │   │   ├── Pi30EmptyFrame               nothing before the CR (or no bytes at all)
         │   │   ├── Pi30Truncated                no CR, or too short to hold a CRC
         │   │   ├── Pi30NoStart                  does not start with '('
-        │   │   └── Pi30BadCrc                   CRC neither raw nor bumped, no CRC-less shape
+        │   │   ├── Pi30BadCrc                   CRC neither raw nor bumped, no CRC-less shape
+        │   │   └── Pi30TooLong                  longer than any PI30 reply (MAX_REPLY bytes)
         │   ├── Pi30Nak                          (NAK: setter refused / query unsupported
         │   ├── Pi30NotSupported                 the request came back as the reply (echo)
         │   └── Pi30OtherProtocol                a PI17/PI18 reply (^0, ^1, ^D...)
@@ -73,6 +74,10 @@ class Pi30NoStart(Pi30Garbled):
 class Pi30BadCrc(Pi30Garbled):
     """The CRC is neither the raw XMODEM value nor the bumped one, and the frame has no
     well-known CRC-less shape."""
+
+
+class Pi30TooLong(Pi30Garbled):
+    """A frame longer than any PI30 reply: noise, or a device feeding us digits."""
 
 
 class Pi30Nak(Pi30FrameError):

@@ -10,6 +10,7 @@ from solartui.errors import MapError, SolartuiError
 from solartui.registers.command_map import CommandMap, parse_command_map
 from solartui.registers.loader import parse_map, read_map_text
 from solartui.registers.model import DeviceMap
+from solartui.user_paths import PathRefused, exists, user_path
 
 AnyMap = DeviceMap | CommandMap
 # a command map says `protocol: pi30` at the top level; everything else is a register map
@@ -43,6 +44,9 @@ def load(path: str | Path) -> AnyMap:
         mtime = p.stat().st_mtime
     except OSError as exc:
         raise MapError(str(p), [f"{p}: cannot read map: {exc.strerror}"]) from None
+    except ValueError:                  # a NUL byte
+        raise MapError(str(p), [f"{p!r}: cannot read map: a path cannot contain a NUL byte"]) \
+            from None
     return _load_cached(str(p), mtime)
 
 
@@ -65,8 +69,18 @@ def all_maps(protocol: str | None = "modbus") -> list:
 def resolve(name: str) -> AnyMap:
     """A map by id (`growatt-protocol-ii`, `voltronic-pi30`) or by path to a YAML file: a
     DeviceMap, or a CommandMap for a `protocol: pi30` file."""
+    if not isinstance(name, str) or not name:
+        raise SolartuiError("a map is named by its id or the path of a map file")
+    if "/" in name or name.startswith("~") or name.endswith((".yaml", ".yml")):
+        try:
+            return load(user_path(name))
+        except PathRefused as exc:
+            raise SolartuiError(f"map {_shown(name)}: {exc}") from None
+    if "\0" in name or len(name) > 128:
+        raise SolartuiError(f"no map with id {_shown(name)}: an id is a short name such as "
+                            "growatt-protocol-ii")
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if exists(p):
         return load(p)
     for f in map_files():
         try:
@@ -76,7 +90,13 @@ def resolve(name: str) -> AnyMap:
         if m.id == name:
             return m
     known = ", ".join(m.id for m in all_maps(protocol=None))
-    raise SolartuiError(f"no map with id '{name}' (known: {known})")
+    raise SolartuiError(f"no map with id {_shown(name)} (known: {known})")
+
+
+def _shown(name: str) -> str:
+    """A map name for a one-line message: quoted, control characters escaped, long ones cut."""
+    text = repr(name)
+    return text if len(text) <= 60 else text[:40] + "..." + text[-12:]
 
 
 def resolve_register_map(name: str) -> DeviceMap:

@@ -31,6 +31,9 @@ _NUM = re.compile(r"^[+-]?\d+(\.\d*)?$")
 _TRUE = {"1", "on", "enable", "enabled", "true", "yes"}
 _FALSE = {"0", "off", "disable", "disabled", "false", "no"}
 EPS = 1e-6
+# the longest number a PI30 reply carries is ~10 characters (`00000.00`); a device (or a USB
+# bridge) sending 5,000 digits got as far as int(), which raises past 4,300 digits
+MAX_NUMBER = 32
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,23 @@ def decode_token(fl: CommandField, raw: str) -> DecodedField:
     return DecodedField(fl, raw, value, text)
 
 
+def _short(raw: str) -> str:
+    """A token for a message: long ones cut, so a hostile reply stays one short line."""
+    return repr(raw) if len(raw) <= 24 else repr(raw[:16]) + f"... ({len(raw)} characters)"
+
+
+def _bounded(raw: str) -> str:
+    if len(raw) > MAX_NUMBER:
+        raise _Bad(f"{_short(raw)} is too long for a number")
+    return raw
+
+
 def _number(fl: CommandField, raw: str):
     if raw and set(raw) == {"-"}:
         return None, "unknown"
+    _bounded(raw)
     if not (_INT if fl.type == "int" else _NUM).match(raw):
-        raise _Bad(f"{raw!r} is not a {'whole ' if fl.type == 'int' else ''}number")
+        raise _Bad(f"{_short(raw)} is not a {'whole ' if fl.type == 'int' else ''}number")
     n = int(raw) if fl.type == "int" else float(raw)
     value = scaled(n, fl.scale)
     places = len(raw.split(".", 1)[1]) if "." in raw else 0
@@ -102,9 +117,9 @@ def _number(fl: CommandField, raw: str):
 
 
 def _list(fl: CommandField, raw: str):
-    items = raw.split()
+    items = [_bounded(x) for x in raw.split()]
     if not items or not all(_NUM.match(x) for x in items):
-        raise _Bad(f"{raw!r} is not a list of numbers")
+        raise _Bad(f"{_short(raw)} is not a list of numbers")
     whole = all(_INT.match(x) for x in items)
     values = tuple(scaled(int(x) if whole else float(x), fl.scale) for x in items)
     return values, (", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
@@ -112,6 +127,7 @@ def _list(fl: CommandField, raw: str):
 
 
 def _enum(fl: CommandField, raw: str):
+    _bounded(raw)
     for key, label in fl.enum.items():
         if raw == key or (isinstance(key, int) and _INT.match(raw) and int(raw) == key):
             return key, label
@@ -122,7 +138,7 @@ def _enum(fl: CommandField, raw: str):
 def _bits(fl: CommandField, raw: str):
     width = fl.first_bit - fl.last_bit + 1
     if len(raw) != width or set(raw) - {"0", "1"}:
-        raise _Bad(f"expected {width} characters of 0 and 1, got {raw!r}")
+        raise _Bad(f"expected {width} characters of 0 and 1, got {_short(raw)}")
     value, on = {}, []
     for pos, ch in enumerate(raw):
         bit = fl.first_bit - pos
@@ -136,7 +152,7 @@ def _bits(fl: CommandField, raw: str):
 
 def _flags(fl: CommandField, raw: str):
     if not raw.isalnum() or not raw.isascii():
-        raise _Bad(f"{raw!r} is not a string of flag characters")
+        raise _Bad(f"{_short(raw)} is not a string of flag characters")
     with_fault = fl.fault_with is not None and raw[fl.fault_with:fl.fault_with + 1] == "1"
     alarms = []
     for i, ch in enumerate(raw):
@@ -160,7 +176,7 @@ def _flag(fl: CommandField, raw: str):
         elif ch.isascii() and ch.isalpha() and state is not None:
             seen[ch.lower()] = state
         else:
-            raise _Bad(f"{raw!r} is not E<letters>D<letters>")
+            raise _Bad(f"{_short(raw)} is not E<letters>D<letters>")
     value = seen.get(fl.letter)
     return value, {True: "enabled", False: "disabled", None: "not reported"}[value]
 
@@ -169,7 +185,7 @@ def _datetime(fl: CommandField, raw: str):
     try:
         value = datetime.strptime(raw, fl.format)
     except ValueError:
-        raise _Bad(f"{raw!r} is not a time in the form {fl.format}") from None
+        raise _Bad(f"{_short(raw)} is not a time in the form {fl.format}") from None
     return value, value.strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -24,11 +24,13 @@ from solartui.registers.command_model import (  # noqa: F401  (re-exported)
 )
 from solartui.registers.loader import GROUPS, NAME_RE, _device, _unknown_keys, check_top_level, \
     read_map_text
+from solartui.registers import checks_spec
 from solartui.registers.model import RUNGS
 from solartui.registers.units import UNITS
 from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
 
-TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings"}
+TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings"} \
+    | {"checks"}
 LINK_KEYS = {"baudrates", "parity", "min_period_ms", "timeout_ms", "readback_delay_ms", "usb"}
 ID_KEYS = {"command", "index", "strip", "expect"}
 CLOCK_KEYS = {"field", "set", "tolerance_s"}
@@ -74,13 +76,15 @@ def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
     fields = {fl.name: fl for c in commands for fl in c.fields}
     clock = _clock(data.get("clock"), f, data.line, fields)
     settings = _settings(data.get("settings"), f, trust, data.line, commands, fields)
+    checks = checks_spec.parse_checks(data.get("checks"), f, set(fields), set(identify),
+                                      clock is not None, data.line)
     if f.items:
         raise MapError(path, f.items)
-    return CommandMap(
+    return checks_spec.attached(checks, CommandMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=trust, link=link, commands=tuple(commands), settings=tuple(settings),
-        identify=identify, clock=clock)
+        identify=identify, clock=clock))
 
 
 def _link(d: Any, f: Findings, line: int) -> CommandLinkSpec:
@@ -140,7 +144,7 @@ def _identify(d: Any, f: Findings, line: int) -> dict[str, IdField]:
 def _clock(d: Any, f: Findings, line: int, fields: dict) -> ClockCommand | None:
     if d is None or not _mapping(d, f, line, "clock", CLOCK_KEYS):
         return None
-    fld = fields.get(d.get("field"))
+    fld = fields.get(d.get("field")) if isinstance(d.get("field"), str) else None
     ok = True
     if fld is None or fld.type != "datetime":
         f.add(d.line, f"clock: field must name a datetime field, not {d.get('field')!r}")

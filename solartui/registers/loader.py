@@ -18,7 +18,9 @@ from solartui.registers.model import (
     Point,
 )
 from solartui.registers.units import UNITS
+from solartui.registers import checks_spec
 from solartui.registers.yaml_lines import Findings, is_int, is_num, parse_yaml
+from solartui.user_paths import PathRefused, read_text
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
           "Settings", "Clock", "Other")
@@ -27,7 +29,7 @@ CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 # register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
 REGISTER_PROTOCOLS = ("modbus", "givenergy")
 TOP_KEYS = {"schema", "device", "protocol", "link", "blocks", "holes", "identify", "clock",
-            "points"}
+            "points"} | {"checks"}
 DEVICE_KEYS = {"id", "vendor", "name", "families", "source", "trust"}
 LINK_KEYS = {"baudrates", "parity", "unit", "units", "min_period_ms", "timeout_ms", "max_read",
              "max_write", "functions"}
@@ -56,9 +58,9 @@ def read_map_text(path: str | Path) -> str:
     """A map file's text; an unreadable file is a MapError like any other finding."""
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MapError(str(p), [f"{p}: cannot read map: {exc.strerror if isinstance(exc, OSError) else exc}"]) from None
+        return read_text(p)
+    except PathRefused as exc:
+        raise MapError(str(p), [f"{p}: cannot read map: {exc}"]) from None
 
 
 def load_map(path: str | Path) -> DeviceMap:
@@ -104,13 +106,15 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     identify = _identify(data.get("identify"), f, data.line)
     clock = _clock(data.get("clock"), f, data.line)
     points = _points(data.get("points"), f, device.get("trust", "generated"), data.line, blocks)
+    checks = checks_spec.parse_checks(data.get("checks"), f, {p.name for p in points},
+                                      set(identify), clock is not None, data.line)
     if f.items:
         raise MapError(path, f.items)
-    return DeviceMap(
+    return checks_spec.attached(checks, DeviceMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
-        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock)
+        points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock))
 
 
 def _device(d: Any, f: Findings) -> dict:

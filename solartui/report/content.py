@@ -67,6 +67,18 @@ class CommissioningReport:
     version: str = __version__
     notes: list[str] = field(default_factory=list)     # paragraphs (the handover's notes)
     handover: Handover = field(default_factory=Handover)
+    checks: list = field(default_factory=list)         # commissioning Verdicts (checks/)
+    dump: "DumpRef | None" = None                      # the register dump attached
+
+
+@dataclass(frozen=True)
+class DumpRef:
+    """A register dump the report attaches: its file name and checksum, so the file sent
+    alongside can be proved to be the one the report means."""
+
+    name: str
+    sha256: str
+    size: int
 
 
 def _link_rows(device) -> list[tuple[str, str]]:

@@ -22,6 +22,8 @@ from solartui.errors import SolartuiError
 from solartui.paths import state_dir
 from solartui.report.content import CommissioningReport
 from solartui.report.render import to_html, to_markdown
+from solartui.user_paths import PathRefused, user_path
+from solartui.safe_open import open_nofollow, refuse_link
 
 HTML_SUFFIXES = (".html", ".htm")
 MD_SUFFIXES = (".md",)
@@ -52,7 +54,10 @@ def report_paths(r: CommissioningReport, output: str | None) -> tuple[Path, Path
 
 def output_paths(output: str) -> tuple[Path, Path]:
     """(Markdown path, HTML path) for `-o output`; a PDF or another extension is refused."""
-    p = Path(output).expanduser()
+    try:
+        p = user_path(output)
+    except PathRefused as exc:
+        raise SolartuiError(f"-o {output!r}: {exc}") from None
     ext = p.suffix.lower()
     if ext in HTML_SUFFIXES:
         return p.with_suffix(".md"), p
@@ -81,11 +86,14 @@ def write_report(r: CommissioningReport, output: str | None = None,
     """Write both files; refuses (writing neither) when one exists, unless `force`."""
     md, html = report_paths(r, output)
     refuse_existing((md, html), force)
+    for path in (md, html):             # --force replaces files, never writes through a link
+        refuse_link(path, "report")
     texts = ((md, to_markdown(r)), (html, to_html(r)))
     for path, text in texts:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w" if force else "x", encoding="utf-8") as f:
+            with open_nofollow(path, "w" if force else "x", what="report",
+                               encoding="utf-8") as f:
                 f.write(text)
         except FileExistsError:
             raise SolartuiError(f"{path} exists: not overwritten (add --force to replace it)") \

@@ -8,10 +8,12 @@ read from a file (`@FILE`), as a site's notes are often written beforehand.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from solartui.errors import SolartuiError
 from solartui.settings import Settings
+from solartui.user_paths import PathRefused, read_text, user_path
+
+MAX_NOTES_BYTES = 1 << 20         # a page of notes is a few KB
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,11 @@ def read_notes(text: str | None) -> str | None:
     """`--notes`: the text itself, or `@FILE` for a file's text (UTF-8)."""
     if text is None or not text.startswith("@"):
         return text
-    path = Path(text[1:]).expanduser()
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise SolartuiError(f"--notes {text}: cannot read {path}: {why}") from None
+        path = user_path(text[1:])
+        return read_text(path, MAX_NOTES_BYTES)
+    except PathRefused as exc:
+        raise SolartuiError(f"--notes {text}: cannot read it: {exc}") from None
 
 
 def prefill(settings: Settings, serial: str, site: str | None = None) -> Handover:

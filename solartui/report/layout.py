@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from solartui.journal import INTERRUPTED
 from solartui.report.content import CommissioningReport
 
 RUNG_NOTE = {
@@ -106,6 +107,12 @@ def _changes(r: CommissioningReport) -> Section:
     bad = [c for c in writes if c.outcome != "verified"]
     s.paragraphs.append(f"{len(writes)} write(s): {len(writes) - len(bad)} verified by read-back"
                         + (f", {len(bad)} not verified — see the outcome column." if bad else "."))
+    unknown = [c for c in writes if c.outcome == INTERRUPTED]
+    if unknown:
+        s.paragraphs.append(
+            f"{len(unknown)} write(s) interrupted before the outcome was known "
+            f"({', '.join(c.what for c in unknown)}): the device may or may not hold the new "
+            "value — read it back before handing over.")
     return s
 
 
@@ -140,6 +147,36 @@ def _values(r: CommissioningReport) -> Section:
     return s
 
 
+def _evidence(readings: dict) -> str:
+    """A verdict's readings in one cell: name value; nested values flattened."""
+    parts = []
+    for k, v in readings.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a} {b}" for a, b in v.items() if b is not None)
+        elif isinstance(v, float):
+            v = f"{v:.1f}"
+        parts.append(f"{k} {v}")
+    return "; ".join(parts)
+
+
+def _checks(r: CommissioningReport) -> Section:
+    s = Section("Commissioning checks")
+    if r.checks:
+        s.headers = ("check", "verdict", "reason", "readings used")
+        s.rows = [(v.title, v.status, v.reason, _evidence(v.readings)) for v in r.checks]
+        failed = [v for v in r.checks if v.status != "pass"]
+        s.paragraphs.append(f"{len(r.checks)} check(s): {len(r.checks) - len(failed)} pass"
+                            + (f", {len(failed)} not — see the verdict column." if failed
+                               else "."))
+    else:
+        s.paragraphs.append("The commissioning checks were not run for this report "
+                            "(solartui report --checks, or solartui check).")
+    if r.dump is not None:
+        s.pairs = [("register dump", r.dump.name), ("sha256", r.dump.sha256),
+                   ("size", f"{r.dump.size} bytes")]
+    return s
+
+
 def sections(r: CommissioningReport) -> list[Section]:
     return [_handover(r), _notes(r), _device(r), Section("Link", pairs=r.link), _clock(r),
-            _changes(r), _trust(r), _signoff(r), _values(r)]
+            _changes(r), _checks(r), _trust(r), _signoff(r), _values(r)]

@@ -6,14 +6,42 @@ Printing that page is the way to a PDF (see files.py for why solartui writes non
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from solartui.report.content import CommissioningReport
 from solartui.report.layout import Section, sections, subtitle, title
 
 
+# Device text (serials, names, error replies) and typed notes go into the Markdown as text, never
+# as markup: raw HTML, links and images (a renderer would fetch them), emphasis, code, tables.
+# (an underscore inside a word, as in point names, makes no emphasis and is left alone)
+_MD_INLINE = re.compile(r"([\\`*\[\]<>|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+_LIST_NUMBER = re.compile(r"\d+(?=[.)])")
+
+
+def md_escape(text) -> str:
+    """Backslash-escape what makes markup inside a line (CommonMark escapes any punctuation)."""
+    return _MD_INLINE.sub(r"\\\1", str(text))
+
+
+def _md_paragraph(text) -> str:
+    """md_escape, and no line may open a list, quote or heading underline; lines keep their
+    breaks (two spaces) and lose leading spaces (which would make a code block)."""
+    lines = []
+    for line in md_escape(text).split("\n"):
+        line = line.lstrip()
+        m = _LIST_NUMBER.match(line)
+        if line[:1] in ("-", "+", "="):
+            line = "\\" + line
+        elif m:
+            line = line[:m.end()] + "\\" + line[m.end():]
+        lines.append(line)
+    return "  \n".join(lines)
+
+
 def _md_cell(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") or " "
+    return md_escape(text).replace("\r", " ").replace("\n", " ") or " "
 
 
 def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -24,20 +52,20 @@ def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str
 
 
 def _md_section(s: Section) -> list[str]:
-    out = [f"## {s.title}", ""]
+    out = [f"## {md_escape(s.title)}", ""]
     for p in s.paragraphs:
-        out += [p.replace("\n", "  \n"), ""]
+        out += [_md_paragraph(p), ""]
     if s.pairs:
         out += _md_table(("", ""), s.pairs)
     if s.rows:
         out += _md_table(s.headers, s.rows)
     for name, rows in s.subtables:
-        out += [f"### {name}", ""] + _md_table(s.headers, rows)
+        out += [f"### {md_escape(name)}", ""] + _md_table(s.headers, rows)
     return out
 
 
 def to_markdown(r: CommissioningReport) -> str:
-    lines = [f"# {title(r)}", "", subtitle(r), ""]
+    lines = [f"# {md_escape(title(r))}", "", _md_paragraph(subtitle(r)), ""]
     for s in sections(r):
         lines += _md_section(s)
     return "\n".join(lines).rstrip() + "\n"
@@ -78,8 +106,9 @@ table.signoff td{height:3.2em}
 #: tables with at most this many rows are kept on one printed page when they fit
 KEEP_ROWS = 25
 
-_GOOD = {"verified", "matches", "hardware-verified"}
-_BAD = {"mismatched", "rejected", "no answer", "unverified", "not sent", "does not match"}
+_GOOD = {"verified", "matches", "hardware-verified", "pass"}
+_BAD = {"mismatched", "rejected", "no answer", "unverified", "not sent", "does not match",
+        "fail", "cannot tell"}
 
 
 def _td(text: str, cls: str = "") -> str:

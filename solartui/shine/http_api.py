@@ -31,6 +31,7 @@ from solartui.devices.writes import MISMATCHED, NO_ANSWER, NOT_SENT, REJECTED
 from solartui.errors import (CommandRejected, ConnectionFailed, LinkBusy, NoAnswer,
                              RegisterUnavailable, ShineError, SolartuiError, UnknownDevice,
                              ValueRejected, WriteForbidden)
+from solartui.log_redact import OneLineLog
 from solartui.shine import http_params as P
 from solartui.shine.http_params import ApiError
 from solartui.shine.server import ShineServer
@@ -103,10 +104,12 @@ class HttpApi:
             raise ShineError("the HTTP API is already running")
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        # handler_cancellation: a caller that hangs up cancels its handler, so a read still
-        # waiting in a datalogger's queue is dropped, not sent (PUTs shield themselves)
+        # a request aiohttp cannot parse is one line in our log, never its traceback (which
+        # carried the whole request line, ?token= included); handler_cancellation: a caller
+        # that hangs up cancels its handler, so a read still waiting in a datalogger's queue is
+        # dropped, not sent (PUTs shield themselves)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
-                               handler_cancellation=True)
+                               logger=OneLineLog(log), handler_cancellation=True)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
@@ -197,8 +200,10 @@ class HttpApi:
             raise ApiError(401, f"{what} needs the API token: add ?token=... or "
                                 "an 'Authorization: Bearer ...' header")
         expected = self.token.encode("utf-8")
-        # every offered token is compared (no short cut), each in constant time
-        matches = [hmac.compare_digest(t.encode("utf-8"), expected) for t in offered]
+        # every offered token is compared (no short cut), each in constant time; a header that
+        # is not UTF-8 (aiohttp keeps its bytes as surrogates) is just a wrong token: 401
+        matches = [hmac.compare_digest(t.encode("utf-8", "surrogateescape"), expected)
+                   for t in offered]
         if not any(matches):
             raise ApiError(401, "wrong API token")
 

@@ -78,12 +78,10 @@ def command(q: dict[str, str], allowed: tuple[str, ...]) -> str:
 
 
 def _number(text: str | None) -> int | None:
-    if text is None:
+    """ASCII digits only: int() would also take "1_0", " 7", "+7" and other scripts' digits."""
+    if text is None or not (text.isascii() and text.isdigit()):
         return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return int(text)
 
 
 def register(q: dict[str, str], name: str = "register", error: str = BAD_REGISTER) -> int:
@@ -118,10 +116,13 @@ def inverter_value(text: str, fmt: str) -> int:
         if len(data) > 2:
             raise ApiError(400, f"{BAD_VALUE} (format=text takes at most 2 bytes)")
         return int.from_bytes(data, "big")
-    try:
-        number = int(text, 16) if fmt == "hex" else int(text)
-    except ValueError:
-        raise ApiError(400, BAD_VALUE) from None
+    # ASCII digits (hex: with an optional 0x) and, in decimal, a sign for the range message;
+    # int() alone would take "1_0" as 10, " 7", and other scripts' digits
+    digits = text[2:] if fmt == "hex" and text[:2] in ("0x", "0X") else text.removeprefix("-")
+    allowed = string.hexdigits if fmt == "hex" else string.digits
+    if not digits or any(c not in allowed for c in digits):
+        raise ApiError(400, BAD_VALUE)
+    number = int(digits, 16) if fmt == "hex" else int(text)
     if not 0 <= number <= MAX_VALUE:
         raise ApiError(400, f"{BAD_VALUE} (0-{MAX_VALUE})")
     return number

@@ -2,7 +2,11 @@
 loopback TCP, a Voltronic PI30 inverter on a pty at 2400 baud, a GivEnergy hybrid behind a
 simulated dongle on loopback TCP, and the embedded Growatt server with one simulated datalogger
 (and its inverter) connected to it over loopback TCP, all started in this process. Used by
-`solartui demo` (TUI and plain) and the tests."""
+`solartui demo` (TUI and plain) and the tests.
+
+The Growatt inverters and the GivEnergy plant share one `site_faults` (a reversed CT, an ignored
+export limit: `solartui demo --fault reversed-ct`), so the commissioning checks can be seen to
+fail as well as pass."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from solartui.sim.givenergy_dongle import GivEnergyDongle
 from solartui.sim.modbus_server import ModbusSimulator
 from solartui.sim.pi30_inverter import Pi30Inverter
 from solartui.sim.pi30_pty import serve_pi30_on_pty
+from solartui.sim.power_flow import PlantFaults, apply_fault
 from solartui.sim.register_bank import RegisterBank
 from solartui.sim.serial_wire import serve_on_pty
 from solartui.sim.shine_logger import SimulatedDatalogger
@@ -25,8 +30,17 @@ DEMO_GIVENERGY_SERIAL = "SA2301G042"
 
 
 class DemoRig:
+    # `solartui demo --fault NAME` sets these before the TUI makes its rig
+    site_fault_names: tuple[str, ...] = ()
+
     def __init__(self, journal=None, shine: bool = True, pi30: bool = True,
-                 givenergy: bool = True):
+                 givenergy: bool = True, site_faults: PlantFaults | None = None):
+        if site_faults is None:
+            site_faults = PlantFaults()
+            for name in self.site_fault_names:
+                apply_fault(site_faults, name)
+        self.site_faults = site_faults
+        self.banks: list[RegisterBank] = []
         self.targets: list[str] = []
         self._stops = []
         self.shine = shine
@@ -40,10 +54,14 @@ class DemoRig:
 
     async def start(self) -> list[str]:
         m = catalog.resolve(DEMO_MAP)
-        wire, pty_sim = await serve_on_pty(
-            [RegisterBank(m, unit=1, identity={"serial": "DEMO000RTU"})], baud=m.link.baudrates[0])
+        rtu_bank = RegisterBank(m, unit=1, identity={"serial": "DEMO000RTU"},
+                                faults=self.site_faults)
+        tcp_bank = RegisterBank(m, unit=1, seed=7, identity={"serial": "DEMO000TCP"},
+                                faults=self.site_faults)
+        self.banks = [rtu_bank, tcp_bank]
+        wire, pty_sim = await serve_on_pty([rtu_bank], baud=m.link.baudrates[0])
         self._stops += [pty_sim.stop, wire.stop]
-        tcp_sim = ModbusSimulator([RegisterBank(m, unit=1, seed=7, identity={"serial": "DEMO000TCP"})])
+        tcp_sim = ModbusSimulator([tcp_bank])
         port = await tcp_sim.start_tcp("127.0.0.1", 0)
         self._stops.append(tcp_sim.stop)
         self.targets = [f"rtu://{wire.client_path}?unit=1", f"tcp://127.0.0.1:{port}?unit=1"]
@@ -55,6 +73,7 @@ class DemoRig:
         if self.givenergy:
             self.dongle = GivEnergyDongle("127.0.0.1", 0, inverter_serial=DEMO_GIVENERGY_SERIAL,
                                           latency=0.15, unsolicited_interval=30.0)
+            self.dongle.plant.faults = self.site_faults
             dongle_port = await self.dongle.start()
             self._stops.append(self.dongle.stop)
             self.targets.append(f"givenergy://127.0.0.1:{dongle_port}")

@@ -10,7 +10,9 @@ inverter would answer (protocols/givenergy.md §4, §8). No I/O here.
   * live values in IR0-59 that move: PV follows a day curve of the inverter's own clock, the
     house load wanders, the battery covers the difference within its charge/discharge limits
     (IR52 + discharge / - charge) and its SOC (IR59) follows, the grid takes the rest (IR30
-    + export / - import), energy counters only rise (`time_scale` speeds that up for demos);
+    + export / - import; sim/power_flow.py: export limiting when `export_limit_w` is set, and
+    the `faults` a reversed CT or an ignored limit), energy counters only rise (`time_scale`
+    speeds that up for demos); `sun` (0-1) pins the daylight for tests;
   * the battery at 0x32 shows the same SOC in its IR60-119 page.
 """
 
@@ -20,6 +22,8 @@ import math
 import random
 import time
 from datetime import datetime, timedelta
+
+from solartui.sim.power_flow import PlantFaults, balance, house_load, sun_fraction
 
 INVERTER, BATTERY = "inverter", "battery"
 MODELS = ("hybrid", "aio")
@@ -49,12 +53,17 @@ def ascii_words(text: str, count: int) -> list[int]:
 
 class GivEnergyPlant:
     def __init__(self, model: str = "hybrid", inverter_serial: str = "SA2114G000", *,
-                 battery_serial: str = "BG2114G000", seed: int = 0, time_scale: float = 1.0):
+                 battery_serial: str = "BG2114G000", seed: int = 0, time_scale: float = 1.0,
+                 faults: PlantFaults | None = None, export_limit_w: float | None = None,
+                 sun: float | None = None):
         if model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, not {model!r}")
         self.model = model
         self.seed = seed
         self.time_scale = time_scale
+        self.faults = faults if faults is not None else PlantFaults()
+        self.export_limit_w = export_limit_w    # the site's limit (no register holds it in the map)
+        self.sun = sun                          # None: by the time of day on the device clock
         self.clock_offset = 0.0         # device clock minus host clock, seconds
         # the independent witness of clock sets: (host time.time() each HR35-40 write was taken,
         # the clock it left, with the fraction of a second the device keeps), one per write
@@ -227,13 +236,13 @@ class GivEnergyPlant:
         hours = dt * self.time_scale / 3600
         t = datetime.fromtimestamp(now + self.clock_offset)
         hod = t.hour + t.minute / 60 + t.second / 3600
-        sun = math.sin(math.pi * (hod - 6) / 14) if 6 <= hod < 20 else 0.0
+        sun = sun_fraction(hod) if self.sun is None else self.sun
         rng = random.Random(f"{self.seed}:{int(now)}")
         hr = self.regs[(INVERTER, 3)]
         pv1 = 2500 * sun * (1 + rng.uniform(-0.03, 0.03))
         pv2 = 2100 * sun * (1 + rng.uniform(-0.03, 0.03))
         pv = pv1 + pv2
-        load = 420 + 180 * math.sin(now / 97.0) + rng.uniform(-25, 25)
+        load = house_load(now, rng.uniform(-25, 25))
         cap_wh = max(hr.get(55, 160), 1) * BATTERY_VOLTS
         max_chg = min(2600.0, cap_wh * hr.get(111, 50) / 100)
         max_dis = min(2600.0, cap_wh * hr.get(112, 50) / 100)
@@ -242,7 +251,11 @@ class GivEnergyPlant:
             batt = -min(surplus, max_chg) if s["soc"] < 100 else 0.0
         else:
             batt = min(-surplus, max_dis) if s["soc"] > hr.get(110, 4) else 0.0
-        grid = pv + batt - load
+        flows = balance(pv, load, batt, export_limit_w=self.export_limit_w, faults=self.faults)
+        if flows.curtailed and pv > 0:
+            pv1, pv2 = pv1 * flows.pv / pv, pv2 * flows.pv / pv
+            pv = flows.pv
+        grid = flows.grid
         s["soc"] = min(100.0, max(0.0, s["soc"] - batt * hours / cap_wh * 100))
         e_pv, e_batt = pv * hours / 1000, abs(batt) * hours / 1000
         s["pv_total"] += e_pv
@@ -259,7 +272,7 @@ class GivEnergyPlant:
             s["in_today"] -= grid * hours / 1000
             s["inv_in_total"] -= grid * hours / 1000
         s["hours"] += hours
-        self._store_live(s, sun, pv1, pv2, load, batt, grid, rng)
+        self._store_live(s, sun, pv1, pv2, load, batt, flows.grid_ct, rng)
 
     def _store_live(self, s, sun, pv1, pv2, load, batt, grid, rng) -> None:
         vpv1 = 330 + 40 * sun if sun > 0 else 0.0

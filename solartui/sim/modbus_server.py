@@ -38,6 +38,7 @@ class Faults:
     exception: int | None = None     # answer every request with this exception code
     corrupt_crc: bool = False        # RTU only: replies go out with a broken CRC
     drop_after: int | None = None    # TCP: close a connection after N requests; RTU: go silent
+    extra_register: bool = False     # register reads answer one register more than asked
 
 
 class _Context(ModbusServerContext):
@@ -65,7 +66,9 @@ class _Context(ModbusServerContext):
         if func_code not in (3, 4) or func_code not in bank.map.link.functions:
             return ExcCodes.ILLEGAL_FUNCTION
         res = bank.read("input" if func_code == 4 else "holding", address, count)
-        return ExcCodes(res) if isinstance(res, int) else res
+        if isinstance(res, int):
+            return ExcCodes(res)
+        return list(res) + [0] if self._sim.faults.extra_register else res
 
     async def async_setValues(self, device_id, func_code, address, values):
         bank = self._bank(device_id)

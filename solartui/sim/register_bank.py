@@ -15,11 +15,15 @@ import time
 from datetime import datetime
 
 from solartui.errors import CodecError
+from solartui.registers.checks_spec import checks_for
 from solartui.registers.codec import raw_limits, raw_to_words, scaled, words_to_raw
 from solartui.registers.model import INTEGER_TYPES, DeviceMap, Field, Point
+from solartui.sim.power_flow import Flows, PlantFaults, balance, house_load, sun_fraction
 
 ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE = 1, 2, 3
 RATED_W = 5000.0                      # the simulated plant's PV peak, in watts
+BATTERY_WH = 10000.0                  # the simulated battery, where the map has one
+BATTERY_MAX_W = 2000.0                # its charge and discharge limit
 DEFAULT_IDENTITY = {"firmware": "DH1.0 ", "model": 0x00102231, "device_type": 5100,
                     "protocol_version": 207}
 _PV_STRING = re.compile(r"pv\d")
@@ -74,7 +78,8 @@ class RegisterBank:
     """One simulated device: holding and input words, a clock, and values that move."""
 
     def __init__(self, device_map: DeviceMap, *, unit: int = 1, seed: int = 0,
-                 clock_offset: float = 0.0, identity: dict | None = None):
+                 clock_offset: float = 0.0, identity: dict | None = None,
+                 faults: PlantFaults | None = None):
         self.map = device_map
         self.unit = unit
         self.seed = seed
@@ -105,6 +110,16 @@ class RegisterBank:
         # the clock it left: the whole second written, or for a write without the seconds the
         # running clock with its fraction), one entry per write
         self.clock_sets: list[tuple[float, datetime]] = []
+        # the site around the inverter (sim/power_flow.py), on the points the map's checks
+        # section names: PV, load, battery, grid = PV + battery − load, export limiting
+        self.faults = faults if faults is not None else PlantFaults()
+        self.sun: float | None = None            # 0-1 pins the daylight (tests); None: clock
+        self.export_limit_w: float | None = None  # for maps with no export-limit register
+        self.flows: Flows | None = None
+        self._soc = 60.0
+        self._roles = checks_for(device_map).points
+        if self._roles:
+            self._store_flows(self._flows_now(time.time(), None, 0.0))
 
     # --- seeding -------------------------------------------------------------------------------
 
@@ -316,12 +331,16 @@ class RegisterBank:
         now = time.time() if now is None else now
         lt = time.localtime(now)
         hour = lt.tm_hour + lt.tm_min / 60 + lt.tm_sec / 3600
-        sun = math.sin(math.pi * (hour - 6) / 14) if 6 <= hour < 20 else 0.0
+        sun = sun_fraction(hour) if self.sun is None else self.sun
         rng = random.Random(f"{self.seed}:{self.unit}:{int(now)}")
         pv_w = RATED_W * sun * (1 + rng.uniform(-0.03, 0.03))
         ac_w = pv_w * 0.97
         dt = 0.0 if self._last_tick is None else min(max(now - self._last_tick, 0.0), 6 * 3600)
         self._last_tick = now
+        flows = None
+        if self._roles:
+            flows = self._flows_now(now, rng, dt, pv_w)
+            pv_w, ac_w = flows.pv, max(flows.pv + flows.battery, 0.0) * 0.97
         for p in self.map.points:
             if p.table != "input" or p.access != "r" or p.alias_of or p.type in ("ascii", "hhmm", "hhmm_dec") or p.enum or p.bits:
                 continue
@@ -330,6 +349,74 @@ class RegisterBank:
             value = self._live(p, sun, pv_w, ac_w, dt, rng)
             if value is not None:
                 self._store(p.table, p.address, self._encode(p, _raw_for(p, value)))
+        if flows is not None:
+            self._store_flows(flows)
+
+    # --- the site's power flows ----------------------------------------------------------------
+
+    def _role_value(self, role: str) -> float | None:
+        names = self._roles.get(role)
+        if not names:
+            return None
+        try:
+            v = self.value(names[0])
+        except (KeyError, CodecError):
+            return None
+        return float(v) if isinstance(v, (int, float)) else None
+
+    def export_limit(self) -> float | None:
+        """The export limit the inverter is set to, in W (None: not limiting)."""
+        enable = self._role_value("export_limit_enable")
+        if enable is not None and enable == 0:
+            return None
+        watts = self._role_value("export_limit_w")
+        if watts is not None:
+            return watts
+        pct, rated = self._role_value("export_limit_percent"), self._role_value("rated_power")
+        if pct is not None and rated:
+            return max(pct, 0.0) / 100 * rated
+        return self.export_limit_w
+
+    def _flows_now(self, now: float, rng: random.Random | None, dt: float,
+                   pv_w: float | None = None) -> Flows:
+        if pv_w is None:
+            lt = time.localtime(now)
+            sun = (sun_fraction(lt.tm_hour + lt.tm_min / 60) if self.sun is None else self.sun)
+            pv_w = RATED_W * sun
+        load = house_load(now, rng.uniform(-25, 25) if rng else 0.0, base=600.0)
+        batt = 0.0
+        if "battery_soc" in self._roles:
+            surplus = pv_w - load
+            if surplus >= 0:
+                batt = -min(surplus, BATTERY_MAX_W) if self._soc < 100 else 0.0
+            else:
+                batt = min(-surplus, BATTERY_MAX_W) if self._soc > 10 else 0.0
+            self._soc = min(100.0, max(0.0, self._soc - batt * dt / 3600 / BATTERY_WH * 100))
+        self.flows = balance(pv_w, load, batt, export_limit_w=self.export_limit(),
+                             faults=self.faults)
+        return self.flows
+
+    def _store_flows(self, fl: Flows) -> None:
+        """The flows onto the points the checks section names (a test's set_raw stays)."""
+        values = {"load_power": fl.load, "grid_power": fl.grid_ct,
+                  "grid_export_power": max(fl.grid_ct, 0.0),
+                  "grid_import_power": max(-fl.grid_ct, 0.0), "battery_power": fl.battery,
+                  "battery_charge_power": max(-fl.battery, 0.0),
+                  "battery_discharge_power": max(fl.battery, 0.0),
+                  "battery_soc": self._soc, "bms_soc": self._soc}
+        pv = self._roles.get("pv_power", ())
+        values.update({name: fl.pv / len(pv) for name in pv})
+        for role, names in self._roles.items():
+            for name in names if role in values else ():
+                self._put_value(name, values[role])
+        for name in pv:
+            self._put_value(name, values[name])
+
+    def _put_value(self, name: str, value: float) -> None:
+        p = self.map.point(name)
+        if p.access != "r" or any((p.table, a) in self._pinned for a in range(p.address, p.end + 1)):
+            return
+        self._store(p.table, p.address, self._encode(p, _raw_for(p, value)))
 
     def _live(self, p: Point, sun: float, pv_w: float, ac_w: float, dt: float,
               rng: random.Random) -> float | None:

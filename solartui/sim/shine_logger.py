@@ -45,6 +45,8 @@ class LoggerFaults:
     delay: float = 0.0          # seconds before answering each command
     no_announce: bool = False   # never send 0x03 (only pings and data)
     garbage: bool = False       # a few junk bytes on the wire before each data record
+    truncated: bool = False     # a data record cut short (a lost segment's leftover) before
+                                # each data record and each command reply
 
 
 def _bank_serial(bank: RegisterBank) -> str:
@@ -307,7 +309,16 @@ class SimulatedDatalogger:
         counter = "data" if rtype == F.DATA else "buffered"
         for rec in self._records(rtype, "input", ts):
             await self._send_record(rec, counter, self.unit, counted=rtype == F.DATA,
-                                    prefix=JUNK if self.faults.garbage else b"")
+                                    prefix=(JUNK if self.faults.garbage else b"")
+                                    + self._cut_record())
+
+    def _cut_record(self) -> bytes:
+        """The "truncated" fault: the first two thirds of a data record, its header intact."""
+        if not self.faults.truncated:
+            return b""
+        rec = self._records(F.DATA, "input", L.logger_time(self.clock_offset))[0]
+        wire = R.encode(rec, self._next_tid(), self.protocol, self.unit)
+        return wire[:len(wire) * 2 // 3]
 
     # --- periodic roles ------------------------------------------------------------------------
 
@@ -348,7 +359,8 @@ class SimulatedDatalogger:
                 await asyncio.sleep(self.faults.delay)
             unit = self.unit if inverter_command else LOGGER_UNIT
             replies = self._answer(rec)
-            await self._send(b"".join(R.encode(r, frame.tid, frame.protocol, unit) for r in replies))
+            await self._send(self._cut_record()
+                             + b"".join(R.encode(r, frame.tid, frame.protocol, unit) for r in replies))
             self.stats["commands"] += 1
             if self._reboot:
                 self.stats["reboots"] += 1

@@ -4,7 +4,9 @@ Why this shape: a spreadsheet or pandas reads it as is (ISO time stamp first, en
 enum labels as text, an empty cell where a point failed, a `note` saying why). Rows are appended
 and fsynced one by one, so a crash or power cut loses at most the row being written; a torn last
 line from such a crash is cut off before the next row goes in. A file whose header names other
-columns is never rewritten or mixed into: the logger refuses to start.
+columns is never rewritten or mixed into: the logger refuses to start. Nor is a symlink (or
+anything but a regular file) at the CSV's path: it is opened with O_NOFOLLOW, never truncated
+through (safe_open.py). Text cells are guarded against spreadsheet formulas (guard_cell).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
 from solartui.errors import SolartuiError
 from solartui.registers.model import Point
+from solartui.safe_open import open_nofollow, refuse_link
 
 
 def column(point) -> str:
@@ -61,10 +65,25 @@ def cell(reading) -> str:
     return d.text
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def guard_cell(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
+    leading ' so it stays text; numbers, negative ones too, are left as they are."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_line(values: list[str]) -> str:
+    """One CSV line; every cell (header, device text, notes) guarded against formulas."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(values)
-    return buf.getvalue()
+    # "\r\n" makes the writer quote a cell holding a bare CR too (with "\n" it did not, and a
+    # reader split the row there); the file's own line ends stay "\n"
+    csv.writer(buf, lineterminator="\r\n").writerow([guard_cell(v) for v in values])
+    return buf.getvalue()[:-2] + "\n"
 
 
 class CsvSink:
@@ -76,7 +95,9 @@ class CsvSink:
         self._file = None
 
     def check(self) -> None:
-        """Refuse (SolartuiError) if the file exists with another header; nothing is written."""
+        """Refuse (SolartuiError) if the file is a symlink, or exists with another header;
+        nothing is written."""
+        refuse_link(self.path, "csv")
         try:
             with open(self.path, encoding="utf-8", newline="") as fh:
                 first = fh.readline()
@@ -88,9 +109,10 @@ class CsvSink:
         if not first.endswith("\n"):
             return                      # empty, or a header torn by a crash: rewritten on open
         found = next(csv.reader([first.rstrip("\r\n")]), [])
-        if found != self.header:
+        header = [guard_cell(h) for h in self.header]      # as it was written
+        if found != header:
             diff = next((f"column {i + 1} is {a!r} there, {b!r} here"
-                         for i, (a, b) in enumerate(zip(found, self.header)) if a != b),
+                         for i, (a, b) in enumerate(zip(found, header)) if a != b),
                         f"it has {len(found)} columns, this device logs {len(self.header)}")
             raise SolartuiError(
                 f"{self.path} was written with other columns than device {self.device} logs "
@@ -103,7 +125,8 @@ class CsvSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._cut_torn_line()
-            self._file = open(self.path, "a", encoding="utf-8", newline="")
+            self._file = open_nofollow(self.path, "a", what="csv", encoding="utf-8",
+                                       newline="")
             if self._file.tell() == 0:
                 self._write(_csv_line(self.header))
         except OSError as exc:
@@ -111,7 +134,7 @@ class CsvSink:
 
     def _cut_torn_line(self) -> None:
         try:
-            with open(self.path, "rb+") as fh:
+            with open_nofollow(self.path, "r+", what="csv", binary=True) as fh:
                 size = fh.seek(0, os.SEEK_END)
                 if size == 0:
                     return

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from solartui.errors import SolartuiError
+from solartui.safe_open import open_nofollow
 from solartui.site.csv_sink import iso
 
 
@@ -27,8 +28,8 @@ class ErrorLog:
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")
-        except OSError as exc:
+            self._file = open_nofollow(self.path, "a", what="the error log", encoding="utf-8")
+        except OSError as exc:          # UnsafePath is no OSError: it keeps its own message
             raise SolartuiError(f"cannot write the error log {self.path}: "
                                 f"{exc.strerror}") from None
 

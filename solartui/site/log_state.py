@@ -62,7 +62,7 @@ class LogState:
                          if isinstance(d, dict) and isinstance(d.get("last"), (int, float))}
         except FileNotFoundError:
             self.last = {}
-        except (OSError, ValueError, AttributeError, TypeError):
+        except (OSError, ValueError, AttributeError, TypeError, RecursionError):
             self.last = {}          # unreadable: start afresh rather than refuse to log
 
     def lock(self) -> None:

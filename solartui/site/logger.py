@@ -27,6 +27,7 @@ from solartui.site.csv_sink import CsvSink, cell, header_for
 from solartui.site.error_log import ErrorLog
 from solartui.site.log_state import LogState, find_gap
 from solartui.site.site_file import Site, SiteDevice
+from solartui.safe_open import refuse_link
 
 SILENT = "silent"
 
@@ -50,13 +51,17 @@ class DeviceRun:
         return [""] * len(self.spec.points)
 
     async def read(self) -> tuple[list[str], str, object]:
-        """(cells, note, status) of one poll; never raises a SolartuiError."""
+        """(cells, note, status) of one poll; raises nothing but a cancellation: a failure of
+        this device is its row's note, and the other devices go on."""
         try:
             readings = await self.device.poll(list(self.spec.points))
         except asyncio.CancelledError:
             raise
         except (SolartuiError, OSError) as exc:
             return self.empty(), f"no answer: {exc}", SILENT
+        except Exception as exc:  # a bug reading one device must not stop the rest of the site
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            return self.empty(), f"internal error: {why}", SILENT
         cells = [cell(r) for r in readings]
         counted = [r for r in readings if not getattr(r, "absent", False)]
         failed = [r for r in counted if not r.ok]
@@ -97,6 +102,7 @@ class SiteLogger:
         sinks = self._sinks = self.sinks()
         for sink in sinks:
             sink.check()
+        refuse_link(self.site.error_log, "the error log")     # opened with O_NOFOLLOW too
         self.state.lock()
         try:
             self.state.load()

@@ -8,7 +8,7 @@ SiteError carries them all. Nothing opens a port here; the result is plain datac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ from solartui.registers.command_model import CommandField, CommandMap
 from solartui.registers.model import DeviceMap, Point
 from solartui.registers.suggest import no_such
 from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
+from solartui.user_paths import PathRefused, absolute, read_text, user_path
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices")
 TOP_REQUIRED = ("schema", "site", "period", "devices")
-DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period")
+DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period", "intended",
+               "export_limit_w")
 DEVICE_REQUIRED = ("name", "target", "map")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SERIAL_SCHEMES = ("rtu", "pi30", "hidraw")
@@ -53,6 +55,8 @@ class SiteDevice:
     line: int                           # where the device starts in the site file
     target_line: int = 0
     csv_line: int = 0
+    intended: dict = field(default_factory=dict)    # point -> the value the site wants (checks)
+    export_limit_w: float | None = None             # the site's export limit (checks)
 
     @property
     def is_pi30(self) -> bool:
@@ -104,15 +108,34 @@ def _period(value: Any, f: Findings, line: int, device: str | None) -> float | N
 
 def read_site_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise SiteError(str(path), [f"{path}: cannot read site file: {why}"]) from None
+        return read_text(path)
+    except PathRefused as exc:
+        raise SiteError(str(path), [f"{path}: cannot read site file: {exc}"]) from None
+
+
+def _file_path(value: Any, folder: Path, f: Findings, line: int, key: str,
+               device: str | None) -> Path | None:
+    """A csv or error_log path as written (relative to the site file's folder), or None with a
+    finding: empty, not text, a NUL byte, ~nosuchuser, a name too long."""
+    if not (isinstance(value, str) and value.strip()):
+        f.add(line, f"{key} must be a file path", device)
+        return None
+    try:
+        return user_path(value, folder)
+    except PathRefused as exc:
+        f.add(line, f"{key}: {exc}", device)
+        return None
 
 
 def load_site(path: str | Path) -> Site:
     """Read and validate a site file; SiteError lists every problem."""
-    p = Path(path)
+    if isinstance(path, str):
+        try:
+            p = user_path(path)
+        except PathRefused as exc:
+            raise SiteError(path, [f"{path!r}: cannot read site file: {exc}"]) from None
+    else:
+        p = path
     return parse_site(read_site_text(p), p)
 
 
@@ -146,10 +169,8 @@ def parse_site(text: str, path: Path) -> Site:
     folder = path.parent
     error_log = folder / f"{path.stem}.errors.log"
     if data.get("error_log") is not None:
-        if isinstance(data["error_log"], str) and data["error_log"].strip():
-            error_log = folder / Path(data["error_log"]).expanduser()
-        else:
-            f.add(key_line(data, "error_log"), "error_log must be a file path")
+        error_log = _file_path(data["error_log"], folder, f, key_line(data, "error_log"),
+                               "error_log", None) or error_log
     devices: list[SiteDevice] = []
     raw_devices = data.get("devices")
     if raw_devices is not None:
@@ -171,9 +192,11 @@ def parse_site(text: str, path: Path) -> Site:
 
 
 def _resolve_map(name: str, folder: Path):
-    p = Path(name).expanduser()
-    if p.suffix in (".yaml", ".yml") or "/" in name:
-        return catalog.resolve(str(p if p.is_absolute() else folder / p))
+    if name.endswith((".yaml", ".yml")) or "/" in name or name.startswith("~"):
+        try:
+            return catalog.resolve(str(user_path(name, folder)))
+        except PathRefused as exc:
+            raise SolartuiError(f"map: {exc}") from None
     return catalog.resolve(name)
 
 
@@ -202,7 +225,9 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
         else:
             seen[name] = key_line(d, "name")
     target = None
-    if isinstance(d.get("target"), str):
+    if isinstance(d.get("target"), str) and "\0" in d["target"]:
+        f.add(key_line(d, "target"), "target: a URL cannot contain a NUL byte", label)
+    elif isinstance(d.get("target"), str):
         try:
             target = parse_target(d["target"])
         except SolartuiError as exc:
@@ -229,10 +254,12 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
         period = _period(d["period"], f, key_line(d, "period"), label) or site_period
     csv = folder / f"{name}.csv" if isinstance(name, str) else folder / "device.csv"
     if d.get("csv") is not None:
-        if isinstance(d["csv"], str) and d["csv"].strip():
-            csv = folder / Path(d["csv"]).expanduser()
-        else:
-            f.add(key_line(d, "csv"), "csv must be a file path", label)
+        csv = _file_path(d["csv"], folder, f, key_line(d, "csv"), "csv", label) or csv
+    intended = _intended(d, m, f, label) if m is not None else {}
+    limit = d.get("export_limit_w")
+    if limit is not None and not (is_num(limit) and limit >= 0):
+        f.add(key_line(d, "export_limit_w"), "export_limit_w must be a number of watts ≥ 0",
+              label)
     if len(f.items) > bad or target is None or m is None:
         return None
     if not target.is_pi30:
@@ -240,7 +267,26 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
     return SiteDevice(name=name, target=target, target_text=d["target"], map=m,
                       unit=None if target.is_pi30 else unit, points=points, csv=csv,
                       period=period, line=key_line(d), target_line=key_line(d, "target"),
-                      csv_line=key_line(d, "csv"))
+                      csv_line=key_line(d, "csv"), intended=intended,
+                      export_limit_w=None if limit is None else float(limit))
+
+
+def _intended(d: dict, m, f: Findings, label) -> dict:
+    """The settings the site wants (`solartui check` lists any that differ): point -> value."""
+    v = d.get("intended")
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        f.add(key_line(d, "intended"), "intended must map point names to values", label)
+        return {}
+    names = ({fl.name for c in m.commands for fl in c.fields} if isinstance(m, CommandMap)
+             else {p.name for p in m.points})
+    for name, value in v.items():
+        if name not in names:
+            f.add(key_line(v, name), f"intended: no point '{name}' in map {m.id}", label)
+        elif not (is_num(value) or isinstance(value, str)):
+            f.add(key_line(v, name), f"intended: {name} must be a number or a label", label)
+    return dict(v)
 
 
 def _check_protocol(target: Target, m, f: Findings, line: int, label) -> None:
@@ -375,9 +421,9 @@ def _channels(devices: list[SiteDevice], f: Findings) -> list[Channel]:
 
 def _check_files(devices: list[SiteDevice], error_log: Path, f: Findings) -> None:
     """Two devices writing one CSV would mix columns; the error log is not a CSV either."""
-    owner: dict[Path, str] = {error_log.resolve(): "the error log"}
+    owner: dict[Path, str] = {absolute(error_log): "the error log"}
     for dev in devices:
-        p = dev.csv.resolve()
+        p = absolute(dev.csv)
         if p in owner:
             f.add(dev.csv_line, f"csv {dev.csv} is also written by {owner[p]}", dev.name)
         else:

@@ -44,6 +44,7 @@ from solartui.registers import catalog
 from solartui.registers.command_model import CommandMap
 from solartui.registers.model import TABLES, DeviceMap
 from solartui.registers.yaml_lines import Findings, is_int, key_line, parse_yaml
+from solartui.user_paths import PathRefused, read_text
 
 REGISTER_TOP = {"schema", "map", "source", "points", "identify", "clock"}
 COMMAND_TOP = {"schema", "map", "source", "commands", "settings", "identify"}
@@ -142,10 +143,9 @@ def shipped_fixtures() -> list[Path]:
 def load_fixture(path: str | Path) -> Fixture:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise FixtureError(str(p), [f"{p}: cannot read fixture: {why}"]) from None
+        text = read_text(p)
+    except PathRefused as exc:
+        raise FixtureError(str(p), [f"{p}: cannot read fixture: {exc}"]) from None
     return parse_fixture(text, str(p))
 
 

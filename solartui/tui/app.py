@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from solartui.errors import SolartuiError
+from solartui.errors import SolartuiError, said_in_tui
 from solartui.journal import Journal
 from solartui.links.target import parse_target
 from solartui.session import Session
@@ -41,6 +41,7 @@ class SolartuiApp(App):
         ("f5", "show_server", "Server"),
         ("f6", "write_report", "Report"),
         ("f7", "show_journal", "Journal"),
+        ("f8", "show_checks", "Checks"),
         ("ctrl+t", "show_traffic", "Traffic"),
         ("ctrl+o", "show_connect", "Connect"),
         ("ctrl+d", "show_discover", "Discover"),
@@ -304,6 +305,11 @@ class SolartuiApp(App):
         if not isinstance(self.screen, JournalScreen):
             self.push_screen(JournalScreen())
 
+    def action_show_checks(self) -> None:
+        from solartui.tui.screens.checks import ChecksScreen
+        if self._need_device() and not isinstance(self.screen, ChecksScreen):
+            self.push_screen(ChecksScreen())
+
     def action_show_traffic(self) -> None:
         from solartui.tui.screens.traffic import TrafficScreen
         self.push_screen(TrafficScreen())
@@ -323,6 +329,9 @@ class SolartuiApp(App):
                             self.action_write_report)
         yield SystemCommand("Growatt server", "Dataloggers connected to the embedded Shine server",
                             self.action_show_server)
+        yield SystemCommand("Commissioning checks", "Identity, clock, CT direction, export "
+                            "limit, battery, settings: pass, fail or cannot tell",
+                            self.action_show_checks)
         yield SystemCommand("Traffic log", "Every frame and write outcome", self.action_show_traffic)
         yield SystemCommand("Journal", "Every write and clock set: this device's or all, "
                             "old → new, outcome, from which door (f7)", self.action_show_journal)
@@ -369,7 +378,7 @@ class SolartuiApp(App):
             return
         error = event.worker.error
         if isinstance(error, SolartuiError):
-            self.notify(str(error), severity="error", timeout=8)
+            self.notify(said_in_tui(error), severity="error", timeout=8)
         else:
             self.log.error(repr(error))
             self.notify(f"internal error: {type(error).__name__}: {error}", severity="error",

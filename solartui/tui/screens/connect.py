@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 
-from solartui.errors import TargetError
+from solartui.errors import TargetError, said_in_tui
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 
@@ -81,7 +81,7 @@ class ConnectScreen(Screen):
 
     def failed(self, target: str, exc: Exception) -> None:
         """The app's word that `target` could not be opened (the notification says it too)."""
-        self.query_one("#error", Static).update(f"{target}: {exc}")
+        self.query_one("#error", Static).update(f"{target}: {said_in_tui(exc)}")
 
     @on(OptionList.OptionSelected, "#recent")
     def _recent(self, event: OptionList.OptionSelected) -> None:

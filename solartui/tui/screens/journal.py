@@ -2,7 +2,9 @@
 
 Opened with f7 (f7 or escape closes it). It lists this device's entries (`a` shows every device's)
 with time, point, old → new, outcome and the door the write came through (cli, tui, http,
-server), filtered by typing after `/` like the live screen. Rows come from journal_view (the same
+server), filtered by typing after `/` like the live screen. A write whose outcome never came (the
+program writing it was killed after journalling its intent) shows as "interrupted" in bold, with
+"outcome unknown — interrupted" and what to do in the detail line and a count in the status line. Rows come from journal_view (the same
 reading the CLI's `journal` command and the report use). The journal is a file any process may
 append to (the CLI, the Growatt server, this app's own writes), so the screen re-reads it when it
 is shown, when a write finishes, and whenever the file's size or time changes (checked every
@@ -20,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from solartui.errors import SolartuiError
+from solartui.journal import INTERRUPTED, PENDING
 from solartui.journal_view import JournalRow, rows
 
 CHECK_SECONDS = 1.0
@@ -39,7 +42,12 @@ def _change(r: JournalRow) -> str:
     return f"{r.old or '?'} → {r.new or '?'}"
 
 
+SHORT = {INTERRUPTED: ("interrupted", "bold yellow"), PENDING: ("writing…", "yellow")}
+
+
 def _outcome(r: JournalRow) -> Text:
+    if r.outcome in SHORT:
+        return Text(*SHORT[r.outcome])          # the whole phrase is in the detail line
     outcome = r.outcome.lower()
     if any(outcome.startswith(g) for g in GOOD):
         return Text(r.outcome, style="green")
@@ -74,6 +82,7 @@ class JournalScreen(Screen):
         self.all_devices = False
         self.shown: list[JournalRow] = []
         self._rows: list[JournalRow] = []
+        self._note = ""                 # lines of the file that could not be read
         self._stamp = None
         self._columns = NARROW
 
@@ -130,10 +139,15 @@ class JournalScreen(Screen):
         journal = self.journal
         self._stamp = self._file_stamp()
         try:
-            entries = journal.entries() if journal is not None else []
+            read = journal.read() if journal is not None else None
         except SolartuiError as exc:
             self.notify(str(exc), severity="error", timeout=8)
-            entries = []
+            read = None
+        entries = read.entries if read is not None else []
+        note = read.note if read is not None else ""
+        if note and note != self._note:
+            self.notify(note, severity="warning", timeout=8)
+        self._note = note
         serial = None if self.all_devices else self.serial
         self._rows = list(reversed(rows(entries, serial)))      # newest first
         self._fill()
@@ -171,8 +185,11 @@ class JournalScreen(Screen):
         whose = ("every device" if self.all_devices or serial is None
                  else f"device {serial} (a: every device)")
         path = getattr(self.journal, "path", "no journal")
+        unknown = sum(1 for r in self._rows if r.outcome == INTERRUPTED)
+        extra = (f" · {unknown} interrupted: outcome unknown" if unknown else "") + (
+            f" · {self._note}" if self._note else "")
         self.query_one("#journal-status", Static).update(
-            f"{len(self.shown)} of {len(self._rows)} entries · {whose} · {path}")
+            f"{len(self.shown)} of {len(self._rows)} entries · {whose} · {path}{extra}")
 
     @on(DataTable.RowHighlighted)
     def _detail(self, _event=None) -> None:
