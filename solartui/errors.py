@@ -63,6 +63,19 @@ class ConnectionFailed(LinkError):
     """The port or socket could not be opened, or was lost."""
 
 
+class NotSent(LinkError):
+    """The link refused a transaction before any byte of it went out: the device is unchanged."""
+
+
+class LinkBusy(NotSent):
+    """Too many transactions already wait on this link; try again later (HTTP 503)."""
+
+
+class DataloggerMoved(NotSent, ConnectionFailed):
+    """The datalogger's connection changed after the write was planned: it is not sent to the
+    new connection, whose device was never read."""
+
+
 class Unidentified(SolartuiError):
     """No map identified the device; `kind` says why: "refused", "no-answer", "wrong-unit",
     "no-map" (see devices/diagnose.py), or "unknown" before diagnosis. `identities` holds what

@@ -70,6 +70,7 @@ async def test_serve_with_a_simulated_datalogger_then_sigterm():
     (["--tz", "Mars/Olympus"], "unknown time zone"),
     (["--port", "70000"], "outside 0-65535"),
     (["--map", "nosuchmap"], "no map"),
+    (["--allow", "LOG1,10.0.0.0/33"], "neither a network (CIDR) nor a datalogger serial"),
 ])
 async def test_serve_refuses_bad_options_in_one_line(args, says):
     code, out, err = await cli("serve", "--device-host", "127.0.0.1", "--port", "0",

@@ -477,9 +477,9 @@ async def test_token_guards_puts_only(guarded, caplog):
     assert guarded.sims["SIMLOG0001"].stats["commands"] == 0
     assert (await guarded.put(put + f"&token={TOKEN}"))[:2] == (200, "OK")
     assert (await guarded.put(put, headers={"Authorization": f"Bearer {TOKEN}"}))[:2] == (200, "OK")
-    # GETs stay open, and a token in a GET query does not count as a parameter
+    # listing needs it too (issue 21); a token in a GET query does not count as a parameter
     status, body, _ = await guarded.get("/datalogger")
-    assert status == 200 and "SIMLOG0001" in json.loads(body)
+    assert status == 401 and "SIMLOG0001" not in body
     status, body, _ = await guarded.get(f"/datalogger?token={TOKEN}")
     assert status == 200 and "SIMLOG0001" in json.loads(body)
     logged = [r.getMessage() for r in caplog.records if r.name == "solartui.shine.http"]

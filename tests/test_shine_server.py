@@ -229,15 +229,25 @@ async def test_idle_connection_is_closed(rig):
     writer.close()
 
 
-async def test_reconnecting_datalogger_takes_over_its_serial(rig):
+async def test_reconnecting_datalogger_gets_its_serial_once_the_silent_old_socket_is_closed(rig):
+    """A rebooted datalogger's old socket stays half-open: the new connection's ping is ignored
+    until the old one fails a liveness check, then the next one registers it (issue 21)."""
     r1, w1 = await asyncio.open_connection("127.0.0.1", rig.port)
     w1.write(R.encode(R.InverterRecord(F.DATA, "TAKE000001", "TAKEINV001", None, (R.Group(0, (1,)),)), 1, 6))
     await until(lambda: "TAKE000001" in rig.loggers)
+    old_port = rig.loggers["TAKE000001"].port
     r2, w2 = await asyncio.open_connection("127.0.0.1", rig.port)
+    w2.write(R.encode(R.Ping("TAKE000001"), 1, 6))
+    await until(lambda: rig.counters["claims_refused"] == 1)
+    assert rig.loggers["TAKE000001"].port == old_port                  # not taken by a ping
+    await until(lambda: "TAKE000001" not in rig.loggers, timeout=5)     # silent: closed
+    assert rig.counters["holders_closed"] == 1
     w2.write(R.encode(R.Ping("TAKE000001"), 1, 6))
     await until(lambda: rig.loggers.get("TAKE000001") is not None
                 and rig.loggers["TAKE000001"].port == w2.get_extra_info("sockname")[1])
-    assert "TAKEINV001" in rig.loggers["TAKE000001"].inverters       # knowledge kept
+    state = rig.loggers["TAKE000001"]
+    assert state.previous == f"127.0.0.1:{old_port}" and not state.moved
+    assert state.history.startswith(f"reconnected (was port {old_port})")
     await asyncio.wait_for(r1.read(), 2)                                # the ACK, then EOF:
     assert r1.at_eof()                                                  # old socket closed
     w1.close()

@@ -4,6 +4,11 @@ Dataloggers connect to --device-host:--port (default 0.0.0.0:5781: they are on t
 grottserver-compatible HTTP API listens on --host:--http-port (default 127.0.0.1:5782). Binding
 the API to any other address needs --token, which every PUT must then carry. Everything is
 logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it cleanly.
+
+--allow limits who may use the datalogger port: items separated by commas, the option repeatable
+(or SOLARTUI_ALLOW, space separated); an address or CIDR network (192.168.1.0/24) admits
+connections from there only, anything else is a datalogger serial, and then only the serials
+listed may register. With a token, listing and reading devices over HTTP needs it too.
 """
 
 from __future__ import annotations
@@ -46,9 +51,12 @@ def _port(value: int, what: str) -> int:
               help="Seconds between commands to one datalogger (the inverter's RS485 period).")
 @click.option("--idle-timeout", type=float, default=600.0, show_default=True,
               help="Close a datalogger connection silent for this many seconds.")
+@click.option("--allow", "allow", multiple=True, envvar="SOLARTUI_ALLOW", metavar="SERIAL|CIDR,...",
+              help="Only these datalogger serials may register / only these networks may connect "
+                   "(comma-separated, repeatable; env SOLARTUI_ALLOW).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame-level event (DEBUG).")
 def command(host, http_port, device_host, port, token, tz, map_name, command_gap, idle_timeout,
-            verbose):
+            allow, verbose):
     """Be the server Growatt dataloggers report to, with grottserver's HTTP API."""
     _port(port, "--port")
     _port(http_port, "--http-port")
@@ -57,23 +65,25 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     device_map = catalog.resolve_register_map(map_name)
     from solartui.shine.http_api import is_loopback
     from solartui.shine.server import load_zone
+    from solartui.shine.limits import Allow, ServerLimits
     load_zone(tz)                       # a bad zone is one line before anything listens
+    limits = ServerLimits(allow=Allow.parse(allow))
     if not token and not is_loopback(host):
         raise SolartuiError(f"binding the HTTP API to {host} needs a token (--token)")
     log_redact.install(token)           # the token is masked in every log line, whoever logs
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(_serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
-               idle_timeout))
+               idle_timeout, limits))
 
 
 async def _serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
-                 idle_timeout):
+                 idle_timeout, limits):
     from solartui.shine.http_api import HttpApi
     from solartui.shine.server import ShineServer
 
     server = ShineServer(device_map, tz=tz, command_gap=command_gap, idle_timeout=idle_timeout,
-                         journal=Journal())
+                         journal=Journal(), limits=limits)
     api = HttpApi(server, token=token)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,7 +99,7 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
         await server.stop()
         raise
     click.echo(f"dataloggers: {device_host}:{device_port}  http: http://{host}:{api_port}/"
-               f"  clock: {server.zone_description()}", err=True)
+               f"  clock: {server.zone_description()}  allow: {limits.allow}", err=True)
     try:
         await stop.wait()
     finally:

@@ -18,10 +18,10 @@ from solartui.devices.clock_sync import ClockSender, clock_text, settle
 from solartui.devices.common import DeviceCommon
 from solartui.devices.readings import Identity, Reading
 from solartui.devices.writes import (
-    MISMATCHED, NO_ANSWER, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
+    MISMATCHED, NO_ANSWER, NOT_SENT, REJECTED, UNVERIFIED, VERIFIED, WriteOutcome, WritePlan,
 )
 from solartui.errors import (
-    CodecError, CommandRejected, DeviceException, LinkError, NoAnswer, SolartuiError,
+    CodecError, CommandRejected, DeviceException, LinkError, NoAnswer, NotSent, SolartuiError,
 )
 from solartui.journal import Journal
 from solartui.links.pool import ModbusLink
@@ -211,6 +211,8 @@ class RegisterDevice(DeviceCommon):
             await self._write_words(plan)
         except (DeviceException, CommandRejected) as exc:
             return WriteOutcome(plan, REJECTED, str(exc))
+        except NotSent as exc:             # refused by the link before anything went out
+            return WriteOutcome(plan, NOT_SENT, str(exc))
         except LinkError as exc:
             return WriteOutcome(plan, NO_ANSWER, f"{exc}; the write may or may not have landed")
         await asyncio.sleep(plan.readback_delay)

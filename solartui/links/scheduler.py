@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
-from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnswer
+from solartui.errors import ConnectionFailed, DeviceException, LinkBusy, LinkError, NoAnswer
 from solartui.links.stats import Frame, FrameSink, LinkStats
 
 PRIORITY_WRITE = 0
@@ -54,6 +54,9 @@ class LinkScheduler:
         self._sinks: list[FrameSink] = []
         self._rx_in_txn = 0
         self._closed = False
+        self.max_queue: int | None = None     # transactions waiting at most; one more: LinkBusy
+        self.pending = 0                      # submitted, not yet finished or abandoned
+        self.refused = 0                      # refused because `max_queue` were waiting
         # True where every byte received during a transaction is its reply (Modbus); False where
         # the peer also sends unsolicited frames (a datalogger's data records)
         self.rx_is_reply = True
@@ -81,13 +84,37 @@ class LinkScheduler:
         """Queue `run(transport)` and wait for its result (or its LinkError)."""
         if self._closed:
             raise ConnectionFailed(f"{self.transport.description}: link is closed")
+        if self.max_queue is not None and self.pending >= self.max_queue:
+            self.refused += 1
+            raise LinkBusy(f"{self.transport.description}: {self.pending} commands already "
+                           "wait; try again later")
         if self._queue is None:
             self._queue = asyncio.PriorityQueue()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work(), name="link-worker")
+        if self.max_queue is not None and self._queue.qsize() > 2 * self.max_queue:
+            self._purge_abandoned()
         future = asyncio.get_running_loop().create_future()
+        self.pending += 1
+        future.add_done_callback(self._job_done)
+        # a caller that goes away cancels `future`: the worker skips it, nothing is sent
         await self._queue.put(_Job(priority, next(self._seq), run, future))
         return await future
+
+    def _job_done(self, _future) -> None:
+        self.pending -= 1
+
+    def _purge_abandoned(self) -> None:
+        """Drop jobs whose callers went away while one transaction ran (they are skipped
+        anyway): the queue stays as small as the jobs still wanted."""
+        assert self._queue is not None
+        keep = []
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if not job.future.done():
+                keep.append(job)
+        for job in keep:
+            self._queue.put_nowait(job)
 
     async def _work(self) -> None:
         assert self._queue is not None

@@ -14,8 +14,8 @@ words an FC04 read would return (§2.4), and fail when no record has carried the
 
 from __future__ import annotations
 
-from solartui.errors import (CommandRejected, ConnectionFailed, DeviceException, NoAnswer,
-                             RegisterUnavailable, ShineError, UnknownDevice)
+from solartui.errors import (CommandRejected, ConnectionFailed, DataloggerMoved, DeviceException,
+                             NoAnswer, RegisterUnavailable, ShineError, UnknownDevice)
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
 from solartui.links.stats import LinkStats
 from solartui.registers.write_rules import MAX_READ, MAX_WRITE_MULTIPLE
@@ -57,6 +57,18 @@ class ShineRelayLink:
         self.inverter = inverter
         logger, _inv = server.find_inverter(inverter)
         self.target = RelayTarget(logger.serial, inverter)
+        # the connection this device was read through: a write never follows the serial to
+        # another one (a move, a reconnect) whose inverter nobody here has read
+        self.connection = logger.connection
+        self._address = f"{logger.ip}:{logger.port}"
+
+    def _check_same_connection(self):
+        logger = self._logger()
+        if logger.connection is not self.connection:
+            raise DataloggerMoved(
+                f"not sent: datalogger {logger.serial} is now on {logger.ip}:{logger.port}, not "
+                f"{self._address} where this write was planned; open the inverter again")
+        return logger
 
     # what devices and screens read off a link
 
@@ -116,6 +128,7 @@ class ShineRelayLink:
 
     async def write(self, function: int, unit: int, address: int, words: list[int],
                     priority: int = PRIORITY_WRITE) -> None:
+        self._check_same_connection()
         try:
             if function == 6 and len(words) == 1:
                 await self._write_single(address, words[0])
@@ -177,6 +190,8 @@ class ShineRelayLink:
         and remember what the inverter now holds; every outcome goes to the command log."""
         server, serial = self.server, self.inverter
         logger, inv = server.find_inverter(serial)
+        if logger.connection is not self.connection:
+            self._check_same_connection()
         reply, started = await server._command(
             logger, lambda: build(logger.serial), what=what, expect=expect, match=match,
             timeout=timeout, unit=inv.unit, inverter=serial, priority=PRIORITY_WRITE)

@@ -19,7 +19,7 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from solartui.errors import (CommandRejected, ConnectionFailed, LinkError, NoAnswer,
+from solartui.errors import (CommandRejected, ConnectionFailed, LinkBusy, LinkError, NoAnswer,
                              ShineError, SolartuiError, UnknownDevice)
 from solartui.links.clock_timing import transit_estimate, wait_for_second
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE
@@ -48,7 +48,7 @@ class ShineCommands:
         started = time.monotonic()
 
         async def run(_transport):
-            if conn.closed:                 # it went while this command waited in the queue
+            if conn.closed or logger.connection is not conn:                 # it went while this command waited in the queue
                 raise ConnectionFailed("the datalogger disconnected")
             loop = asyncio.get_running_loop()
             done_when = None
@@ -69,6 +69,10 @@ class ShineCommands:
 
         try:
             result = await conn.scheduler.submit(run, priority)
+        except LinkBusy as exc:
+            self.counters["commands_refused"] += 1
+            self.ratelog.warning("queue-full", "datalogger %s: %s", logger.serial, exc)
+            raise
         except LinkError as exc:
             self._record(logger.serial, inverter, what, str(exc), False, started)
             raise

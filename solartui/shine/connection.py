@@ -59,7 +59,8 @@ class LoggerLink:
 
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 command_gap: float):
+                 command_gap: float, *, max_queue: int | None = None,
+                 max_write_buffer: int | None = None):
         self.reader = reader
         self.writer = writer
         peer = writer.get_extra_info("peername") or ("?", 0)
@@ -70,6 +71,9 @@ class Connection:
         self.last_seen = time.monotonic()
         self.record_errors = 0
         self.closed = False
+        self.overflowed = False                 # it stopped reading what we send: dropped
+        self.max_write_buffer = max_write_buffer
+        self.refused_serials = 0                # frames for serials this connection may not use
         self._tids = itertools.count(0x100)
         self.waiters: list[Waiter] = []
         self.ended_tids: deque[int] = deque(maxlen=256)   # requests that ended unanswered
@@ -78,6 +82,7 @@ class Connection:
         self.link = LoggerLink(self)
         self.scheduler = LinkScheduler(self.link, min_period=command_gap)
         self.scheduler.rx_is_reply = False      # data records and pings arrive at any time
+        self.scheduler.max_queue = max_queue
 
     @property
     def rejected(self) -> int:
@@ -95,6 +100,13 @@ class Connection:
 
     def send_bytes(self, data: bytes) -> None:
         if self.closed or self.writer.is_closing():
+            return
+        transport = self.writer.transport
+        if (self.max_write_buffer is not None and transport is not None
+                and transport.get_write_buffer_size() + len(data) > self.max_write_buffer):
+            # acks and echoes pile up for a peer that does not read them: hang up
+            self.overflowed = True
+            self.abort()
             return
         self.link.trace("tx", data)
         self.writer.write(data)
@@ -135,6 +147,10 @@ class Connection:
             if not w.future.done():
                 w.future.set_exception(exc)
         self.waiters.clear()
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
 
     def abort(self) -> None:
         self.closed = True

@@ -5,7 +5,10 @@ the routes, query parameters, success statuses and success bodies are grottserve
 What grottserver got wrong (§4.8) is not copied: requests are served concurrently and each completes
 as soon as its own reply arrives; every answer has a Content-Length and a real MIME type; bad input
 always gets a 400 with one line of text; an unknown device is a 404, silence a 504, a NACK a 502;
-non-loopback binds need a token, which every PUT must then carry. Inverter register PUTs go
+non-loopback binds need a token, which every PUT must then carry, and every GET that lists or
+reads dataloggers and inverters (their serials are what a hijack needs). A datalogger whose
+command queue is full answers 503; a GET whose caller hangs up is cancelled, and its read, if
+still queued, is never sent; a PUT runs to its outcome whoever waits for it. Inverter register PUTs go
 through the one write gate (a guarded register: 403; outside the map's range or step: 400;
 nothing sent). Query validation lives in http_params; this module routes requests and turns
 device outcomes into statuses.
@@ -13,6 +16,7 @@ device outcomes into statuses.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -24,9 +28,9 @@ from aiohttp import web
 from solartui.devices import gate
 from solartui.devices.gate import WriteRequest
 from solartui.devices.writes import MISMATCHED, NO_ANSWER, NOT_SENT, REJECTED
-from solartui.errors import (CommandRejected, ConnectionFailed, NoAnswer, RegisterUnavailable,
-                             ShineError, SolartuiError, UnknownDevice, ValueRejected,
-                             WriteForbidden)
+from solartui.errors import (CommandRejected, ConnectionFailed, LinkBusy, NoAnswer,
+                             RegisterUnavailable, ShineError, SolartuiError, UnknownDevice,
+                             ValueRejected, WriteForbidden)
 from solartui.log_redact import OneLineLog
 from solartui.shine import http_params as P
 from solartui.shine.http_params import ApiError
@@ -40,11 +44,19 @@ WELCOME = ("<h2>Welcome to Grott the growatt inverter monitor</h2><br>"
 INFO = "<h2>Grottserver info generated, see log for details</h2>"
 HELP = "No help available yet"
 OK = "OK"
+BUSY = "datalogger busy: too many commands wait for it; try again later"
+RETRY_AFTER = "2"
 
 # a write's outcome that is not grottserver's "OK": the device refused it (NACK), said something
 # else on read-back, or never answered. "unverified" (ACKed, read-back failed: older inverters do
 # not answer 0x05) stays "OK", as grottserver answers an ACK.
 WRITE_STATUS = {REJECTED: 502, MISMATCHED: 502, NOT_SENT: 502}
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """A PUT whose caller left still ends; its outcome is journalled, its error needs no one."""
+    if not task.cancelled():
+        task.exception()
 
 
 def is_loopback(host: str) -> bool:
@@ -93,9 +105,11 @@ class HttpApi:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         # a request aiohttp cannot parse is one line in our log, never its traceback (which
-        # carried the whole request line, ?token= included)
+        # carried the whole request line, ?token= included); handler_cancellation: a caller
+        # that hangs up cancels its handler, so a read still waiting in a datalogger's queue is
+        # dropped, not sent (PUTs shield themselves)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
-                               logger=OneLineLog(log))
+                               logger=OneLineLog(log), handler_cancellation=True)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port)
@@ -125,7 +139,8 @@ class HttpApi:
         try:
             response = await self._dispatch(request, raw_query)
         except ApiError as exc:
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            headers = ({"WWW-Authenticate": "Bearer"} if exc.status == 401
+                       else {"Retry-After": RETRY_AFTER} if exc.status == 503 else None)
             response = text_response(exc.text, exc.status, headers=headers)
         except Exception as exc:  # a bug must still get an answer, never a dropped connection
             log.exception("HTTP %s %s failed", request.method, request.rel_url.raw_path)
@@ -141,10 +156,16 @@ class HttpApi:
         if method not in ("GET", "PUT"):
             raise ApiError(501, f"Unsupported method ('{method}')")
         q, token = P.parse_query(raw_query)
-        if method == "PUT":
-            self._authorize(request, token)
         path = request.path
         name = path.removeprefix("/")
+        if method == "PUT" or name.startswith(("datalogger", "inverter")):
+            self._authorize(request, token, method)
+        if method == "PUT":
+            # a write runs to its outcome (sent, read back, journalled) even if the caller
+            # hangs up: the handler's cancellation must not cut it in half
+            put = asyncio.ensure_future(self._dispatch_put(name, q))
+            put.add_done_callback(_retrieve)
+            return await asyncio.shield(put)
         if method == "GET":
             if name in ("", "grott.html"):
                 return text_response(WELCOME, html=True)
@@ -157,14 +178,17 @@ class HttpApi:
                 return text_response(INFO, html=True)
             if name == "help":
                 return text_response(HELP)
-        else:
-            if name.startswith("datalogger"):
-                return await self._put_logger(q)
-            if name.startswith("inverter"):
-                return await self._put_inverter(q)
         raise ApiError(400, P.BAD_REQUEST)
 
-    def _authorize(self, request: web.Request, query_token: str | None) -> None:
+    async def _dispatch_put(self, name: str, q: dict[str, str]) -> web.StreamResponse:
+        if name.startswith("datalogger"):
+            return await self._put_logger(q)
+        if name.startswith("inverter"):
+            return await self._put_inverter(q)
+        raise ApiError(400, P.BAD_REQUEST)
+
+    def _authorize(self, request: web.Request, query_token: str | None,
+                   method: str = "PUT") -> None:
         if self.token is None:
             return
         offered = [query_token] if query_token is not None else []
@@ -172,7 +196,8 @@ class HttpApi:
         if scheme.lower() == "bearer" and credential.strip():
             offered.append(credential.strip())
         if not offered:
-            raise ApiError(401, "PUT needs the API token: add ?token=... or "
+            what = "PUT" if method == "PUT" else "listing or reading devices"
+            raise ApiError(401, f"{what} needs the API token: add ?token=... or "
                                 "an 'Authorization: Bearer ...' header")
         expected = self.token.encode("utf-8")
         # every offered token is compared (no short cut), each in constant time; a header that
@@ -191,6 +216,8 @@ class HttpApi:
             return await coro
         except UnknownDevice:
             raise ApiError(404, unknown) from None
+        except LinkBusy:
+            raise ApiError(503, BUSY) from None
         except RegisterUnavailable:
             raise ApiError(400, P.NO_RESPONSE) from None
         except CommandRejected as exc:
@@ -223,10 +250,12 @@ class HttpApi:
     async def _get_logger(self, q: dict[str, str]) -> web.Response:
         if not q:
             return json_response(self.server.registry_json())
-        command = P.command(q, ("register", "regall"))
+        command = P.command(q, ("register", "regall", "status"))
         serial = self._logger(q)
         if command == "regall":
             return json_response(P.logger_regall(self.server.loggers[serial].registers))
+        if command == "status":            # ours, not grottserver's: address and moves
+            return json_response(self.server.loggers[serial].status_json())
         register = P.register(q)
         data = await self._call(self.server.read_logger_register(serial, register), P.UNKNOWN_LOGGER)
         return json_response({"value": data.decode("latin-1")})
@@ -279,6 +308,9 @@ class HttpApi:
         map's guard answers 403, its range/step/enum 400, and nothing is sent; registers the map
         does not know stay writable (grottserver scripts rely on them), journalled as unmapped.
         The authorised PUT is the confirmation."""
+        if self.server.queue_full(serial):
+            self.server.counters["commands_refused"] += 1
+            raise ApiError(503, BUSY)
         try:
             device = self.server.inverter_device(serial)
             [outcome] = await gate.run(device, request, gate.confirmed, "http")
@@ -299,8 +331,11 @@ class HttpApi:
     # --- GET /info -----------------------------------------------------------------------------
 
     def _log_info(self) -> None:
-        """grottserver writes its state to the log on GET /info; so do we."""
+        """grottserver writes its state to the log on GET /info; so do we, at most once per
+        log interval (the page is open to anyone, and one call writes a line per datalogger)."""
         server = self.server
+        if not server.ratelog.info("info", "info: GET /info (state follows)"):
+            return
         log.info("info: device port %s, %d datalogger(s), counters %s", server.port,
                  len(server.loggers), server.counters)
         for serial, state in server.loggers.items():

@@ -50,6 +50,26 @@ class LoggerState:
     clock_status: str = "not synced"
     clock_synced_at: float | None = None
     clock_offset_sent: float | None = None     # UTC offset (s) of the zone at that sync
+    previous: str | None = None        # ip:port of the connection it had before this one
+    moved: bool = False                # ... from another IP address (not just a new port)
+    changed_at: float | None = None    # when it came back on this connection
+    probed_at: float | None = None     # last liveness check (another connection claimed it)
+
+    def release(self) -> None:
+        """Give back what its registers and inverters charged to the server's budget."""
+        for store in (self.registers, *(m for inv in self.inverters.values()
+                                         for m in (inv.holding, inv.input_words))):
+            store.clear()
+
+    @property
+    def history(self) -> str:
+        """"moved from 10.0.0.5:4211 at 14:02:11" / "reconnected (was :4211) at ..." / ""."""
+        if self.previous is None or self.changed_at is None:
+            return ""
+        at = time.strftime("%H:%M:%S", time.localtime(self.changed_at))
+        if self.moved:
+            return f"moved from {self.previous} at {at}"
+        return f"reconnected (was port {self.previous.rsplit(':', 1)[-1]}) at {at}"
 
     @property
     def protocol_text(self) -> str:
@@ -62,11 +82,20 @@ class LoggerState:
             out[serial] = {"inverterno": f"{inv.unit:02x}", "power": 0}
         return out
 
+    def status_json(self) -> dict:
+        """GET /datalogger?command=status: where it is connected, and where it was before."""
+        return {"serial": self.serial, "ip": self.ip, "port": self.port,
+                "protocol": self.protocol_text, "connected_at": round(self.connected_at, 3),
+                "last_seen": round(self.last_seen, 3), "records": self.records,
+                "previous": self.previous, "moved": self.moved, "history": self.history,
+                "inverters": sorted(self.inverters)}
+
     def as_json(self) -> dict:
         return {"serial": self.serial, "ip": self.ip, "port": self.port,
                 "protocol": self.protocol_text, "records": self.records,
                 "connected_at": round(self.connected_at, 3), "last_seen": round(self.last_seen, 3),
                 "clock": {"sent": self.clock_sent, "status": self.clock_status},
+                "previous": self.previous, "moved": self.moved,
                 "registers": {str(k): v.decode("latin-1") for k, v in sorted(self.registers.items())},
                 "inverters": [inv.as_json() for inv in self.inverters.values()]}
 

@@ -5,6 +5,8 @@ records, echoes pings, learns dataloggers from any frame and inverters from anno
 records (so a restart loses nothing), decodes data records through the Growatt map, syncs the
 datalogger clock (local time of a named IANA zone) on announce and on demand, and offers commands
 that are paced per datalogger by a link scheduler and answered only by the datalogger they went to.
+A serial belongs to one live connection (claims.py); everything a peer can make it hold is capped
+by ServerLimits (limits.py), and what peers can make it log is rate-limited (ratelog.py).
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from solartui.registers import catalog
 from solartui.registers.model import DeviceMap
 from solartui.shine import frame as F
 from solartui.shine import records as R
+from solartui.ratelog import RateLimitedLog
+from solartui.shine.accept_guard import AcceptGuard
+from solartui.shine.bounded import Budget
+from solartui.shine.claims import ShineClaims
 from solartui.shine.commands import ShineCommands
 from solartui.shine.connection import Connection
+from solartui.shine.limits import ServerLimits, raise_fd_limit
 from solartui.shine.registry import CommandEntry, InverterState, LoggerState
 from solartui.shine.values import identity_from_groups, record_values
 
@@ -48,12 +55,13 @@ def load_zone(name: str | None):
         raise SolartuiError(f"unknown time zone '{name}' (use an IANA name such as Europe/Amsterdam)") from None
 
 
-class ShineServer(ShineCommands):
+class ShineServer(ShineClaims, ShineCommands):
     def __init__(self, device_map: DeviceMap | None = None, *, tz: str | None = None,
                  logger_timeout: float = 5.0, inverter_timeout: float = 10.0,
                  command_gap: float = 0.85, idle_timeout: float = 600.0,
                  housekeeping_every: float = 30.0, sync_on_announce: bool = True,
-                 resync_every: float = 24 * 3600, journal=None):
+                 resync_every: float = 24 * 3600, journal=None,
+                 limits: ServerLimits | None = None):
         self.map = device_map or catalog.resolve("growatt-protocol-ii")
         self.zone = load_zone(tz)
         self.logger_timeout = logger_timeout
@@ -64,10 +72,20 @@ class ShineServer(ShineCommands):
         self.sync_on_announce = sync_on_announce
         self.resync_every = resync_every
         self.journal = journal
+        self.limits = limits or ServerLimits()
+        self.budget = Budget(self.limits.total_bytes)
+        self.ratelog = RateLimitedLog(log, self.limits.log_interval)
+        self.max_connections = self.limits.connection_cap()
+        self._init_claims()
         self.loggers: dict[str, LoggerState] = {}
         self.commands: deque[CommandEntry] = deque(maxlen=500)
         self.counters = {"connections": 0, "frames": 0, "records": 0, "rejected": 0,
-                         "acks": 0, "pings": 0, "stray_replies": 0, "late_replies": 0}
+                         "acks": 0, "pings": 0, "stray_replies": 0, "late_replies": 0,
+                         # what the limits and the identity rules refused or dropped
+                         "claims_refused": 0, "holders_closed": 0, "holders_answered": 0,
+                         "serials_refused": 0, "serials_not_allowed": 0, "dataloggers_refused": 0,
+                         "inverters_refused": 0, "addresses_refused": 0,
+                         "connections_refused": 0, "overflowed": 0, "commands_refused": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -75,6 +93,7 @@ class ShineServer(ShineCommands):
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
         self._listeners: list[Callable[[str, str | None], None]] = []
+        self._accept_guard: AcceptGuard | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -83,9 +102,14 @@ class ShineServer(ShineCommands):
         return self._server is not None
 
     async def start(self, host: str = "0.0.0.0", port: int = DEFAULT_PORT) -> int:
+        if self.limits.connections is None:
+            raise_fd_limit()
+            self.max_connections = self.limits.connection_cap()
+        self._accept_guard = AcceptGuard(asyncio.get_running_loop(), self.ratelog)
         try:
             self._server = await asyncio.start_server(self._serve, host, port, backlog=1024)
         except OSError as exc:
+            self._accept_guard.remove()
             raise ShineError(f"cannot listen for dataloggers on {host}:{port}: "
                              f"{exc.strerror or exc}") from None
         self.host = host
@@ -114,7 +138,13 @@ class ShineServer(ShineCommands):
             await asyncio.wait_for(self._server.wait_closed(), 2)
         self._server = None
         self._housekeeper = None
+        for state in self.loggers.values():
+            state.release()
         self.loggers.clear()
+        self.ratelog.flush()
+        if self._accept_guard is not None:
+            self._accept_guard.remove()
+            self._accept_guard = None
         self._notify("server", None)
 
     def subscribe(self, listener: Callable[[str, str | None], None]) -> None:
@@ -144,12 +174,26 @@ class ShineServer(ShineCommands):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        conn = Connection(reader, writer, self.command_gap)
-        self._conns.add(conn)
+        conn = Connection(reader, writer, self.command_gap,
+                          max_queue=self.limits.commands_per_datalogger,
+                          max_write_buffer=self.limits.write_buffer)
         self.counters["connections"] += 1
-        log.info("connection from %s:%d", conn.ip, conn.port)
+        if not self.limits.allow.address(conn.ip):
+            self.counters["addresses_refused"] += 1
+            self.ratelog.warning("address", "connection from %s refused: not in --allow",
+                                 conn.address)
+            conn.abort()
+            return
+        if len(self._conns) >= self.max_connections:
+            self.counters["connections_refused"] += 1
+            self.ratelog.warning("connections", "connection from %s refused: %d connections "
+                                 "open (limit)", conn.address, len(self._conns))
+            conn.abort()
+            return
+        self._conns.add(conn)
+        self.ratelog.info("connection", "connection from %s", conn.address, burst=20)
         try:
-            while True:
+            while not conn.closed:
                 data = await reader.read(65536)
                 if not data:
                     break
@@ -173,57 +217,26 @@ class ShineServer(ShineCommands):
         if new > 0:
             self.counters["rejected"] += new
             for rej in list(conn.stream.rejections)[-new:]:
-                log.warning("%s:%d: rejected %s", conn.ip, conn.port, rej)
+                self.ratelog.warning("rejected", "%s:%d: rejected %s", conn.ip, conn.port, rej)
 
     async def _drop(self, conn: Connection) -> None:
         conn.closed = True
         self._conns.discard(conn)
         conn.fail_all(ConnectionFailed("the datalogger disconnected"))
+        if conn.overflowed:
+            self.counters["overflowed"] += 1
+            self.ratelog.warning("overflow", "closed %s: it stopped reading what the server "
+                                 "sends (over %d bytes waiting)", conn.address,
+                                 self.limits.write_buffer)
         for serial in list(conn.serials):
             state = self.loggers.get(serial)
             if state is not None and state.connection is conn:
-                del self.loggers[serial]
-                log.info("datalogger %s disconnected", serial)
+                self._forget(state)
+                self.ratelog.info("disconnected", "datalogger %s disconnected", serial, burst=20)
                 self._notify("logger", serial)
         with contextlib.suppress(Exception):
             conn.writer.close()
         await conn.scheduler.close("the datalogger disconnected")   # commands still queued
-
-    def _claim(self, conn: Connection, serial: str, protocol: int) -> LoggerState:
-        """One serial, one live connection: a reconnecting datalogger takes over its entry."""
-        state = self.loggers.get(serial)
-        if state is not None and state.connection is conn:
-            state.last_seen = time.time()
-            return state
-        previous = state
-        if state is not None:
-            old = state.connection
-            log.warning("datalogger %s now on %s:%d; closing its old connection %s:%d",
-                        serial, conn.ip, conn.port, old.ip, old.port)
-            old.serials.discard(serial)
-            old.fail_all(ConnectionFailed("the datalogger reconnected"))
-            if not old.serials:
-                old.abort()
-        state = LoggerState(serial, conn.ip, conn.port, protocol, connection=conn)
-        if previous is not None:           # keep what the old connection taught us
-            state.inverters = previous.inverters
-            state.registers = previous.registers
-        self.loggers[serial] = state
-        conn.serials.add(serial)
-        log.info("datalogger %s (protocol %02d) at %s:%d", serial, protocol, conn.ip, conn.port)
-        self._notify("logger", serial)
-        return state
-
-    def _learn_inverter(self, logger: LoggerState, serial: str, unit: int) -> InverterState | None:
-        if not serial or not serial.isprintable():
-            return None
-        inv = logger.inverters.get(serial)
-        if inv is None:
-            inv = logger.inverters[serial] = InverterState(serial, unit)
-            log.info("inverter %s (unit %02x) behind datalogger %s", serial, unit, logger.serial)
-        inv.unit = unit
-        inv.last_seen = time.time()
-        return inv
 
     # --- what dataloggers send -----------------------------------------------------------------
 
@@ -233,7 +246,8 @@ class ShineServer(ShineCommands):
         except RecordError as exc:
             conn.record_errors += 1
             self.counters["rejected"] += 1
-            log.warning("%s:%d: rejected %s: %s", conn.ip, conn.port, frame, exc)
+            self.ratelog.warning("record-error", "%s:%d: rejected %s: %s", conn.ip, conn.port,
+                                 frame, exc)
             return
         conn.protocol = frame.protocol
         t = frame.type
@@ -244,18 +258,21 @@ class ShineServer(ShineCommands):
             if owner is None or owner.connection is not conn or not conn.resolve(record, frame.tid):
                 if conn.late_replies > late:
                     self.counters["late_replies"] += 1
-                    log.warning("%s:%d: late reply discarded (its request had ended): %s (%s)",
-                                conn.ip, conn.port, frame, record.datalogger)
+                    self.ratelog.warning("late-reply", "%s:%d: late reply discarded (its request "
+                                         "had ended): %s (%s)", conn.ip, conn.port, frame,
+                                         record.datalogger)
                     return
                 self.counters["stray_replies"] += 1
-                log.info("%s:%d: reply nobody here asked for: %s (%s)", conn.ip, conn.port,
-                         frame, record.datalogger)
+                self.ratelog.info("stray-reply", "%s:%d: reply nobody here asked for: %s (%s)",
+                                  conn.ip, conn.port, frame, record.datalogger)
                 return
             owner.last_seen = time.time()
             if isinstance(record, R.LoggerValue):
                 owner.registers[record.register] = record.value
             return
         logger = self._claim(conn, record.datalogger, frame.protocol)
+        if logger is None:                 # not this connection's to speak for: ignored
+            return
         logger.last_seen = time.time()
         if t == F.PING:
             self.counters["pings"] += 1
@@ -335,6 +352,17 @@ class ShineServer(ShineCommands):
         device.identity = Identity(self.map.id, values, {})
         return device
 
+    def queue_full(self, inverter: str) -> bool:
+        """The command queue of the datalogger behind `inverter` holds its limit already."""
+        try:
+            logger, _inv = self.find_inverter(inverter)
+        except UnknownDevice:
+            return False
+        conn = logger.connection
+        sched = conn.scheduler if conn is not None else None
+        return (sched is not None and sched.max_queue is not None
+                and sched.pending >= sched.max_queue)
+
     def registry_json(self) -> dict:
         return {serial: state.grott_json() for serial, state in self.loggers.items()}
 
@@ -347,6 +375,7 @@ class ShineServer(ShineCommands):
 
     def housekeep(self) -> None:
         """Close idle connections; re-sync clocks daily and when the zone's UTC offset changes."""
+        self.ratelog.flush()
         now = time.monotonic()
         for conn in list(self._conns):
             if now - conn.last_seen > self.idle_timeout:

@@ -223,6 +223,9 @@ class ServerScreen(ServerWrites, Screen):
                               (f"{len(s.commands)} commands", 2)], room) + "\n"
                     + fit_text([(plural(len(s.loggers), "datalogger"), 0),
                                 (plural(inverters, "inverter"), 0)], room))
+            refused = T.refusals_text(s)
+            if refused:                 # refusals and drops: a third line, never cut away
+                text += "\n" + fit_text([(refused, 0)], room)
         else:
             text = "stopped — dataloggers cannot connect (o or Start listens)"
         status = self.query_one("#server-status", Static)

@@ -37,6 +37,22 @@ def seen_text(t: float, now: float | None = None) -> str:
     return f"{time.strftime('%H:%M:%S', time.localtime(t))} ({ago} ago)"
 
 
+REFUSALS = (("claims_refused", "claims refused"), ("serials_refused", "serials over limit"),
+            ("serials_not_allowed", "not allowed"), ("addresses_refused", "addresses refused"),
+            ("connections_refused", "connections refused"), ("commands_refused", "commands refused"),
+            ("overflowed", "unread"), ("inverters_refused", "inverters refused"))
+
+
+def refusals_text(server) -> str:
+    """What the identity rules and limits refused, for the status line ("" when nothing)."""
+    c = server.counters
+    parts = [f"{c[k]} {label}" for k, label in REFUSALS if c.get(k)]
+    dropped = getattr(getattr(server, "budget", None), "dropped", 0)
+    if dropped:
+        parts.append(f"{dropped} registers dropped")
+    return " · ".join(parts)
+
+
 def device_rows(server) -> Rows:
     rows: Rows = []
     now = time.time()
@@ -45,7 +61,8 @@ def device_rows(server) -> Rows:
         rows.append((f"L:{serial}", (
             "datalogger", serial, f"{lg.ip}:{lg.port}", lg.protocol_text,
             seen_text(lg.last_seen, now), str(lg.records),
-            f"{n} inverter{'s' if n != 1 else ''} · clock {lg.clock_status.split(' (')[0]}")))
+            f"{n} inverter{'s' if n != 1 else ''} · clock {lg.clock_status.split(' (')[0]}"
+            + (f" · {lg.history}" if getattr(lg, "history", "") else ""))))
         for iserial, inv in sorted(lg.inverters.items()):
             ident = inv.identity
             details = " · ".join(f"{k} {ident[k]}" for k in ("model", "firmware") if k in ident)
