@@ -323,6 +323,9 @@ async def test_inverter_registers(tmp_path):
 
 async def test_clock_sync_through_confirm(tmp_path):
     async with running(tmp_path) as p:
+        # the server's own sync on announce lands first, or it would undo the hour set below
+        await p.until(lambda: p.commands() >= 1)
+        await p.pilot.pause(0.2)
         p.sim.clock_offset = 3600.0                     # the datalogger is an hour ahead
         await p.pilot.press("4")
         p.pane.query_one("#clock-read", Button).press()
