@@ -212,9 +212,17 @@ class FrameStream:
             return _WAIT        # the span's last bytes may begin a marker still arriving
         return None
 
-    def finish(self) -> None:
-        """The connection ended: whatever is left was a truncated frame or garbage."""
-        if self._buf:
-            self._reject(f"truncated frame: {len(self._buf)} bytes when the connection ended",
-                         self._buf)
-            self._buf.clear()
+    def finish(self) -> list:
+        """The connection ended: what is left began with a truncated frame or garbage, but a
+        whole frame may still start inside it (a truncated frame's declared length swallowed
+        it); those are returned, the rest is rejected."""
+        out: list = []
+        while self._buf:
+            nxt = self._buf.find(MARKER, 1)
+            cut = len(self._buf) if nxt < 0 else nxt
+            self._reject(f"truncated frame: {cut} bytes when the connection ended",
+                         bytes(self._buf[:cut]))
+            del self._buf[:cut]
+            if self._buf:
+                out += self.feed(b"")
+        return out
