@@ -70,3 +70,33 @@ def open_nofollow(path: Path, mode: str = "a", *, what: str = "file", binary: bo
     except BaseException:
         os.close(fd)
         raise
+
+
+def exists_message(path) -> str:
+    return f"{path} exists: not overwritten (add --force to replace it)"
+
+
+def refuse_existing(paths, force: bool) -> None:
+    """Refuse before any work starts when an output file is already there (unless `force`)."""
+    if force:
+        return
+    for path in paths:
+        if Path(path).expanduser().exists():
+            raise SolartuiError(exists_message(path))
+
+
+def write_new(path: Path, text: str, force: bool, what: str) -> bytes:
+    """Write an output file the person named (report, dump): a new file, or with `force` a
+    replaced one, never through a symlink; one clear error otherwise. Returns the bytes."""
+    data = text.encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open_nofollow(path, "w" if force else "x", what=what, binary=True) as f:
+            f.write(data)
+    except FileExistsError:
+        raise SolartuiError(exists_message(path)) from None
+    except UnsafePath:
+        raise
+    except OSError as exc:
+        raise SolartuiError(f"cannot write the {what} {path}: {exc.strerror}") from None
+    return data

@@ -93,3 +93,23 @@ async def test_dump_givenergy(tmp_path):
     regs = {(r["table"], r["address"]): r for r in json.loads(out.read_text())["registers"]}
     assert regs[("input", 30)]["point"] == "p_grid_out"
     assert regs[("holding", 13)]["point"] == "serial_number"
+
+
+def test_dump_file_never_written_through_a_link_and_cells_guarded(tmp_path):
+    """--force replaces a dump, but never through a symlink (the target keeps its bytes); a
+    device's text that a spreadsheet would run as a formula stays text."""
+    from solartui.dump import files
+    from solartui.dump.collect import Row
+    from solartui.safe_open import UnsafePath
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "d.csv"
+    link.symlink_to(victim)
+    with pytest.raises(UnsafePath, match="dump .*d.csv is a symbolic link"):
+        files.write_dump(str(link), "x", force=True)
+    assert victim.read_text() == "keep me"
+    with pytest.raises(SolartuiError, match="exists: not overwritten"):
+        files.write_dump(str(victim), "x", force=False)
+    row = Row("holding", 0, 1, point="serial", value="=cmd()")
+    text = files.render([row], "csv", {})
+    assert "'=cmd()" in text and "\n=cmd()" not in text

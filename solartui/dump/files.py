@@ -9,8 +9,10 @@ import io
 import json
 from pathlib import Path
 
+from solartui import safe_open
 from solartui.dump.collect import Row
 from solartui.errors import SolartuiError
+from solartui.site.csv_sink import guard_cell
 
 COLUMNS = ("table", "address", "raw", "hex", "point", "value", "error")
 
@@ -31,8 +33,8 @@ def render(rows: list[Row], fmt: str, header: dict) -> str:
         buf.write(f"# {k}: {v}\n")
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
-    for r in rows:
-        w.writerow(r.as_dict())
+    for r in rows:              # device text and errors guarded against formulas, as in site CSVs
+        w.writerow({k: guard_cell(v) if isinstance(v, str) else v for k, v in r.as_dict().items()})
     return buf.getvalue()
 
 
@@ -45,21 +47,11 @@ def sha256_of(path: str | Path) -> str:
 
 
 def refuse_existing(path: str, force: bool) -> None:
-    if not force and Path(path).expanduser().exists():
-        raise SolartuiError(f"{path} exists: not overwritten (add --force to replace it)")
+    safe_open.refuse_existing((path,), force)
 
 
 def write_dump(path: str, text: str, force: bool) -> str:
-    """Write it; returns the sha256 of what was written."""
+    """Write it (never through a symlink); returns the sha256 of what was written."""
     p = Path(path).expanduser()
-    data = text.encode("utf-8")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with open(p, "wb" if force else "xb") as f:
-            f.write(data)
-    except FileExistsError:
-        raise SolartuiError(f"{path} exists: not overwritten (add --force to replace it)") \
-            from None
-    except OSError as exc:
-        raise SolartuiError(f"cannot write the dump {path}: {exc.strerror}") from None
-    return hashlib.sha256(data).hexdigest()
+    safe_open.refuse_link(p, "dump")
+    return hashlib.sha256(safe_open.write_new(p, text, force, "dump")).hexdigest()

@@ -23,7 +23,7 @@ from solartui.paths import state_dir
 from solartui.report.content import CommissioningReport
 from solartui.report.render import to_html, to_markdown
 from solartui.user_paths import PathRefused, user_path
-from solartui.safe_open import open_nofollow, refuse_link
+from solartui.safe_open import refuse_existing, refuse_link, write_new
 
 HTML_SUFFIXES = (".html", ".htm")
 MD_SUFFIXES = (".md",)
@@ -73,14 +73,6 @@ def output_paths(output: str) -> tuple[Path, Path]:
     return p.with_name(p.name + ".md"), p.with_name(p.name + ".html")
 
 
-def refuse_existing(paths, force: bool) -> None:
-    if force:
-        return
-    for path in paths:
-        if path.exists():
-            raise SolartuiError(f"{path} exists: not overwritten (add --force to replace it)")
-
-
 def write_report(r: CommissioningReport, output: str | None = None,
                  force: bool = False) -> tuple[Path, Path]:
     """Write both files; refuses (writing neither) when one exists, unless `force`."""
@@ -88,16 +80,6 @@ def write_report(r: CommissioningReport, output: str | None = None,
     refuse_existing((md, html), force)
     for path in (md, html):             # --force replaces files, never writes through a link
         refuse_link(path, "report")
-    texts = ((md, to_markdown(r)), (html, to_html(r)))
-    for path, text in texts:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open_nofollow(path, "w" if force else "x", what="report",
-                               encoding="utf-8") as f:
-                f.write(text)
-        except FileExistsError:
-            raise SolartuiError(f"{path} exists: not overwritten (add --force to replace it)") \
-                from None
-        except OSError as exc:
-            raise SolartuiError(f"cannot write the report {path}: {exc.strerror}") from None
+    for path, text in ((md, to_markdown(r)), (html, to_html(r))):
+        write_new(path, text, force, "report")
     return md, html
