@@ -7,12 +7,12 @@ taken only when given (they describe this visit); the TUI's form shows the remem
 
 from __future__ import annotations
 
-import sys
 import time as clock
 from datetime import datetime, time
 
 import click
 
+from solartui.cli.progress import StepProgress
 from solartui.cli.session import gate_confirm, open_device, run
 from solartui.errors import SolartuiError
 from solartui.devices import gate
@@ -83,7 +83,7 @@ def command(target, map_name, output, force, site, customer, installer, notes, s
         if window is not None:
             checks.window_s = window
     run(_report(target, map_name, output, force, given, parse_since(since), sync_clock, yes,
-                Progress(clock.monotonic()), checks, dump))
+                StepProgress("report", clock.monotonic()), checks, dump))
 
 
 def dump_ref(path: str):
@@ -97,40 +97,6 @@ def dump_ref(path: str):
         raise SolartuiError(f"--dump {path}: no such file (write it with solartui dump TARGET "
                             f"-o {path})")
     return DumpRef(p.name, sha256_of(p), p.stat().st_size)
-
-
-#: seconds of silence before the first plain progress line (as `scan`: a quick report says nothing)
-PLAIN_FIRST = 1.0
-
-
-class Progress:
-    """How far the report's reads are: a bar on a terminal (gone when done), otherwise plain
-    lines on stderr, one per read once the command has run PLAIN_FIRST seconds (a paced link
-    takes seconds per read, and a cron log or ssh pipe should not look hung)."""
-
-    def __init__(self, started: float, interactive: bool | None = None):
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress as Bar, TextColumn
-        self.started = started
-        self.interactive = sys.stderr.isatty() if interactive is None else interactive
-        self.bar = Bar(TextColumn("report"), BarColumn(), TextColumn("{task.fields[what]}"),
-                       console=Console(stderr=True, highlight=False), transient=True,
-                       disable=not self.interactive)
-        self.task = None
-
-    def __enter__(self):
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if self.task is None:
-            self.task = self.bar.add_task("report", total=total, what=what)
-        self.bar.update(self.task, completed=done - 1, total=total, what=what)
-        if not self.interactive and clock.monotonic() - self.started >= PLAIN_FIRST:
-            click.echo(f"report: {done}/{total} {what}", err=True)
 
 
 def handover_for(settings, serial: str, given: dict) -> Handover:

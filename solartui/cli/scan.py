@@ -17,10 +17,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from solartui.cli.progress import PLAIN_FIRST
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
 
-PLAIN_FIRST = 1.0       # seconds before a scan's first plain progress line
 PLAIN_EVERY = 10.0      # seconds between its later ones
 
 
