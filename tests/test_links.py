@@ -155,3 +155,16 @@ async def test_rtu_over_pty_paced_and_corrupt_crc_counted(growatt_map):
         await pool.close()
         await sim.stop()
         await wire.stop()
+
+
+async def test_a_job_that_refuses_itself_leaves_the_link_working(tcp_link):
+    """A job may stop itself before its frame (a journal that cannot be written): its caller hears
+    why, and the link's worker lives on for every other caller."""
+    from solartui.errors import SolartuiError
+
+    async def refusing(_transport):
+        raise SolartuiError("journal unwritable: not sent")
+
+    with pytest.raises(SolartuiError, match="not sent"):
+        await tcp_link.scheduler.submit(refusing, PRIORITY_WRITE)
+    assert isinstance(await tcp_link.read(4, 1, 0, 1), list)      # the worker still serves

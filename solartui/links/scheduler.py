@@ -159,6 +159,10 @@ class LinkScheduler:
         except asyncio.CancelledError:
             self._finish(job, start, exc=ConnectionFailed("link closed mid-transaction"))
             raise
+        except Exception as exc:        # noqa: BLE001 — the job's own refusal (a journal that
+            # cannot be written stops a write before its frame) or its bug: that caller hears it,
+            # and the worker lives on for every other caller of the link
+            self._finish(job, start, exc=exc)
         else:
             self.stats.replies += 1
             self._finish(job, start, result=result, answered=True)

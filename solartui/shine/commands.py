@@ -8,7 +8,8 @@ write replies (a NACK is a failure, not "OK"), and leaves an entry in the comman
 Inverter register commands are the transport of the relay link (links/shine_relay.py): the doors
 reach them only through the write gate, which validates and journals. Datalogger-register writes
 (server address, reboot, its clock) are the datalogger's own settings, kept as grottserver has
-them, and journalled here with the door they came through.
+them, and journalled here write-ahead with the door they came through: an intent (fsynced)
+before the frame, the outcome with the same id after.
 """
 
 from __future__ import annotations
@@ -106,14 +107,30 @@ class ShineCommands:
         (log.info if ok else log.warning)("%s", entry.line())
         self._notify("command", logger)
 
+    def _journal_entry(self, logger: LoggerState, register: int, old, new) -> dict:
+        return {"kind": "shine-write", "datalogger": logger.serial, "space": "datalogger",
+                "register": register, "old": old, "new": new}
+
+    def _intend(self, logger: LoggerState, register: int, old, new, origin: str) -> str | None:
+        """Write-ahead: the intent is fsynced before the frame goes out. A journal that cannot be
+        written stops the write here, unsent (as the write gate does for device writes)."""
+        if self.journal is None:
+            return None
+        try:
+            return self.journal.intend({**self._journal_entry(logger, register, old, new),
+                                        "origin": origin})
+        except SolartuiError as exc:
+            log.error("journal: %s", exc)
+            raise SolartuiError(f"{exc}: datalogger register {register} not sent") from None
+
     def _journal(self, logger: LoggerState, register: int, old, new, outcome: str,
-                 origin: str) -> None:
+                 origin: str, wid: str | None = None) -> None:
+        """The outcome, with its intent's id when the frame went out (none: it never did)."""
         if self.journal is None:
             return
         try:
-            self.journal.append({"kind": "shine-write", "datalogger": logger.serial,
-                                 "space": "datalogger", "register": register,
-                                 "old": old, "new": new, "outcome": outcome, "origin": origin})
+            self.journal.outcome(wid, {**self._journal_entry(logger, register, old, new),
+                                       "outcome": outcome, "origin": origin})
         except SolartuiError as exc:
             log.error("%s", exc)
 
@@ -159,30 +176,41 @@ class ShineCommands:
     async def _write_logger(self, logger: LoggerState, register: int, make_value, what: str,
                             origin: str) -> bytes:
         sent: list[bytes] = []
+        wid: list[str | None] = [None]
+        old = logger.registers.get(register)
 
         async def build():
             value = make_value()               # evaluated when the command goes out
-            sent.append(await value if inspect.isawaitable(value) else value)
-            return R.WriteLogger(logger.serial, register, sent[-1])
+            value = await value if inspect.isawaitable(value) else value
+            wid[0] = self._intend(logger, register, _text(old), _text(value), origin)
+            sent.append(value)
+            return R.WriteLogger(logger.serial, register, value)
 
-        old = logger.registers.get(register)
         try:
             reply, started = await self._command(
                 logger, build, what=what, expect=F.WRITE_LOGGER,
                 match=lambda r: r.register == register, timeout=self.logger_timeout,
                 priority=PRIORITY_WRITE)
         except LinkError as exc:
+            outcome = "no answer" if isinstance(exc, NoAnswer) else str(exc)
+            if not sent:
+                outcome = f"not sent: {exc}"
             self._journal(logger, register, _text(old), _text(sent[-1] if sent else None),
-                          "no answer" if isinstance(exc, NoAnswer) else str(exc), origin)
+                          outcome, origin, wid[0])
+            raise
+        except asyncio.CancelledError:
+            if sent:       # the frame is out and nobody waits for its reply: say so, honestly
+                self._journal(logger, register, _text(old), _text(sent[-1]),
+                              "outcome unknown — stopped waiting for the reply", origin, wid[0])
             raise
         if reply.status != 0:
             exc = CommandRejected(f"write of datalogger register {register}", reply.status)
             self._record(logger.serial, None, what, str(exc), False, started)
-            self._journal(logger, register, _text(old), _text(sent[-1]), "rejected", origin)
+            self._journal(logger, register, _text(old), _text(sent[-1]), "rejected", origin, wid[0])
             raise exc
         logger.registers[register] = sent[-1]
         self._record(logger.serial, None, what, "ACK", True, started)
-        self._journal(logger, register, _text(old), _text(sent[-1]), "acknowledged", origin)
+        self._journal(logger, register, _text(old), _text(sent[-1]), "acknowledged", origin, wid[0])
         return sent[-1]
 
     # clock
