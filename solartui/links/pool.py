@@ -41,7 +41,8 @@ class ModbusLink(LinkFront):
 
 
 class LinkPool:
-    """Hands out one link per physical channel: a ModbusLink, or a GivEnergyLink for a dongle."""
+    """Hands out one link per physical channel: a ModbusLink, a GivEnergyLink for a dongle, or a
+    SolarmanLink for a Solarman V5 logger."""
 
     def __init__(self):
         self._links: dict[str, ModbusLink] = {}
@@ -52,6 +53,9 @@ class LinkPool:
             if target.scheme == "givenergy":
                 from solartui.links.givenergy import GivEnergyLink
                 link = GivEnergyLink(target, spec)
+            elif target.scheme == "solarman":
+                from solartui.links.solarman import SolarmanLink
+                link = SolarmanLink(target, spec)
             else:
                 link = ModbusLink(target, spec)
             self._links[target.link_key] = link

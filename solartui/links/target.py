@@ -3,6 +3,8 @@
   tcp://HOST[:PORT]?unit=1                       Modbus TCP (port 502 by default)
   rtu:///dev/ttyUSB0?baud=9600&parity=N&unit=1   Modbus RTU on a serial port
   givenergy://HOST[:PORT]                        GivEnergy dongle (port 8899 by default)
+  solarman://HOST[:PORT]?serial=N&unit=1         Solarman V5 logger (port 8899 by default);
+                                                 N is the logger's (stick's) serial, in decimal
   pi30:///dev/ttyUSB0[?baud=2400]                PI30 inverter on RS232
   hid://0665:5161[?bus=1&address=4]              PI30 inverter on USB, through libusb
   hidraw:///dev/hidraw0                          PI30 inverter on USB, through the kernel
@@ -21,18 +23,20 @@ from urllib.parse import parse_qsl, urlsplit
 
 from solartui.errors import TargetError
 
-SCHEMES = ("tcp", "rtu", "givenergy", "pi30", "hid", "hidraw")
+SCHEMES = ("tcp", "rtu", "givenergy", "solarman", "pi30", "hid", "hidraw")
 PI30_SCHEMES = ("pi30", "hid", "hidraw")      # command devices (PI30), not Modbus
 BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 PACING_KEYS = {"timeout", "period"}
 COMMON_KEYS = {"unit"} | PACING_KEYS
 SCHEME_KEYS = {"tcp": COMMON_KEYS, "rtu": COMMON_KEYS | {"baud", "parity", "stopbits"},
-               "givenergy": COMMON_KEYS, "pi30": PACING_KEYS | {"baud"},
+               "givenergy": COMMON_KEYS, "solarman": COMMON_KEYS | {"serial"},
+               "pi30": PACING_KEYS | {"baud"},
                "hid": PACING_KEYS | {"bus", "address"}, "hidraw": PACING_KEYS}
-DEFAULT_PORTS = {"tcp": 502, "givenergy": 8899}
+DEFAULT_PORTS = {"tcp": 502, "givenergy": 8899, "solarman": 8899}
 _HEX4 = re.compile(r"[0-9A-Fa-f]{1,4}")    # ASCII only: int(x, 16) also takes "0_1" and "0x1"
 USAGE = ("use tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1, givenergy://HOST, "
-         "pi30:///dev/ttyUSB0, hid://0665:5161 or hidraw:///dev/hidraw0")
+         "solarman://HOST?serial=LOGGER_SERIAL&unit=1, pi30:///dev/ttyUSB0, hid://0665:5161 or "
+         "hidraw:///dev/hidraw0")
 
 
 def url_host(host: str) -> str:
@@ -55,6 +59,7 @@ class Target:
     usb_id: tuple[int, int] | None = None     # hid: (vendor id, product id)
     usb_bus: int | None = None                # hid: pin one device by bus + address
     usb_address: int | None = None
+    serial: int | None = None                 # solarman: the logger's serial number
 
     def pacing_ms(self, period_ms: int, timeout_ms: int) -> tuple[int, int]:
         """(period, timeout) in ms: the URL's period= and timeout= over the map's."""
@@ -70,6 +75,8 @@ class Target:
         """What identifies the physical link: devices sharing it share one scheduler."""
         if self.scheme in ("tcp", "givenergy"):
             return f"{self.scheme}://{url_host(self.host)}:{self.port}"   # parses back
+        if self.scheme == "solarman":           # the serial is part of the link: it parses back
+            return f"solarman://{url_host(self.host)}:{self.port}?serial={self.serial}"
         if self.scheme == "hid":
             assert self.usb_id is not None
             return f"hid://{self.usb_id[0]:04x}:{self.usb_id[1]:04x}"
@@ -93,8 +100,9 @@ class Target:
             q.append(f"bus={self.usb_bus}")
         if self.usb_address is not None:
             q.append(f"address={self.usb_address}")
-        query = ("?" + "&".join(q)) if q else ""
-        return f"{self.link_key}{query}"
+        key = self.link_key
+        query = (("&" if "?" in key else "?") + "&".join(q)) if q else ""
+        return f"{key}{query}"
 
 
 def _int(key: str, text: str, lo: int, hi: int) -> int:
@@ -144,9 +152,15 @@ def parse_target(url: str) -> Target:
             raise TargetError(f"{scheme}:// takes no path, got {parts.path!r}")
         if port_text == 0:
             raise TargetError(f"port 0 cannot be connected to (leave it out for {default}): {url!r}")
+        serial = None
+        if scheme == "solarman":
+            if "serial" not in query:
+                raise TargetError(f"solarman:// needs the logger's serial number: "
+                                  f"solarman://HOST?serial=LOGGER_SERIAL&unit=1, got {url!r}")
+            serial = _int("serial", query["serial"], 1, 0xFFFFFFFF)
         return Target(scheme, host=parts.hostname,
                       port=default if port_text is None else port_text,
-                      unit=unit, timeout_ms=timeout, period_ms=period)
+                      unit=unit, timeout_ms=timeout, period_ms=period, serial=serial)
     if scheme == "hid":
         return _hid_target(url, parts, query, timeout, period)
     example = {"rtu": "rtu:///dev/ttyUSB0", "pi30": "pi30:///dev/ttyUSB0",
