@@ -10,6 +10,7 @@ import click
 from solartui.cli.session import run
 from solartui.cli.simulate_givenergy import GIVENERGY_NAMES, simulate_givenergy
 from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
+from solartui.cli.simulate_solarman import SOLARMAN_NAMES, simulate_solarman
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
 
@@ -79,7 +80,9 @@ SHINE = "shine"
 @click.option("--fault", "faults", multiple=True,
               help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N; "
                    "for shine: silent, nack, delay=S, no-announce, garbage; "
-                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; the site "
+                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; for solarman: "
+                   "silent, inverter-silent, wrong-serial=error|silent, bad-checksum, bad-crc, "
+                   "drop-after=N, delay=S, garbage, heartbeat=S; the site "
                    "(Modbus maps, givenergy): reversed-ct, ignore-export-limit.")
 @click.option("--sun", type=click.FloatRange(0, 1), default=None, metavar="0..1",
               help="Pin the daylight (0 night, 1 full sun) instead of following the clock "
@@ -92,7 +95,7 @@ SHINE = "shine"
 @click.option("--interval", type=float, default=None, metavar="SECONDS",
               help="shine: seconds between data records (default: logger register 4, 5 minutes).")
 @click.option("--map", "shine_map", metavar="MAP",
-              help="shine: the inverter's register map (default growatt-protocol-ii).")
+              help="shine, solarman: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: a single-phase hybrid (default) or an All-in-One.")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
@@ -103,6 +106,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
+    MAP `solarman` simulates a Solarman V5 logger with a Modbus inverter behind it (`--map`,
+    `--serial` for the logger's serial, `--tcp`, default 127.0.0.1:8899).
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -113,8 +118,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
             "--interval": interval, "--map": shine_map, "--model": model})
         return
     if map_name is None:
-        raise SolartuiError("name a MAP to simulate (a map id, pi30, givenergy or shine), or "
-                            "give --site SITE")
+        raise SolartuiError("name a MAP to simulate (a map id, pi30, givenergy, solarman or "
+                            "shine), or give --site SITE")
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
     if map_name in PI30_NAMES:
@@ -140,6 +145,15 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         return
     if model is not None:
         raise SolartuiError("--model is only for 'simulate givenergy'")
+    if map_name in SOLARMAN_NAMES:
+        plant_faults, other = split_plant_faults(faults)
+        used = [name for name, value in {**shine_only, "--map": None, "--baud": baud}.items()
+                if value is not None] + (["--pty"] if pty else [])
+        if used:
+            raise SolartuiError(f"{used[0]} is not for 'simulate solarman'")
+        run(simulate_solarman(parse_hostport(tcp or "127.0.0.1:8899"), shine_map, unit,
+                              serial_no, other, plant_faults, sun))
+        return
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
         used = [name for name, value in modbus_only.items() if value]

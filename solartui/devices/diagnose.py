@@ -64,6 +64,8 @@ async def explain(target, link, unit: int, maps, identities: list[Identity]) -> 
     failures = _failures(identities)
     url = str(target.with_unit(unit))
     refused = next((e for e in failures if isinstance(e, ConnectionFailed)), None)
+    if refused is not None and getattr(refused, "says_why", False):
+        return Unidentified("refused", str(refused))    # e.g. a logger naming its real serial
     if refused is not None:
         check = ("is the adapter plugged in, and the path right?" if target.scheme == "rtu"
                  else "check the address and the port, and that the device (or its gateway) "
@@ -84,12 +86,16 @@ async def explain(target, link, unit: int, maps, identities: list[Identity]) -> 
     gateway = next((e for e in failures if isinstance(e, DeviceException)), None)
     others = [u for u in _units_to_try(target, maps, unit) if await _answers(link, u, maps)]
     if others:
-        because = (f" (exception {gateway.code}, {DeviceException.NAMES[gateway.code]})"
+        because = (" (the logger answered that the inverter did not reply)"
+                   if getattr(gateway, "says_why", False) else
+                   f" (exception {gateway.code}, {DeviceException.NAMES[gateway.code]})"
                    if gateway else " (no answer there)")
         return Unidentified(
             "wrong-unit", f"{target.link_key} answers on unit {others[0]}, not on unit {unit}"
                           f"{because}: use unit={others[0]} in the target URL, "
                           f"e.g. {target.with_unit(others[0])}")
+    if gateway is not None and getattr(gateway, "says_why", False):
+        return Unidentified("wrong-unit", f"{gateway}{_silent_too(target, maps, unit)}")
     if gateway is not None:
         return Unidentified(
             "wrong-unit", f"{_where(target, unit)}: the gateway answered exception {gateway.code} "
@@ -100,12 +106,20 @@ async def explain(target, link, unit: int, maps, identities: list[Identity]) -> 
     if silent is not None or not failures:
         also = _units_to_try(target, maps, unit)
         what = ("check the wiring, the baud rate and the unit" if target.scheme == "rtu"
+                else "the logger did not answer: check serial= (a Solarman logger ignores "
+                     "requests for another serial) and that it speaks Solarman V5"
+                if target.scheme == "solarman"
                 else "the port is open but nothing speaks Modbus there for that unit")
         return Unidentified(
             "no-answer", f"no answer from {_where(target, unit)} within {_ms(link)} ms"
                          f"{' (units ' + ', '.join(map(str, also)) + ' are silent too)' if also else ''}"
                          f": {what}; {timeout_hint(target, _ms(link))}")
     return Unidentified("no-answer", f"{_where(target, unit)}: {failures[0]}")
+
+
+def _silent_too(target, maps, unit: int) -> str:
+    also = _units_to_try(target, maps, unit)
+    return f" (units {', '.join(map(str, also))} did not reply either)" if also else ""
 
 
 def _ms(link) -> int:

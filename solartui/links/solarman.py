@@ -184,7 +184,7 @@ class SolarmanTransport:
         except asyncio.TimeoutError:
             bad = self.stream.rejected - rejected
             if bad:
-                reason, data = self.stream.rejections[-1]
+                reason, data = self.stream.rejections[-bad if bad <= len(self.stream.rejections) else 0]
                 raise NoAnswer(f"no valid reply from the logger at {self.where} to {what} "
                                f"within {timeout * 1000:.0f} ms: {bad} corrupt frame(s) arrived "
                                f"({reason}: {data[:16].hex(' ')})") from None

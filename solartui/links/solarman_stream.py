@@ -55,6 +55,17 @@ class V5Stream:
             return None
         return size
 
+    def _plausible(self, pos: int) -> bool:
+        """A header that passes check_header, or the start of one not all here yet."""
+        head = bytes(self._buf[pos:pos + 5])
+        if len(head) < 5:
+            return True
+        try:
+            check_header(head)
+        except SolarmanFrameError:
+            return False
+        return True
+
     def feed(self, data: bytes) -> list[V5Frame]:
         buf = self._buf
         buf += data
@@ -93,8 +104,9 @@ class V5Stream:
                 self._flush_garbage(garbage, pos)
                 garbage = None
                 self._reject(str(exc), buf[pos:pos + size])
-                pos += 1                # a real frame may start inside this false one
-                garbage = pos
+                # a real frame may start inside this false one; else the whole span goes
+                later = self._later(pos, size, complete=False)
+                pos = pos + size if later is None else later
                 continue
             self._flush_garbage(garbage, pos)
             garbage = None
@@ -109,11 +121,15 @@ class V5Stream:
         if start is not None and end > start:
             self._reject(f"{end - start} bytes that do not start a frame", self._buf[start:end])
 
-    def _later(self, start: int, size: int) -> int | None:
-        """Offset of a complete, valid frame inside the span a pending header claims."""
+    def _later(self, start: int, size: int, complete: bool = True) -> int | None:
+        """Offset of a complete, valid frame inside the span a pending header claims; with
+        `complete` False, of any plausible header there (it may still be arriving: a truncated
+        frame's span swallowed the start of the next one)."""
         j = self._buf.find(_START, start + 1, start + size)
         while j >= 0:
             if self._frame_at(j) is not None:
+                return j
+            if not complete and self._plausible(j):
                 return j
             j = self._buf.find(_START, j + 1, start + size)
         return None
