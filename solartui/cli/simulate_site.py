@@ -78,7 +78,7 @@ def check_site(site) -> None:
             raise SolartuiError(f"{ch.key} (device {names}): {t.scheme}:// cannot be emulated "
                                 "as a path; use 'solartui simulate pi30 --hidraw' and a "
                                 "hidraw:// target to its pty")
-        if t.scheme in ("tcp", "givenergy"):
+        if t.scheme in ("tcp", "givenergy", "solarman"):
             _check_free(_loopback_host(t.host, ch.key), t.port)
         else:
             _check_place(t.path)
@@ -112,6 +112,8 @@ class SiteSimulation:
                     await self._tcp(ch, i)
                 elif scheme == "givenergy":
                     await self._givenergy(ch)
+                elif scheme == "solarman":
+                    await self._solarman(ch, i)
                 else:
                     await self._pi30(ch)
         except BaseException:
@@ -163,6 +165,23 @@ class SiteSimulation:
         for d in ch.devices:
             self.lines.append(f"simulating {d.name}: a GivEnergy hybrid behind a dongle on "
                               f"{host}:{t.port}")
+            self.lines.append(f"target: {d.target}")
+
+    async def _solarman(self, ch, seed: int) -> None:
+        from solartui.sim.register_bank import RegisterBank
+        from solartui.sim.solarman_logger import SolarmanLogger
+        t = ch.target
+        host = _loopback_host(t.host, ch.key)
+        logger = SolarmanLogger([RegisterBank(d.map, unit=d.unit, seed=seed) for d in ch.devices],
+                                host, t.port, serial=t.serial or 1)
+        try:
+            await logger.start()
+        except OSError as exc:
+            raise SolartuiError(f"cannot listen on {host}:{t.port}: {exc.strerror}") from None
+        self._stops.append(logger.stop)
+        for d in ch.devices:
+            self.lines.append(f"simulating {d.name}: {d.map.id} unit {d.unit} behind a Solarman "
+                              f"logger (serial {t.serial}) on {host}:{t.port}")
             self.lines.append(f"target: {d.target}")
 
     async def _pi30(self, ch) -> None:

@@ -11,9 +11,10 @@ Why it is shaped this way:
   * Identification goes through the same link code as everything else (LinkPool -> ModbusLink ->
     scheduler), with a short timeout and no pacing: one FC03 probe per unit address (1, then the
     gateway addresses 255 and 0 if 1 is silent), then `choose_map` over the catalog's maps.
-  * Port 8899 (GivEnergy dongles, Solarman-style loggers) speaks a proprietary envelope: it is
-    identified through the GivEnergy link (identity registers at device 0x11); a port that does
-    not answer that way is reported as an unidentified logger.
+  * Port 8899 (GivEnergy dongles, Solarman V5 loggers) speaks a proprietary envelope: a safe V5
+    probe tells a Solarman logger (then identified through the SolarmanLink), a GivEnergy dongle
+    (identity registers at device 0x11 through the GivEnergy link), Modbus TCP on 8899 and
+    anything else ("unknown service") apart: see discovery/logger_port.py.
 
 No I/O at import time; `local_subnets()` only reads local interface data and never connects.
 """
@@ -49,8 +50,8 @@ PROGRESS_INTERVAL = 0.05             # seconds between progress callbacks (plus 
 
 NO_MODBUS = "port open, no Modbus answer"
 NO_MAP = "no map fits"
-LOGGER_DETAIL = ("GivEnergy dongle or Solarman-style logger (port 8899); "
-                 "no GivEnergy answer")
+LOGGER_DETAIL = ("unknown service on a logger port (8899): silent to a Solarman V5 and a "
+                 "GivEnergy probe")
 
 
 # --- ranges --------------------------------------------------------------------------------------
@@ -215,18 +216,27 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
     """What speaks on an open TCP port: an identified Modbus device, an unknown one, or nothing
     Modbus at all. One FC03 read of holding 0 per unit decides whether it speaks Modbus (an
     exception reply counts); then each candidate map's identification registers are read."""
+    from solartui.links.target import Target
+
+    target = Target("tcp", host=host, port=port, timeout_ms=max(1, round(timeout * 1000)),
+                    period_ms=0)
+    found = await identify_behind(target, maps, units=units, kind="modbus-tcp")
+    return found or Found(kind="tcp-port", target="", link=f"{host}:{port}", detail=NO_MODBUS)
+
+
+async def identify_behind(target, maps, *, units: Iterable[int] = PROBE_UNITS,
+                          kind: str = "modbus-tcp", detail_prefix: str = "") -> Found | None:
+    """The Modbus device behind `target` (tcp:// or solarman://): the first unit of `units`
+    that answers a read of holding 0 (an exception reply counts), then the candidate map whose
+    identification registers fit. None when no unit answers."""
     from solartui.devices.identify import choose_map
     from solartui.devices.register_device import RegisterDevice
     from solartui.links.pool import LinkPool
-    from solartui.links.target import Target
     from solartui.registers.model import LinkSpec
     from solartui.session import merged_spec
 
     candidates = _candidate_maps(maps)
     spec = merged_spec(candidates) if candidates else LinkSpec()
-    where = f"{host}:{port}"
-    target = Target("tcp", host=host, port=port, timeout_ms=max(1, round(timeout * 1000)),
-                    period_ms=0)
     pool = LinkPool()
     try:
         link = pool.get(target, spec)
@@ -234,8 +244,9 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
         for u in units:
             try:
                 await link.read(3, u, 0, 1)
-            except DeviceException:
-                pass                 # an exception reply: it speaks Modbus at this unit
+            except DeviceException as exc:
+                if getattr(exc, "says_why", False):
+                    continue         # a logger saying nothing answered at that unit
             except NoAnswer:
                 continue
             except LinkError:
@@ -243,9 +254,9 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
             unit = u
             break
         if unit is None:
-            return Found(kind="tcp-port", target="", link=where, detail=NO_MODBUS)
-        url = f"tcp://{url_host(host)}:{port}?unit={unit}"
-        link_text = f"{where} unit {unit}"
+            return None
+        url = str(replace(target, unit=unit, timeout_ms=None, period_ms=None))
+        link_text = f"{target.host}:{target.port} unit {unit}"
         if candidates:
             try:
                 dev, ident = await choose_map(candidates,
@@ -256,10 +267,11 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
                 def text(name):
                     v = ident.values.get(name)
                     return None if v is None else (str(v).strip(" \x00") or None)
-                return Found(kind="modbus-tcp", target=url, link=link_text,
+                return Found(kind=kind, target=url, link=link_text,
                              vendor=dev.map.vendor, model=text("model"), serial=text("serial"),
-                             firmware=text("firmware"), map_id=dev.map.id, detail=dev.map.name)
-        return Found(kind="modbus-tcp", target=url, link=link_text, detail=NO_MAP)
+                             firmware=text("firmware"), map_id=dev.map.id,
+                             detail=detail_prefix + dev.map.name)
+        return Found(kind=kind, target=url, link=link_text, detail=detail_prefix + NO_MAP)
     finally:
         await pool.close()
 
@@ -360,8 +372,10 @@ async def scan_network(cidr: str | IPv4Network, ports: Iterable[int] = DEFAULT_P
         finished(host, port)
 
     async def examine_logger(host: str, port: int) -> None:
+        from solartui.discovery.logger_port import identify_logger_port
         async with identify_gate:
-            report(await identify_givenergy(host, port, timeout=max(identify_timeout, 1.0)))
+            report(await identify_logger_port(host, port, candidates,
+                                              timeout=max(identify_timeout, 1.0)))
         finished(host, port)
 
     async def sweeper() -> None:

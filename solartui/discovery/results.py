@@ -13,7 +13,8 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class Found:
-    kind: str                    # "modbus-rtu", "modbus-tcp", "usb", "tcp-port"
+    kind: str                    # "modbus-rtu", "modbus-tcp", "usb", "tcp-port", "givenergy",
+                                 # "solarman"
     target: str                  # a URL `solartui read` takes, or "" when there is none yet
     link: str                    # e.g. "/dev/ttyUSB0 9600 8N1 unit 1" or "127.0.0.2:502"
     vendor: str | None = None
@@ -31,7 +32,8 @@ class Found:
                                                        ("firmware", self.firmware)) if v)
             return f"{who} at {self.link}" + (f" ({extra})" if extra else "")
         what = {"modbus-rtu": "unknown Modbus device", "modbus-tcp": "unknown Modbus TCP device",
-                "usb": "USB device", "tcp-port": "open port"}.get(self.kind, self.kind)
+                "usb": "USB device", "tcp-port": "open port",
+                "solarman": "Solarman V5 logger"}.get(self.kind, self.kind)
         return f"{what} at {self.link}" + (f" — {self.detail}" if self.detail else "")
 
     def as_json(self) -> dict:

@@ -299,6 +299,9 @@ def _check_protocol(target: Target, m, f: Findings, line: int, label) -> None:
     elif target.scheme == "givenergy" and m.protocol != "givenergy":
         f.add(line, f"map '{m.id}' is a plain Modbus map; a givenergy:// target needs a "
                     "GivEnergy map, e.g. givenergy-hybrid", label)
+    elif target.scheme == "solarman" and m.protocol == "givenergy":
+        f.add(line, f"map '{m.id}' is a GivEnergy map; a solarman:// logger carries plain "
+                    "Modbus RTU: use a Modbus map, e.g. growatt-protocol-ii", label)
 
 
 def _unit(d: dict, target: Target | None, m, f: Findings, label) -> int | None:
@@ -388,6 +391,12 @@ def _channels(devices: list[SiteDevice], f: Findings) -> list[Channel]:
             if dev.target.scheme != first.target.scheme:
                 f.add(dev.target_line, f"{key} is also used by device {first.name} with "
                                 f"{first.target.scheme}://: one port speaks one protocol", dev.name)
+                ok = False
+                continue
+            if dev.target.serial != first.target.serial:
+                f.add(dev.target_line, f"{key} is a Solarman logger with serial "
+                                f"{first.target.serial} for device {first.name}; one logger has "
+                                f"one serial, not {dev.target.serial}", dev.name)
                 ok = False
                 continue
             if _serial_settings(dev) != _serial_settings(first):

@@ -208,7 +208,7 @@ class DiscoverScreen(Screen):
         if f.kind == "usb":                  # PI30: the command map (QPI decides on connect)
             self.app.connect(f.target, f.map_id)
             return
-        if not f.target.startswith(("tcp://", "rtu://", "givenergy://")):
+        if not f.target.startswith(("tcp://", "rtu://", "givenergy://", "solarman://")):
             self.notify(f"{f.target}: this kind of device is not supported yet", severity="warning")
             return
         self.app.connect(f.target, f.map_id or GENERIC_MAP, browse=f.map_id is None)
