@@ -44,6 +44,10 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.2, 30.0       # §7: reconnects >= 0.2 s apart
 NO_REPLY, WRONG_SERIAL = 0x05, 0x06          # the "no data" tails (§5)
 
 
+class _Dropped(ConnectionFailed):
+    """The socket died while a request was out: a read is worth sending once more."""
+
+
 class SolarmanTransport:
     """The socket, its reader task and the one request waiting for its reply."""
 
@@ -151,7 +155,7 @@ class SolarmanTransport:
             writer.close()
         if self._waiting is not None and not self._waiting[1].done():
             self._waiting[1].set_exception(
-                ConnectionFailed(f"{self.where}: connection lost ({reason})"))
+                _Dropped(f"{self.where}: connection lost ({reason})"))
 
     async def close(self) -> None:
         task, self._reader_task = self._reader_task, None
@@ -193,7 +197,7 @@ class SolarmanTransport:
                            "not its own)") from None
         except (ConnectionError, OSError) as exc:
             self._lost(exc.strerror or type(exc).__name__)
-            raise ConnectionFailed(f"{self.where}: connection lost while sending") from None
+            raise _Dropped(f"{self.where}: connection lost while sending") from None
         finally:
             if self._waiting is not None and self._waiting[1] is fut:
                 self._waiting = None
@@ -234,9 +238,7 @@ class SolarmanTransport:
         rtu = F.rtu_read(unit, function, address, count)
         try:
             reply = await self.exchange(rtu, timeout, what)
-        except ConnectionFailed as exc:
-            if isinstance(exc, LoggerSerialMismatch) or self.connected:
-                raise
+        except _Dropped:
             reply = await self.exchange(rtu, timeout, what)      # the socket died: once more
         if len(reply.words) != count:
             raise SolarmanBadReply(f"{what}: reply carried {len(reply.words)} registers")
@@ -247,7 +249,12 @@ class SolarmanTransport:
         what = f"FC{function:02d} unit {unit} {address}={words}"
         if function == 6 and len(words) != 1:
             raise LinkError("FC06 writes exactly one register")
-        reply = await self.exchange(F.rtu_write(unit, function, address, words), timeout, what)
+        try:
+            reply = await self.exchange(F.rtu_write(unit, function, address, words), timeout,
+                                        what)
+        except LoggerNoReply as exc:
+            # not a refusal: the inverter may have taken the write and its reply been lost
+            raise NoAnswer(str(exc)) from None
         expect = (address, words[0] if function == 6 else len(words))
         if tuple(reply.words) != expect:
             raise SolarmanBadReply(f"{what}: the inverter echoed {reply.words}")

@@ -170,11 +170,12 @@ def strip_crc(rtu: bytes) -> bytes:
     loggers send (two extra 00 00 after a good CRC, §2.5)."""
     if len(rtu) < 4:
         raise SolarmanRtuError(f"RTU frame of {len(rtu)} bytes is too short", rtu)
-    if crc16_modbus(rtu[:-2]) == int.from_bytes(rtu[-2:], "little"):
-        return rtu[:-2]
+    # the double CRC first: a CRC run over data + its CRC is 0, so 00 00 also "verifies"
     if (len(rtu) >= 6 and rtu[-2:] == b"\0\0"
             and crc16_modbus(rtu[:-4]) == int.from_bytes(rtu[-4:-2], "little")):
         return rtu[:-4]
+    if crc16_modbus(rtu[:-2]) == int.from_bytes(rtu[-2:], "little"):
+        return rtu[:-2]
     raise SolarmanCrcError(f"Modbus CRC of the reply does not verify: {rtu[:24].hex(' ')}", rtu)
 
 
