@@ -215,3 +215,29 @@ async def test_the_live_screen_runs_over_solarman(logger, tmp_path):
         logger.bank(1).set_raw("input", 38, [2345])
         await until(pilot, lambda: row(table, "vac1")["value"] == "234.5")
         assert "SOLCLI0001" in app.sub_title
+
+
+async def test_simulate_site_serves_a_solarman_channel(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    site = tmp_path / "site.yaml"
+    site.write_text(f"""schema: 1
+site: roof
+devices:
+  - name: deye-1
+    target: "solarman://127.0.0.1:{port}?serial=99&unit=1"
+    map: {MAP}
+    points: ["vpv1"]
+  - name: deye-2
+    target: "solarman://127.0.0.1:{port}?serial=99&unit=2"
+    map: {MAP}
+    points: ["vpv1"]
+""")
+    async with simulator("--site", str(site)) as target:
+        assert target == f"solarman://127.0.0.1:{port}?serial=99&unit=1"
+        for unit in (1, 2):
+            code, out, err = await cli("read", target.replace("unit=1", f"unit={unit}")
+                                       + "&period=0", "--map", MAP, "vpv1", "--json")
+            assert code == 0, err

@@ -90,7 +90,7 @@ def readings_table(readings, title: str, compact: bool = False,
 @click.option("--trace", is_flag=True, help="Print every frame to stderr.")
 def command(target, points, map_name, group, as_json, trace):
     """Read points from TARGET (tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1,
-    givenergy://HOST, or a PI30 inverter: pi30:///dev/ttyUSB0, hid://0665:5161,
+    givenergy://HOST, solarman://HOST?serial=LOGGER_SERIAL&unit=1, or a PI30 inverter: pi30:///dev/ttyUSB0, hid://0665:5161,
     hidraw:///dev/hidraw0 — then POINTs are the map's fields)."""
     run(_read(target, points, map_name, group, as_json, trace))
 

@@ -3,8 +3,9 @@
 Why: the logger can then be tried, and a site file checked end to end, without any hardware
 (as pysungrow's `-e` did). One simulator per physical channel holds every device the site puts
 there: an RS485 bus becomes one pty wire with one Modbus simulator answering each unit, and the
-site's port path becomes a symlink to the wire's pty; tcp:// and givenergy:// listen on exactly
-the host:port named (loopback only); pi30:// gets a PI30 inverter on a pty. Nothing is started
+site's port path becomes a symlink to the wire's pty; tcp://, givenergy:// and solarman:// (a
+logger with that serial, every unit of the channel behind it) listen on exactly the host:port
+named (loopback only); pi30:// gets a PI30 inverter on a pty. Nothing is started
 until every channel is known to be possible; symlinks are removed on exit.
 """
 
