@@ -225,6 +225,7 @@ async def test_simulate_site_serves_a_solarman_channel(tmp_path):
     site = tmp_path / "site.yaml"
     site.write_text(f"""schema: 1
 site: roof
+period: 60
 devices:
   - name: deye-1
     target: "solarman://127.0.0.1:{port}?serial=99&unit=1"
