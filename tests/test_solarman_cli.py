@@ -151,6 +151,7 @@ async def test_a_site_file_refuses_two_serials_on_one_logger_and_a_givenergy_map
     site = tmp_path / "site.yaml"
     site.write_text("""schema: 1
 site: roof
+period: 60
 devices:
   - name: a
     target: "solarman://127.0.0.1:8899?serial=1&unit=1"

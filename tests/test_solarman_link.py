@@ -302,3 +302,26 @@ def test_default_port_and_fault_parsing():
     for bad in ("wrong-serial=maybe", "delay=x", "delay=-1", "drop-after=x", "bogus"):
         with pytest.raises(ValueError):
             parse_logger_faults([bad])
+
+
+async def test_a_socket_gone_silent_is_reopened(logger, link):
+    await link.read(3, 1, 0, 1)
+    logger.faults.silent = True
+    for _ in range(3):
+        with pytest.raises(NoAnswer):
+            await link.read(3, 1, 0, 1)
+    logger.faults.silent = False
+    assert len(await link.read(3, 1, 0, 1)) == 1
+    assert link.transport.connects == 2 and logger.connections == 2
+
+
+@pytest.mark.parametrize("call", [lambda lk: lk.read(3, 1, 65535, 2),
+                                  lambda lk: lk.read(3, 256, 0, 1),
+                                  lambda lk: lk.read(3, 1, 0, 126),
+                                  lambda lk: lk.write(6, 1, 3, [70000]),
+                                  lambda lk: lk.write(16, 1, 65535, [1, 2])])
+async def test_what_no_frame_can_carry_is_refused_before_the_wire(logger, link, call):
+    from solartui.errors import ValueRejected
+    with pytest.raises(ValueRejected):
+        await call(link)
+    assert logger.requests == 0

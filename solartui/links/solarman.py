@@ -8,7 +8,9 @@ the pending request the response carrying its sequence byte (§3); everything el
 and dropped. One request is in flight at a time — the LinkScheduler guarantees it and keeps the
 pacing (0.5 s between requests by default, §7). A socket the logger closed (it does after its
 idle timeout, §8) is reopened by the next request, and a read interrupted by the drop is sent
-once more on the new socket; a write is not re-sent blind (the gate reads it back).
+once more on the new socket; a write is not re-sent blind (the gate reads it back). A socket on
+which SILENT_DROP requests in a row went unanswered is closed too (a logger that rebooted or
+lost Wi-Fi sends no FIN), so the next request starts afresh.
 
 Failures are told apart, one line each: silence (NoAnswer), the logger's "no data" because the
 inverter did not reply (LoggerNoReply), "not my serial" (LoggerSerialMismatch, naming the real
@@ -26,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnswer
+from solartui.errors import ConnectionFailed, DeviceException, LinkError, NoAnswer, ValueRejected
 from solartui.links import solarman_frame as F
 from solartui.links.scheduler import PRIORITY_READ, PRIORITY_WRITE, LinkFront, LinkScheduler
 from solartui.links.solarman_errors import (
@@ -41,7 +43,8 @@ DEFAULT_PORT = 8899
 DEFAULT_PERIOD_MS = 500         # §7: ha-solarman keeps >= 0.1 s; the notes suggest 0.5 s
 CONNECT_TIMEOUT = 3.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 30.0       # §7: reconnects >= 0.2 s apart
-NO_REPLY, WRONG_SERIAL = 0x05, 0x06          # the "no data" tails (§5)
+NO_REPLY = 0x05                 # the "no data" tail: the inverter did not reply (§5)
+SILENT_DROP = 3                 # unanswered requests in a row before the socket is reopened
 
 
 class _Dropped(ConnectionFailed):
@@ -63,6 +66,7 @@ class SolarmanTransport:
         self._seq = random.randint(1, 254)          # §3: a random start, +1 per request
         self._failures = 0
         self._retry_at = 0.0
+        self._silent = 0                # requests unanswered in a row on this socket
         self.stream = V5Stream()
         self.connects = 0               # sockets opened
         self.heartbeats = 0             # logger-initiated frames answered
@@ -186,6 +190,10 @@ class SolarmanTransport:
             self._trace("tx", data)
             frame = await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
+            self._silent += 1
+            if self._silent >= SILENT_DROP:         # a logger gone without a FIN: start afresh
+                self._silent = 0
+                await self.close()
             bad = self.stream.rejected - rejected
             if bad:
                 reason, data = self.stream.rejections[-bad if bad <= len(self.stream.rejections) else 0]
@@ -201,6 +209,7 @@ class SolarmanTransport:
         finally:
             if self._waiting is not None and self._waiting[1] is fut:
                 self._waiting = None
+        self._silent = 0
         return self._answer(frame, rtu, what)
 
     def _answer(self, frame: F.V5Frame, rtu: bytes, what: str) -> F.RtuReply:
@@ -211,7 +220,7 @@ class SolarmanTransport:
         unit = rtu[0]
         if resp.no_data:
             code = resp.rtu[0] if resp.rtu else None
-            if code == WRONG_SERIAL or frame.serial != self.serial:
+            if frame.serial != self.serial:         # 06 00, with the logger's real serial
                 raise LoggerSerialMismatch(self.where, self.serial, frame.serial)
             if code == NO_REPLY:
                 raise LoggerNoReply(self.where, self.serial, unit, what)
@@ -260,6 +269,14 @@ class SolarmanTransport:
             raise SolarmanBadReply(f"{what}: the inverter echoed {reply.words}")
 
 
+def _check_unit_and_span(unit: int, address: int, count: int) -> None:
+    """What an RTU frame can carry; refused before anything is queued or sent."""
+    if not 0 <= unit <= 255:
+        raise ValueRejected(f"unit {unit} is outside 0-255")
+    if count < 1 or address < 0 or address + count > 0x10000:
+        raise ValueRejected(f"cannot address {count} registers at {address}")
+
+
 class SolarmanLink(LinkFront):
     """ModbusLink's interface over a Solarman V5 logger."""
 
@@ -279,6 +296,7 @@ class SolarmanLink(LinkFront):
         if function not in (3, 4):
             raise LinkError(f"function {function} is not a register read")
         check_read_count(count)
+        _check_unit_and_span(unit, address, count)
         return await self.scheduler.submit(
             lambda t: t.read(function, unit, address, count, self.timeout), priority)
 
@@ -288,6 +306,9 @@ class SolarmanLink(LinkFront):
             raise LinkError(f"function {function} is not a register write")
         if function == 16:
             check_write_count(len(words))
+        _check_unit_and_span(unit, address, len(words))
+        if any(not isinstance(w, int) or not 0 <= w <= 0xFFFF for w in words):
+            raise ValueRejected("register values must be whole numbers 0-65535")
 
         async def run(t):
             sent = list(await build()) if build is not None else list(words)
