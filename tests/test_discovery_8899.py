@@ -4,7 +4,6 @@ Modbus TCP mode and other listeners (echo, garbage, silence). Loopback 127.0.0.x
 
 from __future__ import annotations
 
-import asyncio
 
 from solartui.discovery.logger_port import classify, identify_logger_port, probe_frame
 from solartui.discovery.network import LOGGER_DETAIL, scan_network
