@@ -205,3 +205,51 @@ async def test_a_resolver_that_fails_is_an_unknown_device(rig):
         raise RuntimeError("registry gone")
     msg = await commands.handle(TOPICS.command(DEV, "active_power_rate"), b"80", TOPICS, broken)
     assert json.loads(msg.payload)["status"] == "refused"
+
+
+# --- a command-map device: PI30 on a pty --------------------------------------------------------
+
+async def test_pi30_select_and_number_through_the_gate(tmp_path):
+    from solartui.session import Session
+    from solartui.sim.pi30_inverter import Pi30Inverter
+    from solartui.sim.pi30_pty import serve_pi30_on_pty
+    inverter = Pi30Inverter()
+    server = await serve_pi30_on_pty(inverter, mode="serial")
+    journal = Journal(tmp_path / "journal.jsonl")
+    session = Session(journal)
+    try:
+        dev = await session.connect(f"pi30://{server.client_path}?period=0&timeout=800")
+        dev.map = replace(dev.map, link=replace(dev.map.link, readback_delay_ms=50))
+        name = commands_device_id(dev.identity.serial)
+
+        async def send(point, payload):
+            msg = await commands.handle(TOPICS.command(name, point), payload, TOPICS,
+                                        {name: dev}.get)
+            return json.loads(msg.payload)
+
+        def setters():
+            return [e.command for e in inverter.log if e.command[:1] not in ("Q",)]
+
+        body = await send("output_source_priority", b"SBU")
+        assert body["status"] == "verified", body
+        assert inverter.settings["output_source_priority"] == 2
+        assert "POP02" in setters()
+        before = setters()
+        for point, payload, why in (
+                ("output_source_priority", b"Grid only", "not a number"),
+                ("max_ac_charging_current", b"250", ""),
+                ("battery_type", b"AGM", "not remote-safe"),
+                ("buzzer", b"disable", "not remote-safe")):
+            body = await send(point, payload)
+            assert body["status"] == "refused" and why in body["reason"], body
+        assert setters() == before                          # nothing reached the inverter
+        assert [(e["point"], e["origin"]) for e in journal.entries()] == \
+            [("output_source_priority", "mqtt")]
+    finally:
+        await session.close()
+        await server.stop()
+
+
+def commands_device_id(serial: str) -> str:
+    from solartui.mqtt.topics import device_id
+    return device_id(serial)
