@@ -124,14 +124,29 @@ def test_energy_enum_and_diagnostic_entities():
 def test_value_templates_read_the_state_json():
     """`value_json.values` would be the dict's method in Jinja: the template subscripts. The
     expression is also valid Python, so it is evaluated here against a state message."""
-    state = {"time": 1760000000.0, "values": {"ppv": 1234.5, "inverter_status": "normal"}}
+    state = {"time": 1760000000.0, "values": {"ppv": 1234.5, "vac1": 230.1}}
     m = load_map(MAPS / "growatt_protocol_ii.yaml")
     c = configs(discovery.messages_for(INVERTER, m, TOPICS))
-    for point in ("ppv", "inverter_status"):
+    for point in ("ppv", "vac1"):
         tpl = c[("sensor", point)][1]["value_template"]
         expr = re.fullmatch(r"\{\{ (.*) \}\}", tpl).group(1)
         assert "value_json.values" not in tpl
         assert eval(expr, {}, {"value_json": state}) == state["values"][point]   # noqa: S307
+
+
+def test_an_enum_word_outside_its_options_renders_none():
+    """A code the map does not know decodes as "unknown (2)": Home Assistant would log an error
+    for a value outside the enum's options, so the template gives None (state unknown)."""
+    m = load_map(MAPS / "growatt_protocol_ii.yaml")
+    tpl = configs(discovery.messages_for(INVERTER, m, TOPICS))[("sensor", "inverter_status")][1][
+        "value_template"]
+    got = re.fullmatch(r"\{% set v = (.*) %\}\{\{ v if v in (\[.*\]) else None \}\}", tpl)
+    assert got, tpl
+    options = json.loads(got.group(2))
+    assert options == ["waiting", "normal", "fault"]
+    for word, shown in (("normal", "normal"), ("unknown (2)", None)):
+        v = eval(got.group(1), {}, {"value_json": {"values": {"inverter_status": word}}})  # noqa
+        assert (v if v in options else None) == shown
 
 
 def test_points_limit_the_sensors_to_what_the_reading_carries():
@@ -163,7 +178,8 @@ def test_pi30_select_reads_its_read_back_field():
     c = configs(discovery.messages_for(dev, m, TOPICS, writes=True))
     sel = c[("select", "output_source_priority")][1]
     assert sel["options"] == ["Utility first", "Solar first", "SBU"]
-    assert sel["value_template"] == "{{ value_json['values']['output_source_priority'] }}"
+    assert sel["value_template"].startswith(
+        "{% set v = value_json['values']['output_source_priority'] %}")
     assert "via_device" not in sel["device"]
     assert [a["topic"] for a in sel["availability"]] == ["solartui/bridge/status",
                                                           "solartui/92932004102443/status"]

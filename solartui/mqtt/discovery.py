@@ -69,8 +69,15 @@ def availability(device: DeviceInfo, topics: Topics) -> list[dict]:
             for t in chain]
 
 
-def value_template(point: str) -> str:
-    return "{{ value_json['values'][%s] }}" % json.dumps(point).replace('"', "'")
+def value_template(point: str, options: tuple[str, ...] | None = None) -> str:
+    """The point's value out of the state JSON. An enum's word that is not among its options
+    (a code the map does not know, shown as "unknown (7)") renders None: Home Assistant shows
+    unknown instead of logging an error for a value outside the enum."""
+    ref = "value_json['values'][%s]" % json.dumps(point).replace('"', "'")
+    if not options:
+        return "{{ %s }}" % ref
+    return "{%% set v = %s %%}{{ v if v in %s else None }}" % (
+        ref, json.dumps(list(options), ensure_ascii=False))
 
 
 def _common(device: DeviceInfo, topics: Topics, component: str, point: str, label: str,
@@ -90,6 +97,7 @@ def _common(device: DeviceInfo, topics: Topics, component: str, point: str, labe
 
 def sensor_config(device: DeviceInfo, topics: Topics, p: Published, device_block: dict) -> dict:
     cfg = _common(device, topics, "sensor", p.point, p.label, device_block)
+    cfg["value_template"] = value_template(p.point, p.options)
     if p.unit:
         cfg["unit_of_measurement"] = p.unit
     if p.device_class:
@@ -111,7 +119,7 @@ def setting_config(device: DeviceInfo, topics: Topics, s: RemoteSetting,
     is a write) or a select."""
     component = "select" if s.kind == "select" else "number"
     cfg = _common(device, topics, component, s.name, s.label, device_block)
-    cfg["value_template"] = value_template(s.state)
+    cfg["value_template"] = value_template(s.state, s.options)
     cfg["command_topic"] = topics.command(device.device_id, s.name)
     cfg["entity_category"] = "config"
     if component == "select":
