@@ -117,19 +117,21 @@ class MqttPublisher:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
 
-    async def stop(self, flush: float = 2.0) -> None:
-        """Send what is queued (up to `flush` seconds) and the bridge's offline; disconnect."""
+    async def stop(self, flush: float = 1.0, *, wait_connect: bool = False) -> None:
+        """Send what is queued (up to `flush` seconds; `wait_connect`: also wait that long for a
+        connection, for `log --once`) and the bridge's offline; disconnect."""
         if self._task is None:
             return
         self._stopping = True
-        client = self._client
-        if client is not None and self.connected:
-            with contextlib.suppress(Exception):
-                deadline = time.monotonic() + flush
-                while len(self.queue) and self.connected and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
+        deadline = time.monotonic() + flush
+        with contextlib.suppress(Exception):
+            while len(self.queue) and (self.connected or wait_connect) \
+                    and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            client = self._client
+            if client is not None and self.connected:
                 await client.publish(self.topics.bridge_status(), OFFLINE, qos=1, retain=True,
-                                     timeout=max(0.5, deadline - time.monotonic()))
+                                     timeout=max(0.3, deadline - time.monotonic()))
         self._task.cancel()
         for task in [self._task, *self._side]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
