@@ -253,3 +253,12 @@ async def test_pi30_select_and_number_through_the_gate(tmp_path):
 def commands_device_id(serial: str) -> str:
     from solartui.mqtt.topics import device_id
     return device_id(serial)
+
+
+async def test_a_device_made_without_a_journal_still_journals_its_mqtt_writes(rig):
+    """The site logger's devices were made only to read: an MQTT write on one is journalled in
+    the default journal (the one `solartui write` uses), never unaccounted for."""
+    rig.device.journal = None
+    assert (await rig.send("active_power_rate", b"90"))["status"] == "verified"
+    assert [(e["point"], e["origin"]) for e in Journal().entries()] == \
+        [("active_power_rate", "mqtt")]

@@ -132,6 +132,11 @@ async def handle(topic: str, payload: bytes, topics: Topics, resolve: ResolveDev
         value = payload_text(payload)
     except ValueRejected as exc:
         return _refuse(topics, dev, point, f"{exc}; nothing sent")
+    if getattr(device, "journal", None) is None:
+        # a write is never unjournalled: a device made only to read (the site logger's) gets
+        # the default journal, the one `solartui write` uses
+        from solartui.journal import Journal
+        device.journal = Journal()
     async with _lock_for(device):
         return await _write(topics, dev, device, point, value)
 
