@@ -70,14 +70,15 @@ def availability(device: DeviceInfo, topics: Topics) -> list[dict]:
 
 
 def value_template(point: str, options: tuple[str, ...] | None = None) -> str:
-    """The point's value out of the state JSON. An enum's word that is not among its options
-    (a code the map does not know, shown as "unknown (7)") renders None: Home Assistant shows
-    unknown instead of logging an error for a value outside the enum."""
-    ref = "value_json['values'][%s]" % json.dumps(point).replace('"', "'")
-    if not options:
-        return "{{ %s }}" % ref
-    return "{%% set v = %s %%}{{ v if v in %s else None }}" % (
-        ref, json.dumps(list(options), ensure_ascii=False))
+    """The point's value out of the state JSON, or None when the reading does not carry it (a
+    failed read is absent; a setting the site does not poll): Home Assistant shows unknown, as
+    it does for an enum word outside the options (a code the map does not know, "unknown (7)"),
+    instead of logging a template or value error on every message."""
+    key = json.dumps(point).replace('"', "'")
+    cond = f"{key} in d"
+    if options:
+        cond += f" and d[{key}] in {json.dumps(list(options), ensure_ascii=False)}"
+    return "{%% set d = value_json['values'] %%}{{ d[%s] if %s else None }}" % (key, cond)
 
 
 def _common(device: DeviceInfo, topics: Topics, component: str, point: str, label: str,
