@@ -166,14 +166,14 @@ class MqttPublisher:
 
     async def _run(self) -> None:
         import aiomqtt
-        delay = self.min_backoff
+        delay: float | None = None          # None: the next failure waits min_backoff
         while not self._stopping:
             try:
                 async with self._new_client() as client:
                     self._client = client
                     self.connected = True
                     self.counters["connects"] += 1
-                    delay = self.min_backoff
+                    delay = None
                     log.info("mqtt: connected to %s as %s", self.config.shown(), self.client_id)
                     await self._on_connect(client)
                     await self._pump(client)
@@ -195,8 +195,14 @@ class MqttPublisher:
                 self._client = None
             if self._stopping:
                 break
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self.max_backoff)
+            delay = self.min_backoff if delay is None else min(delay * 2, self.max_backoff)
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
+
+    def retry_now(self) -> None:
+        """Cut the backoff wait short (the broker is known to be back)."""
+        self._wake.set()
 
     async def _on_connect(self, client) -> None:
         await client.publish(self.topics.bridge_status(), ONLINE, qos=1, retain=True)
