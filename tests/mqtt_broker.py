@@ -181,7 +181,8 @@ class Broker:
     def _mosquitto_conf(self) -> Path:
         lines = [f"listener {self.port} 127.0.0.1", "persistence false",
                  "log_dest stderr", "log_type error", "log_type warning",
-                 "max_queued_messages 100000", "max_inflight_messages 0"]
+                 "max_queued_messages 100000", "max_inflight_messages 0",
+                 "set_tcp_nodelay true"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             lines.append("user root")   # else it drops to `mosquitto`, who cannot read tmp_path
         if self.users:

@@ -79,6 +79,7 @@ async def test_broker_down_at_start_then_up(mqtt_broker, monkeypatch):
     fake_discovery(monkeypatch)
     mqtt_broker.stop()
     pub = publisher(mqtt_broker)
+    pub.min_backoff = pub.max_backoff = 60      # it waits for retry_now(): no race with `sub`
     pub.start()
     try:
         pub.announce(DEV, None)
@@ -89,6 +90,7 @@ async def test_broker_down_at_start_then_up(mqtt_broker, monkeypatch):
         assert len(pub.queue) >= 5                           # kept, not lost, not blocking
         await asyncio.to_thread(mqtt_broker.start)
         sub = Subscriber(mqtt_broker)
+        pub.retry_now()
         try:
             await sub.await_for(lambda m: len(sub.on("solartui/abc123/state")) >= 5)
             assert [json.loads(p)["values"]["n"] for p in sub.on("solartui/abc123/state")] == \
@@ -117,12 +119,14 @@ async def test_broker_stopped_mid_run_reconnects_and_republishes(mqtt_broker, mo
                 break
             await asyncio.sleep(0.05)
         assert pub.connected
+        pub.min_backoff = pub.max_backoff = 60      # it waits for retry_now(): no race with `sub`
         await asyncio.to_thread(mqtt_broker.stop)          # no persistence: retained gone
         for i in range(20):
             pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0 + i, {"n": i}))
         await asyncio.sleep(0.5)
         await asyncio.to_thread(mqtt_broker.start)
         sub = Subscriber(mqtt_broker)
+        pub.retry_now()
         try:
             await sub.await_for(lambda m: 19 in [json.loads(p)["values"]["n"]
                                                  for p in sub.on("solartui/abc123/state")])
@@ -138,6 +142,7 @@ async def test_broker_stopped_mid_run_reconnects_and_republishes(mqtt_broker, mo
 async def test_queue_bound_while_broker_away(mqtt_broker):
     mqtt_broker.stop()
     pub = publisher(mqtt_broker, queue_size=50)
+    pub.min_backoff = pub.max_backoff = 60
     pub.start()
     try:
         for i in range(500):        # producers never wait, whatever the broker does
@@ -145,6 +150,7 @@ async def test_queue_bound_while_broker_away(mqtt_broker):
         assert len(pub.queue) == 50 and pub.dropped == 450
         await asyncio.to_thread(mqtt_broker.start)
         sub = Subscriber(mqtt_broker, topics=["solartui/abc123/state"])
+        pub.retry_now()
         try:
             got = await sub.await_for(lambda m: len(m) >= 50 and m)
             assert [json.loads(p)["values"]["n"] for _t, p, _r in got][:50] == \

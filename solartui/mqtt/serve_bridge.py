@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from solartui.mqtt.model import DeviceInfo, StateReading
 from solartui.mqtt.publisher import MqttPublisher
-from solartui.mqtt.state import values_of
+from solartui.mqtt.state import group_values, published_points
 from solartui.mqtt.topics import device_id
 
 MANUFACTURER = "Growatt"
@@ -38,6 +38,7 @@ class ServeBridge:
         self._serials: dict[str, str] = {}              # inverter id -> serial
         self._announced: dict[str, tuple] = {}          # device id -> what it was announced as
         self._devices: dict[str, object] = {}           # inverter id -> gate-capable device
+        self._points = published_points(server.map)     # decode only these (None: all)
         publisher.resolve = self.resolve
 
     def attach(self) -> None:
@@ -78,7 +79,7 @@ class ServeBridge:
         self.publisher.available(dl.device_id, True)
         self._behind.setdefault(dl.device_id, set()).add(dev.device_id)
         self._serials[dev.device_id] = inv.serial
-        vals = values_of(values.readings)
+        vals = group_values(self.server.map, values.groups, self._points)
         if not values.buffered:
             self._announce(dev, self.server.map, tuple(sorted(vals)))
             self.publisher.available(dev.device_id, True)

@@ -63,3 +63,66 @@ def state_message(topics: Topics, device: DeviceInfo, reading: StateReading) -> 
     topic = (topics.buffered if reading.buffered else topics.state)(device.device_id)
     return Message(topic, json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                                      default=str))
+
+
+# --- the serve path: 1,000 records/s, so only what is published is decoded ----------------------
+
+def published_points(device_map) -> tuple[str, ...] | None:
+    """The point names the map publishes (its `publish:` section, registers/publish_spec.py);
+    None (every point) where that section's code is not there or says nothing."""
+    try:
+        from solartui.registers.publish_spec import publish_for
+    except ImportError:
+        return None
+    try:
+        names = tuple(p.point for p in publish_for(device_map).points)
+    except Exception:
+        return None
+    return names or None
+
+
+_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(device_map, table: str, names: tuple[str, ...] | None) -> tuple:
+    """The map's readable points of `table` (those in `names`), sorted by address: computed once."""
+    key = (id(device_map), table, names)
+    plan = _PLANS.get(key)
+    if plan is None:
+        wanted = None if names is None else set(names)
+        plan = tuple(sorted((p for p in device_map.points
+                             if p.table == table and p.readable
+                             and (wanted is None or p.name in wanted)),
+                            key=lambda p: p.address))
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
+def group_values(device_map, groups, names: tuple[str, ...] | None = None,
+                 table: str = "input") -> dict:
+    """{point: value} straight from a record's register groups, decoding only `names` (None:
+    every readable point): a point is decoded when all its words lie inside one group."""
+    from solartui.errors import CodecError
+    from solartui.registers.codec import decode
+    from solartui.devices.readings import Reading
+    out: dict = {}
+    plan = _plan(device_map, table, names)
+    for g in groups:
+        end = g.start + len(g.words) - 1
+        for p in plan:
+            if p.address < g.start:
+                continue
+            if p.address > end:
+                break
+            if p.end > end or p.name in out:
+                continue
+            try:
+                d = decode(p, list(g.words[p.address - g.start:p.end - g.start + 1]))
+            except CodecError:
+                continue
+            v = engineering(Reading(p, d, 0.0))
+            if v is not None:
+                out[p.name] = v
+    return out
