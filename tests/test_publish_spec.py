@@ -80,6 +80,9 @@ def test_growatt_settings_become_numbers_and_selects():
         ("number", -100, 100, 0.1, "%")
     ac = spec.setting("ac_charge_enable")
     assert ac.kind == "select" and ac.options == ("disabled", "enabled")
+    # the state JSON carries the settings' current values too (their entities show them)
+    assert spec.state_names[:len(spec.points)] == spec.names
+    assert spec.state_names[len(spec.points):] == tuple(s.name for s in spec.remote_safe)
 
 
 def test_pi30_publishes_fields_and_offers_the_priorities():

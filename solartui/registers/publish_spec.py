@@ -102,6 +102,12 @@ class PublishSpec:
     def names(self) -> tuple[str, ...]:
         return tuple(p.point for p in self.points)
 
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """Every value the state JSON should carry when the reading has it: the published points
+        and the current value of each remote-safe setting (its number/select shows it)."""
+        return tuple(dict.fromkeys([*self.names, *(s.state for s in self.remote_safe)]))
+
 
 # --- what a map offers ---------------------------------------------------------------------------
 
