@@ -5,7 +5,8 @@ support bundles read it. aiohttp logged the full request line of a bad request (
 an over-long line) with a traceback, `?token=...` included. `install()` (called by the CLI for
 every command, and by `serve` with the token it was given) redacts every record the process
 creates, whoever logs it: `token=` query parameters (also percent-encoded), Authorization headers,
-Bearer credentials, `--token` arguments and the literal token values it was told about.
+Bearer credentials, `--token` arguments, the password in an
+`mqtt://user:password@host` URL and the literal token values it was told about.
 `OneLineLog` is the logger aiohttp is handed for the HTTP API: a request it cannot parse is one
 warning line with the reason, never its traceback.
 """
@@ -27,6 +28,8 @@ _PATTERNS = (
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:[a-z]+\s+)?)[^\s'\",;]+"),
     re.compile(r"(?i)(\bbearer\s+)[^\s'\",;]+"),
     re.compile(r"(--token(?:=|\s+))\S+"),
+    # an MQTT broker URL with its password: mqtt://user:SECRET@host
+    re.compile(r"(?i)(mqtts?://[^:@/\s]*:)[^\s/]*(?=@)"),
 )
 
 _secrets: set[str] = set()

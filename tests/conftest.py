@@ -41,3 +41,23 @@ def isolated_home(tmp_path, monkeypatch):
 def growatt_map():
     from solartui.registers.loader import load_map
     return load_map(GROWATT_MAP)
+
+
+def pytest_report_header(config):
+    """Say which MQTT broker the MQTT tests run against (mosquitto, or amqtt from PyPI)."""
+    from mqtt_broker import header_line
+    return header_line()
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path):
+    """A real MQTT broker of this test's own on a free loopback port (tests/mqtt_broker.py):
+    .host, .port, .url, .kind, .stop() and .start() (the same port again)."""
+    from mqtt_broker import Broker, broker_kind
+    if broker_kind() == "none":
+        pytest.skip("no MQTT broker (mosquitto) and no amqtt installed")
+    broker = Broker(tmp_path / "broker").start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

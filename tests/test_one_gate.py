@@ -33,3 +33,17 @@ def test_only_the_gate_executes_confirmed_writes():
 def test_only_links_and_simulators_build_inverter_write_frames():
     assert _calls(FRAMES, ("solartui/links/", "solartui/sim/", "solartui/devices/",
                            "solartui/shine/records.py")) == []
+
+
+# every door that takes a write from outside, and the origin it journals
+DOORS = {"solartui/shine/http_api.py": '"http"', "solartui/mqtt/commands.py": 'origin="mqtt"'}
+
+
+def test_every_door_calls_the_gate_and_plans_nothing_itself():
+    """The HTTP API and the MQTT command handler hand each request to gate.run with their own
+    origin; neither plans, encodes or executes a write of its own."""
+    for rel, origin in DOORS.items():
+        text = (ROOT.parent / rel).read_text()
+        assert "gate.run(" in text and origin in text, rel
+        for own in (".plan_write(", ".execute_write(", "encode_value(", "encode_setting("):
+            assert own not in text, f"{rel} calls {own} itself"

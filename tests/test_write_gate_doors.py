@@ -100,6 +100,38 @@ async def test_datalogger_register_writes_stay_and_are_journalled(rig):
         ("datalogger", 4, "http", "acknowledged")
 
 
+# --- the MQTT door -------------------------------------------------------------------------------
+
+async def _mqtt(rig, point: str, payload: bytes) -> dict:
+    import json
+    from solartui.mqtt import commands
+    from solartui.mqtt.topics import Topics, device_id
+    devices = {device_id("SIMINV0001"): rig.server.inverter_device("SIMINV0001")}
+    msg = await commands.handle(Topics().command(device_id("SIMINV0001"), point), payload,
+                                Topics(), devices.get)
+    return json.loads(msg.payload)
+
+
+async def test_mqtt_guarded_and_out_of_range_are_refused_and_never_sent(rig):
+    before = bank(rig).writes
+    body = await _mqtt(rig, "flash_start", b"1")
+    assert body["status"] == "refused" and "not remote-safe" in body["reason"]
+    body = await _mqtt(rig, "active_power_rate", b"150")
+    assert body["status"] == "refused" and "outside 0..100" in body["reason"]
+    assert bank(rig).writes == before and bank(rig).get_raw("holding", 3) == [100]
+    assert not any(w.startswith("write") for w in inverter_commands(rig))
+    assert rig.server.journal.entries() == []
+
+
+async def test_mqtt_good_value_goes_through_the_relay_and_is_journalled_as_mqtt(rig):
+    body = await _mqtt(rig, "active_power_rate", b"80")
+    assert body["status"] == "verified", body
+    assert bank(rig).get_raw("holding", 3) == [80]
+    [entry] = rig.server.journal.entries()
+    assert (entry["origin"], entry["outcome"], entry["point"]) == \
+        ("mqtt", "verified", "active_power_rate")
+
+
 # --- the relay link: the inverter behind a datalogger is a register device ----------------------
 
 async def test_relay_device_identifies_polls_and_writes_through_the_gate(rig):

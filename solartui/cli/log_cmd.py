@@ -15,6 +15,7 @@ import time
 
 import click
 
+from solartui.cli.mqtt_options import config_from, mqtt_options, pop_options
 from solartui.cli.session import run
 
 
@@ -24,7 +25,8 @@ from solartui.cli.session import run
 @click.option("--check", is_flag=True, help="Only validate SITE and show what would be logged.")
 @click.option("--quiet", "-q", is_flag=True,
               help="No start summary on stderr (errors are still printed).")
-def command(site_file, once, check, quiet):
+@mqtt_options
+def command(site_file, once, check, quiet, **mqtt):
     """Log the devices named in SITE (a site file, YAML) to CSV files.
 
     Each pass appends one row per device: the time, one column per point (unit in the header),
@@ -32,10 +34,13 @@ def command(site_file, once, check, quiet):
     """
     from solartui.site.site_file import load_site
     site = load_site(site_file)
+    mqtt_config = config_from(pop_options(mqtt), site.mqtt)
     if check:
         _check(site)
+        if mqtt_config is not None:
+            click.echo(f"  publishing to {mqtt_config.shown()} under {mqtt_config.base}/")
         return
-    run(_log(site, once, quiet))
+    run(_log(site, once, quiet, mqtt_config))
 
 
 def _check(site) -> None:
@@ -55,14 +60,22 @@ def _check(site) -> None:
     click.echo(f"  errors to {site.error_log}")
 
 
-async def _log(site, once: bool, quiet: bool) -> None:
+async def _log(site, once: bool, quiet: bool, mqtt_config=None) -> None:
     from solartui.site.logger import SiteLogger
     logger = SiteLogger(site)
     logger.open()               # a CSV clash or a second logger: refused before the summary
+    publisher = None
+    if mqtt_config is not None:
+        from solartui.mqtt.log_bridge import LogBridge
+        from solartui.mqtt.publisher import MqttPublisher
+        publisher = MqttPublisher(mqtt_config)
+        LogBridge(site, publisher).attach(logger)
+        publisher.start()       # in the background: a broker that is down never delays a pass
     if not quiet:
+        mqtt_note = f"; mqtt to {mqtt_config.shown()}" if mqtt_config is not None else ""
         click.echo(f"solartui log: {site.summary()}"
                    f"{' (one pass)' if once else ' (Ctrl+C to stop)'}; errors to "
-                   f"{site.error_log}", err=True)
+                   f"{site.error_log}{mqtt_note}", err=True)
     try:
         if once:
             await logger.once()
@@ -81,4 +94,6 @@ async def _log(site, once: bool, quiet: bool) -> None:
         click.echo(f"solartui log: stopped after {time.monotonic() - started:.0f} s, "
                    f"{rows} row{'s' * (rows != 1)} written", err=True)
     finally:
+        if publisher is not None:       # --once (cron): wait a little for the broker
+            await publisher.stop(flush=5.0 if once else 1.0, wait_connect=once)
         await logger.close()

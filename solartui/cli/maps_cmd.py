@@ -38,6 +38,18 @@ def _overview_line(m) -> str:
             f"{len(ov.trend)} trends")
 
 
+def _publish_line(m) -> str:
+    """What MQTT publishes and Home Assistant may change (with --mqtt-writes)."""
+    from solartui.registers.publish_spec import publish_for
+    spec = publish_for(m)
+    where = ("inferred from the units (no publish: section)" if spec.inferred
+             else "from the map")
+    diag = sum(1 for p in spec.points if p.entity_category == "diagnostic")
+    safe = ", ".join(s.name for s in spec.remote_safe) or "none"
+    return (f"publish: {where}: {len(spec.points)} sensors ({diag} diagnostic); "
+            f"remote-safe settings: {safe}")
+
+
 @command.command("check")
 @click.argument("maps", nargs=-1)
 def check(maps):
@@ -60,6 +72,7 @@ def check(maps):
             click.echo(f"  {f}")
         click.echo(f"  declared: {m.trust}; structurally earned: {report.earned}")
         click.echo(f"  {_overview_line(m)}")
+        click.echo(f"  {_publish_line(m)}")
         if report.problems:
             failed += 1
     if failed:

@@ -21,6 +21,7 @@ import sys
 import click
 
 from solartui import log_redact
+from solartui.cli.mqtt_options import config_from, mqtt_options, pop_options
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
@@ -54,10 +55,14 @@ def _port(value: int, what: str) -> int:
 @click.option("--allow", "allow", multiple=True, envvar="SOLARTUI_ALLOW", metavar="SERIAL|CIDR,...",
               help="Only these datalogger serials may register / only these networks may connect "
                    "(comma-separated, repeatable; env SOLARTUI_ALLOW).")
+@click.option("--max-dataloggers", type=int, default=None,
+              help="Distinct dataloggers known at once [default: 4096]; a fleet server needs more.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame-level event (DEBUG).")
+@mqtt_options
 def command(host, http_port, device_host, port, token, tz, map_name, command_gap, idle_timeout,
-            allow, verbose):
+            allow, max_dataloggers, verbose, **mqtt):
     """Be the server Growatt dataloggers report to, with grottserver's HTTP API."""
+    mqtt_config = config_from(pop_options(mqtt))     # a bad URL is one line before anything
     _port(port, "--port")
     _port(http_port, "--http-port")
     if command_gap < 0 or idle_timeout <= 0:
@@ -68,23 +73,33 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     from solartui.shine.limits import Allow, ServerLimits
     load_zone(tz)                       # a bad zone is one line before anything listens
     limits = ServerLimits(allow=Allow.parse(allow))
+    if max_dataloggers is not None:
+        if max_dataloggers < 1:
+            raise SolartuiError(f"--max-dataloggers must be positive, not {max_dataloggers}")
+        limits.dataloggers = max_dataloggers
     if not token and not is_loopback(host):
         raise SolartuiError(f"binding the HTTP API to {host} needs a token (--token)")
     log_redact.install(token)           # the token is masked in every log line, whoever logs
     logging.basicConfig(stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run(_serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
-               idle_timeout, limits))
+               idle_timeout, limits, mqtt_config))
 
 
 async def _serve(device_map, host, http_port, device_host, port, token, tz, command_gap,
-                 idle_timeout, limits):
+                 idle_timeout, limits, mqtt_config=None):
     from solartui.shine.http_api import HttpApi
     from solartui.shine.server import ShineServer
 
     server = ShineServer(device_map, tz=tz, command_gap=command_gap, idle_timeout=idle_timeout,
                          journal=Journal(), limits=limits)
     api = HttpApi(server, token=token)
+    publisher = None
+    if mqtt_config is not None:
+        from solartui.mqtt.publisher import MqttPublisher
+        from solartui.mqtt.serve_bridge import ServeBridge
+        publisher = MqttPublisher(mqtt_config)
+        ServeBridge(server, publisher).attach()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -98,11 +113,16 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
     except SolartuiError:
         await server.stop()
         raise
+    if publisher is not None:
+        publisher.start()           # connects in the background: a broker down is no reason to wait
+    mqtt_note = f"  mqtt: {mqtt_config.shown()} base {mqtt_config.base}" if mqtt_config else ""
     click.echo(f"dataloggers: {device_host}:{device_port}  http: http://{host}:{api_port}/"
-               f"  clock: {server.zone_description()}  allow: {limits.allow}", err=True)
+               f"  clock: {server.zone_description()}  allow: {limits.allow}{mqtt_note}", err=True)
     try:
         await stop.wait()
     finally:
         logging.getLogger("solartui.shine").info("stopping")
         await api.stop()
         await server.stop()
+        if publisher is not None:
+            await publisher.stop(flush=0.5)      # serve ends within 2 s

@@ -11,6 +11,7 @@ import re
 import string
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from solartui.errors import MapError
@@ -24,14 +25,14 @@ from solartui.registers.command_model import (  # noqa: F401  (re-exported)
 )
 from solartui.registers.loader import GROUPS, NAME_RE, _device, _unknown_keys, check_top_level, \
     read_map_text
-from solartui.registers import checks_spec
+from solartui.registers import checks_spec, publish_spec
 from solartui.registers.model import RUNGS
 from solartui.registers.units import UNITS
 from solartui.registers.overview import POLLED_ROLES, parse_overview
 from solartui.registers.yaml_lines import Findings, is_int, is_num, key_line, parse_yaml
 
 TOP_KEYS = {"schema", "device", "protocol", "link", "identify", "clock", "commands", "settings",
-            "overview", "checks"}
+            "overview", "checks", "publish"}
 LINK_KEYS = {"baudrates", "parity", "min_period_ms", "timeout_ms", "readback_delay_ms", "usb"}
 ID_KEYS = {"command", "index", "strip", "expect"}
 CLOCK_KEYS = {"field", "set", "tolerance_s"}
@@ -84,13 +85,16 @@ def parse_command_map(text: str, path: str = "<map>") -> CommandMap:
         data.get("overview"), f, key_line(data, "overview"), polled,
         {fl.name: f"is answered by {c.command} (role {c.role}), which the live screen does "
                   "not poll" for c in commands if c.role not in POLLED_ROLES for fl in c.fields})
+    publish = publish_spec.parse_publish(
+        data.get("publish"), f, key_line(data, "publish"),
+        publish_spec.parts_for(SimpleNamespace(commands=commands, settings=settings)))
     if f.items:
         raise MapError(path, f.items)
     return checks_spec.attached(checks, CommandMap(
         path=path, id=device["id"], vendor=device["vendor"], name=device["name"],
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=trust, link=link, commands=tuple(commands), settings=tuple(settings),
-        identify=identify, clock=clock, overview=overview))
+        identify=identify, clock=clock, overview=overview, publish=publish))
 
 
 def _link(d: Any, f: Findings, line: int) -> CommandLinkSpec:

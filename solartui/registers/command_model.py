@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from solartui.registers.overview import Overview
+    from solartui.registers.publish_spec import PublishSpec
 
 FIELD_TYPES = ("float", "int", "text", "enum", "bits", "flags", "flag", "datetime", "list")
 NUMERIC_TYPES = ("float", "int", "list")
@@ -231,6 +232,7 @@ class CommandMap:
     clock: ClockCommand | None = None
     protocol: str = "pi30"
     overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
+    publish: "PublishSpec | None" = None    # the map's `publish:`; see registers/publish_spec.py
 
     def command(self, name: str) -> Command:
         for c in self.commands:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from solartui.errors import MapError
@@ -18,6 +19,7 @@ from solartui.registers.model import (
     Point,
 )
 from solartui.registers.overview import parse_overview
+from solartui.registers import publish_spec
 from solartui.registers.units import UNITS
 from solartui.registers import checks_spec
 from solartui.registers.yaml_lines import Findings, is_int, is_num, key_line, parse_yaml
@@ -30,7 +32,7 @@ CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 # register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
 REGISTER_PROTOCOLS = ("modbus", "givenergy")
 TOP_KEYS = {"schema", "device", "protocol", "link", "blocks", "holes", "identify", "clock",
-            "points", "overview", "checks"}
+            "points", "overview", "checks", "publish"}
 DEVICE_KEYS = {"id", "vendor", "name", "families", "source", "trust"}
 LINK_KEYS = {"baudrates", "parity", "unit", "units", "min_period_ms", "timeout_ms", "max_read",
              "max_write", "functions"}
@@ -113,6 +115,9 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         data.get("overview"), f, key_line(data, "overview"),
         {p.name: p for p in points if p.readable},
         {p.name: "is write-only: it has no value to show" for p in points if not p.readable})
+    publish = publish_spec.parse_publish(
+        data.get("publish"), f, key_line(data, "publish"),
+        publish_spec.parts_for(SimpleNamespace(points=points)))
     if f.items:
         raise MapError(path, f.items)
     return checks_spec.attached(checks, DeviceMap(
@@ -120,7 +125,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
         points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock,
-        overview=overview))
+        overview=overview, publish=publish))
 
 
 def _device(d: Any, f: Findings) -> dict:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from solartui.registers.overview import Overview
+    from solartui.registers.publish_spec import PublishSpec
 
 TABLES = ("input", "holding")
 READ_FUNCTION = {"input": 4, "holding": 3}
@@ -119,6 +120,7 @@ class DeviceMap:
     identify: dict[str, Field] = field(default_factory=dict)
     clock: ClockSpec | None = None
     overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
+    publish: "PublishSpec | None" = None    # the map's `publish:`; see registers/publish_spec.py
 
     def point(self, name: str) -> Point:
         for p in self.points:

@@ -93,6 +93,9 @@ class ShineServer(ShineClaims, ShineCommands):
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
         self._listeners: list[Callable[[str, str | None], None]] = []
+        # `fn(logger, inverter, values)` for every decoded data record, after its ack (the MQTT
+        # bridge): a listener must only enqueue, never wait, and a failing one is logged
+        self.record_listeners: list[Callable[[LoggerState, InverterState, object], None]] = []
         self._accept_guard: AcceptGuard | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -322,6 +325,12 @@ class ShineServer(ShineClaims, ShineCommands):
         if (not record.buffered or cur is None
                 or (values.timestamp and cur.timestamp and values.timestamp > cur.timestamp)):
             inv.latest = values
+        for listener in list(self.record_listeners):
+            try:
+                listener(logger, inv, values)
+            except Exception as exc:  # a broken sink must not break acking
+                self.ratelog.warning("record-listener", "record listener failed: %s: %s",
+                                     type(exc).__name__, exc)
         self._notify("record", logger.serial)
 
     # --- lookups -------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class DeviceRun:
         self.status: object = None          # None: all read; SILENT; or the failed names
         self.late = False                   # passes overrun the period
         self.passes = 0
+        self.readings: list | None = None   # the last poll's readings (None: it failed)
 
     @property
     def name(self) -> str:
@@ -53,8 +54,10 @@ class DeviceRun:
     async def read(self) -> tuple[list[str], str, object]:
         """(cells, note, status) of one poll; raises nothing but a cancellation: a failure of
         this device is its row's note, and the other devices go on."""
+        self.readings = None
         try:
             readings = await self.device.poll(list(self.spec.points))
+            self.readings = readings
         except asyncio.CancelledError:
             raise
         except (SolartuiError, OSError) as exc:
@@ -90,6 +93,8 @@ class SiteLogger:
         self.runs: list[DeviceRun] = []
         self._own_links: list = []                  # PI30 links (one device per port)
         self._sinks: list[CsvSink] = []
+        # `fn(run, when, status)` after every row (the MQTT bridge): only enqueues, never waits
+        self.listeners: list[Callable[[DeviceRun, float, object], None]] = []
 
     # --- opening and closing -------------------------------------------------------------------
 
@@ -156,6 +161,11 @@ class SiteLogger:
         run.passes += 1
         self._status(run, status, note, now)
         self.state.passed(run.name, now)
+        for listener in list(self.listeners):
+            try:
+                listener(run, now, status)
+            except Exception as exc:  # a broken sink must not stop the CSV
+                self.errors.write(run.name, f"listener failed: {type(exc).__name__}: {exc}", now)
 
     def _status(self, run: DeviceRun, status: object, note: str, now: float) -> None:
         if status == run.status:

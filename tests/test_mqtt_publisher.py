@@ -1,0 +1,193 @@
+"""The MQTT publisher against a real broker (mosquitto, or amqtt) and a real subscriber: state
+JSON arrives, the bridge says online/offline (retained), discovery and availability are
+re-published on reconnect and when Home Assistant says online, a broker down at start or mid-run
+only delays publishing, and the queue bound drops the oldest and counts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from solartui.mqtt import discovery
+from solartui.mqtt.model import DeviceInfo, Message, StateReading
+from solartui.mqtt.publisher import MqttPublisher
+from solartui.mqtt.queue import DropOldestQueue
+from solartui.mqtt.url import make_config
+
+from mqtt_broker import Subscriber, tls_possible
+
+DEV = DeviceInfo("abc123", "ABC123", "Growatt", "MIN 3000TL-X", "1.0", via="dl1",
+                 map_id="growatt-protocol-ii")
+
+
+def fake_discovery(monkeypatch):
+    """The Home Assistant half builds the real configs; here one retained config per device."""
+    def messages_for(device, device_map, topics, *, writes=False, points=None):
+        return [Message(topics.discovery("sensor", device.device_id, "p"),
+                        json.dumps({"unique_id": f"{device.device_id}_p"}), retain=True, qos=1)]
+    monkeypatch.setattr(discovery, "messages_for", messages_for)
+
+
+def publisher(broker, **kw) -> MqttPublisher:
+    cfg = make_config(broker.url, queue_size=kw.pop("queue_size", 10_000),
+                      base=kw.pop("base", "solartui"), environ={})
+    return MqttPublisher(cfg, min_backoff=0.2, max_backoff=0.5, **kw)
+
+
+def test_queue_drops_oldest_and_counts():
+    q = DropOldestQueue(3)
+    for i in range(5):
+        q.put(Message(f"t/{i}", str(i)))
+    assert q.dropped == 2 and len(q) == 3
+    assert [q.get_nowait().topic for _ in range(3)] == ["t/2", "t/3", "t/4"]
+    assert q.get_nowait() is None
+
+
+async def test_state_and_bridge_status(mqtt_broker, monkeypatch):
+    fake_discovery(monkeypatch)
+    sub = Subscriber(mqtt_broker)
+    pub = publisher(mqtt_broker)
+    try:
+        pub.start()
+        pub.announce(DEV, None)
+        pub.available(DEV.device_id, True)
+        pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0, {"pv1_voltage": 231.4}))
+        pub.reading(DEV, StateReading(DEV.device_id, 1_764_850_000.0, {"pv1_voltage": 1.0},
+                                      buffered=True))
+        await sub.await_for(lambda m: any(t == "solartui/abc123/buffered" for t, _p, _r in m))
+        state = json.loads(sub.on("solartui/abc123/state")[-1])
+        assert state["values"] == {"pv1_voltage": 231.4}
+        assert state["serial"] == "ABC123" and state["map"] == "growatt-protocol-ii"
+        assert state["epoch"] == 1_764_860_000.0 and state["time"].startswith("2025-12-04T")
+        assert state["buffered"] is False
+        buffered = json.loads(sub.on("solartui/abc123/buffered")[-1])
+        assert buffered["buffered"] is True and buffered["values"] == {"pv1_voltage": 1.0}
+        assert len(sub.on("solartui/abc123/state")) == 1      # buffered never on state
+        assert sub.on("solartui/bridge/status")[-1] == b"online"
+        assert sub.on("solartui/abc123/status")[-1] == b"online"
+        assert sub.on("homeassistant/sensor/abc123/p/config")
+    finally:
+        await pub.stop()
+        await asyncio.to_thread(sub.wait_for,
+                                lambda m: sub.on("solartui/bridge/status")[-1:] == [b"offline"])
+        sub.close()
+
+
+async def test_broker_down_at_start_then_up(mqtt_broker, monkeypatch):
+    fake_discovery(monkeypatch)
+    mqtt_broker.stop()
+    pub = publisher(mqtt_broker)
+    pub.min_backoff = pub.max_backoff = 60      # it waits for retry_now(): no race with `sub`
+    pub.start()
+    try:
+        pub.announce(DEV, None)
+        for i in range(5):
+            pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0 + i, {"n": i}))
+        await asyncio.sleep(1.0)
+        assert not pub.connected and pub.counters["connect_failures"] >= 1
+        assert len(pub.queue) >= 5                           # kept, not lost, not blocking
+        await asyncio.to_thread(mqtt_broker.start)
+        sub = Subscriber(mqtt_broker)
+        pub.retry_now()
+        try:
+            await sub.await_for(lambda m: len(sub.on("solartui/abc123/state")) >= 5)
+            assert [json.loads(p)["values"]["n"] for p in sub.on("solartui/abc123/state")] == \
+                list(range(5))
+            assert sub.on("homeassistant/sensor/abc123/p/config")
+            # Home Assistant restarts: it says online, and gets every config again
+            before = len(sub.on("homeassistant/sensor/abc123/p/config"))
+            sub.client.publish("homeassistant/status", "online")
+            await sub.await_for(lambda m: len(sub.on("homeassistant/sensor/abc123/p/config"))
+                                > before)
+        finally:
+            sub.close()
+    finally:
+        await pub.stop()
+
+
+async def test_broker_stopped_mid_run_reconnects_and_republishes(mqtt_broker, monkeypatch):
+    fake_discovery(monkeypatch)
+    pub = publisher(mqtt_broker)
+    pub.start()
+    try:
+        pub.announce(DEV, None)
+        pub.available(DEV.device_id, True)
+        for _ in range(100):
+            if pub.connected and not len(pub.queue):
+                break
+            await asyncio.sleep(0.05)
+        assert pub.connected
+        pub.min_backoff = pub.max_backoff = 60      # it waits for retry_now(): no race with `sub`
+        await asyncio.to_thread(mqtt_broker.stop)          # no persistence: retained gone
+        for i in range(20):
+            pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0 + i, {"n": i}))
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(mqtt_broker.start)
+        sub = Subscriber(mqtt_broker)
+        pub.retry_now()
+        try:
+            await sub.await_for(lambda m: 19 in [json.loads(p)["values"]["n"]
+                                                 for p in sub.on("solartui/abc123/state")])
+            await sub.await_for(lambda m: sub.on("homeassistant/sensor/abc123/p/config"))
+            await sub.await_for(lambda m: sub.on("solartui/abc123/status") == [b"online"])
+            assert pub.counters["connects"] >= 2
+        finally:
+            sub.close()
+    finally:
+        await pub.stop()
+
+
+async def test_queue_bound_while_broker_away(mqtt_broker):
+    mqtt_broker.stop()
+    pub = publisher(mqtt_broker, queue_size=50)
+    pub.min_backoff = pub.max_backoff = 60
+    pub.start()
+    try:
+        for i in range(500):        # producers never wait, whatever the broker does
+            pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0 + i, {"n": i}))
+        assert len(pub.queue) == 50 and pub.dropped == 450
+        await asyncio.to_thread(mqtt_broker.start)
+        sub = Subscriber(mqtt_broker, topics=["solartui/abc123/state"])
+        pub.retry_now()
+        try:
+            got = await sub.await_for(lambda m: len(m) >= 50 and m)
+            assert [json.loads(p)["values"]["n"] for _t, p, _r in got][:50] == \
+                list(range(450, 500))                        # the newest kept, in order
+        finally:
+            sub.close()
+    finally:
+        await pub.stop()
+
+
+async def test_password_and_tls(tmp_path):
+    if not tls_possible():
+        pytest.skip("neither cryptography nor openssl to make a test certificate")
+    from mqtt_broker import Broker, broker_kind
+    if broker_kind() != "mosquitto":
+        pytest.skip("the password/TLS variant needs mosquitto")
+    broker = Broker(tmp_path / "b", users={"pi": "s3cret-pw"}, tls=True).start()
+    try:
+        sub = Subscriber(broker)
+        cfg = make_config(f"mqtts://pi@127.0.0.1:{broker.port}", ca_file=str(broker.tls["ca"]),
+                          environ={"SOLARTUI_MQTT_PASSWORD": "s3cret-pw"})
+        assert "s3cret" not in cfg.shown() and "s3cret" not in repr(cfg)
+        pub = MqttPublisher(cfg, min_backoff=0.2, max_backoff=0.5)
+        pub.start()
+        try:
+            pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0, {"x": 1}))
+            await sub.await_for(lambda m: sub.on("solartui/abc123/state"))
+        finally:
+            await pub.stop()
+        # a wrong password: refused by the broker, retried, never a crash
+        bad = MqttPublisher(make_config(f"mqtts://pi:wrong@127.0.0.1:{broker.port}",
+                                        ca_file=str(broker.tls["ca"]), environ={}),
+                            min_backoff=0.1, max_backoff=0.2)
+        bad.start()
+        await asyncio.sleep(1.0)
+        assert not bad.connected and bad.counters["connect_failures"] >= 1
+        await bad.stop()
+        sub.close()
+    finally:
+        broker.stop()
