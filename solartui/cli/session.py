@@ -36,7 +36,11 @@ async def open_device(target_url: str, map_name: str | None, *, trace: bool = Fa
     if trace:
         session.traffic.subscribe(lambda e: click.echo(str(e), err=True))
     try:
-        yield await session.connect(target_url, map_name)
+        dev = await session.connect(target_url, map_name)
+        reason = getattr(dev.identity, "reason", "") if dev.identity is not None else ""
+        if map_name is None and reason:
+            click.echo(f"identified {reason}", err=True)
+        yield dev
     finally:
         await session.close()
 
