@@ -36,11 +36,7 @@ async def open_device(target_url: str, map_name: str | None, *, trace: bool = Fa
     if trace:
         session.traffic.subscribe(lambda e: click.echo(str(e), err=True))
     try:
-        dev = await session.connect(target_url, map_name)
-        reason = getattr(dev.identity, "reason", "") if dev.identity is not None else ""
-        if map_name is None and reason:
-            click.echo(f"identified {reason}", err=True)
-        yield dev
+        yield await session.connect(target_url, map_name)
     finally:
         await session.close()
 

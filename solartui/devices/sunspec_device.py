@@ -145,6 +145,9 @@ class SunSpecDevice(RegisterDevice):
             elif not r.ok:
                 errors[key] = r.error or "no answer"
         values["sunspec_models"] = ",".join(map(str, self.model_ids))
+        if isinstance(values.get("manufacturer"), str) and values["manufacturer"]:
+            # the header and report name the maker, as a vendor map would
+            self.map = replace(self.map, vendor=f"{values['manufacturer']} (SunSpec)")
         self.identity = Identity(S.MAP_ID, values, errors)
         self.identity = replace(self.identity, reason=self.reason())
         return self.identity
@@ -247,3 +250,51 @@ def sunspec_candidates(link, unit, journal=None) -> list:
         return Candidate(f"sunspec@{base}", order, base >= HIGH_ADDRESS, True, attempt)
 
     return [make(b, SUNSPEC_ORDER + i) for i, b in enumerate(S.BASES)]
+
+
+class SunSpecByName:
+    """A SunSpec device whose points were named before it was reached (a site file's
+    `map: sunspec`): the marker and chain are found at the first poll (again after a failure),
+    and the points are matched by name, so a model the device lacks reads as "not offered"."""
+
+    kind = "sunspec"
+
+    def __init__(self, link, unit: int | None, journal=None):
+        self.link = link
+        self.unit = unit if unit is not None else 1
+        self.journal = journal
+        self.map = S.name_map()
+        self.device: SunSpecDevice | None = None
+        self.identity: Identity | None = None
+
+    async def connect(self, priority: int = PRIORITY_POLL) -> SunSpecDevice:
+        if self.device is None:
+            tried = []
+            for base in S.BASES:
+                try:
+                    self.device = await open_sunspec(self.link, self.unit, base, self.journal,
+                                                     priority)
+                    break
+                except NotSunSpec as exc:
+                    tried.append(str(exc))
+            if self.device is None:
+                raise NotSunSpec("not a SunSpec device: " + "; ".join(tried))
+            self.identity = self.device.identity
+        return self.device
+
+    async def identify(self, only=None) -> Identity:
+        return (await self.connect(PRIORITY_READ)).identity
+
+    async def poll(self, points=None, priority: int = PRIORITY_POLL) -> list[Reading]:
+        dev = await self.connect(priority)
+        points = list(points if points is not None else self.map.points)
+        real = [dev.map.point(p.name) for p in points if dev.map.has_point(p.name)]
+        got = {r.point.name: r for r in await dev.poll(real, priority)}
+        now = time.time()
+        return [got.get(p.name) or Reading(p, None, now, f"not offered by this device (model "
+                                              f"{self.map_model(p.name)} is not in its chain)")
+                for p in points]
+
+    @staticmethod
+    def map_model(name: str) -> str:
+        return name[1:].split("_", 1)[0].split("x", 1)[0] if name.startswith("m") else "?"

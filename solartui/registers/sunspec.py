@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -125,6 +125,15 @@ def fixed_length(group: dict) -> int:
     return n
 
 
+def _one_each_length(group: dict) -> int:
+    """fixed_length with one instance of every repeating group (the name map's layout)."""
+    n = sum(int(p.get("size", 1)) for p in group.get("points", ()))
+    for sub in group.get("groups", ()):
+        c = sub.get("count", 1)
+        n += (c if isinstance(c, int) and c > 0 else 1) * _one_each_length(sub)
+    return n
+
+
 def model_label(model_id: int) -> str:
     d = model_def(model_id)
     if d is None:
@@ -152,8 +161,10 @@ def _ranges(p: dict) -> tuple[float, float] | None:
 
 
 class _Builder:
-    def __init__(self, prefix: str, model_id: int, label: str, words: dict[int, int] | None):
+    def __init__(self, prefix: str, model_id: int, label: str, words: dict[int, int] | None,
+                 one_each: bool = False):
         self.prefix, self.model_id, self.label = prefix, model_id, label
+        self.one_each = one_each            # name map: one instance of every repeating group
         self.words = words or {}            # address -> word, where the body was read
         self.points: list[Point] = []
         self.info: dict[str, SunSpecPoint] = {}
@@ -196,6 +207,8 @@ class _Builder:
             return c
         size = fixed_length(sub)
         room = max(0, (end - addr + 1) // size) if size else 0
+        if self.one_each:
+            return min(1, room)
         if isinstance(c, str):              # the count is a point's value (N, NCrv, NPt...)
             name = next((s[c] for s in scopes if c in s), None)
             p = next((q for q in self.points if q.name == name), None)
@@ -254,7 +267,7 @@ def _is_int_text(s: str) -> bool:
 
 
 def build_map(models: list[ModelHeader], base: int, words: dict[int, int] | None = None,
-              unit: int = 1) -> SunSpecMap:
+              unit: int = 1, one_each: bool = False) -> SunSpecMap:
     """The DeviceMap for one device's model chain. `words` (address -> word) lets repeating
     groups whose count is a point (N) be laid out; without them they fill the model's length."""
     points: list[Point] = []
@@ -271,7 +284,7 @@ def build_map(models: list[ModelHeader], base: int, words: dict[int, int] | None
             notes.append(f"model {h.id} at {h.address} (L {h.length}) is not in the SunSpec "
                          "definitions: skipped")
             continue
-        b = _Builder(prefix, h.id, model_label(h.id), words)
+        b = _Builder(prefix, h.id, model_label(h.id), words, one_each)
         b.group(d["group"], h.address, h.address + h.length + 1, "", [])
         want = fixed_length(d["group"]) - 2
         if h.length < want:
@@ -298,3 +311,20 @@ def scale_exponent_ok(sf: int) -> bool:
 
 def pow10(sf: int) -> float:
     return math.pow(10, sf)
+
+
+@lru_cache(maxsize=1)
+def name_map() -> DeviceMap:
+    """Every point name a SunSpec device can have, at made-up addresses: what `map: sunspec` in a
+    site file (or `--map sunspec` before connecting) is checked against. The device's own map is
+    built when it is reached; points are matched by name (`m103_W`), never by address."""
+    headers, addr = [], 40002
+    for mid, _name, _label, _length in known_models():
+        length = _one_each_length(model_def(mid)["group"]) - 2
+        headers.append(ModelHeader(mid, addr, length))
+        addr += length + 2
+        if addr > 60000:                # the name map never meets a wire
+            addr = 40002
+    sm = build_map(headers, 40000, one_each=True)
+    return replace(sm.device_map, name="SunSpec device (any model the definitions know; the "
+                   "device's own map is built when it is reached)")

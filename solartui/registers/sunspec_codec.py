@@ -73,7 +73,7 @@ def decode(point: Point, sstype: str, words, sf: int | None | str = 0) -> Decode
         data = b"".join(w.to_bytes(2, "big") for w in words)
         text = data.split(b"\x00", 1)[0].decode("latin-1").strip()
         text = "".join(c if c.isprintable() else "?" for c in text)
-        return Decoded(words, text, text, text)
+        return Decoded(words, text, text, text or "(empty)")
     if sstype in ("float32", "float64"):
         v = _float(words)
         if math.isinf(v):
