@@ -147,12 +147,17 @@ def _map_candidate(m: DeviceMap, make_device) -> Candidate:
                      bool(hint and hint.exclusive), attempt)
 
 
+_FIRST = ("serial", "device_type", "model", "firmware")
+
+
 def _fingerprint_text(m: DeviceMap, ident: Identity) -> str:
+    """The fields that decided it, the serial first with where it was read."""
+    names = sorted(ident.values, key=lambda n: _FIRST.index(n) if n in _FIRST else len(_FIRST))
     parts = []
-    for name, value in ident.values.items():
+    for name in names:
         f = m.identify.get(name)
         where = f" at {f.table} {f.address}" if f is not None and not parts else ""
-        parts.append(f"{name} {str(value).strip()}{where}")
+        parts.append(f"{name} {str(ident.values[name]).strip()}{where}")
     return ", ".join(parts[:4])
 
 
