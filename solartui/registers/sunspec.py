@@ -143,9 +143,10 @@ def model_label(model_id: int) -> str:
 
 # --- building a map ----------------------------------------------------------------------------
 
-def _doc(p: dict) -> str:
+def _doc(p: dict, model_id: int) -> str:
     label, desc = p.get("label", p["name"]), p.get("desc", "")
-    return f"{label}: {desc}" if desc and desc != label else label
+    text = f"{label}: {desc}" if desc and desc != label else label
+    return f"[{model_id}] {text}"
 
 
 def _ranges(p: dict) -> tuple[float, float] | None:
@@ -245,12 +246,46 @@ class _Builder:
                     "(write it with --map and a map file that gives a range)")
         self.points.append(Point(
             table="holding", address=address, type=TYPES.get(sstype, "u16"), count=size,
-            name=name, doc=_doc(p), unit=p.get("units", ""),
-            group=f"{self.model_id} {self.label}", access=access, range=rng, enum=enum,
+            name=name, doc=_doc(p, self.model_id), unit=p.get("units", ""),
+            group=_group(self.model_id, p, access), access=access, range=rng, enum=enum,
             bits=bits, guard=guard, trust="generated",
             source=f"SunSpec model {self.model_id} ({p['name']})", note=note,
             write_function=16))
         self.info[name] = SunSpecPoint(name, sstype, size, sf, self.model_id, self.label)
+
+
+_ENERGY_UNITS = ("Wh", "VAh", "varh", "Varh", "Ah")
+_GRID_MODELS = set(range(201, 215)) | {220}
+_BATTERY_MODELS = {124, 713} | set(range(801, 810))
+_SETTINGS_MODELS = {121, 123, 126, 127, 128, 129, 130, 131, 132, 134, 135, 136, 137, 138, 139,
+                    140, 141, 142, 143, 144, 145} | set(range(702, 713)) | {715}
+
+
+def _group(model_id: int, p: dict, access: str) -> str:
+    """One of the map model's groups (registers/loader.py GROUPS), from the model and the point."""
+    name, units, typ = p["name"], p.get("units", ""), p["type"]
+    if model_id in (1, 120):
+        return "Identity"
+    if typ == "sunssf":
+        return "Other"
+    if access == "rw" or model_id in _SETTINGS_MODELS:
+        return "Settings"
+    if model_id in _BATTERY_MODELS:
+        return "Battery"
+    if name in ("St", "StVnd", "DCSt", "InvSt", "ConnSt", "Alrm") or name.startswith("Evt") \
+            or name.endswith("Conn") or typ.startswith("bitfield"):
+        return "Status"
+    if units in _ENERGY_UNITS or typ.startswith("acc"):
+        return "Energy"
+    if units == "C":
+        return "Temperature"
+    if model_id in _GRID_MODELS:
+        return "Grid"
+    if name.startswith("DC") or model_id in (160, 714):
+        return "PV"
+    if 101 <= model_id <= 113 or model_id in (122, 701):
+        return "AC"
+    return "Other"
 
 
 def _repeats(sub: dict) -> bool:
