@@ -144,7 +144,7 @@ class SunSpecDevice(RegisterDevice):
                 values[key] = r.decoded.value
             elif not r.ok:
                 errors[key] = r.error or "no answer"
-        values["sunspec_models"] = ",".join(map(str, self.model_ids))
+        values["sunspec_chain"] = ",".join(map(str, self.model_ids))
         if isinstance(values.get("manufacturer"), str) and values["manufacturer"]:
             # the header and report name the maker, as a vendor map would
             self.map = replace(self.map, vendor=f"{values['manufacturer']} (SunSpec)")
