@@ -42,6 +42,11 @@ def list_maps(sunspec_models):
                                initial_indent="  ", subsequent_indent="  ", width=100))
 
 
+SUNSPEC_CHECK = ("built when a device is reached, from the SunSpec model definitions "
+                 "(pysunspec2) and the models the device offers; nothing to check here "
+                 "(tests/test_sunspec.py holds it to the addresses of sunspec.md §3-§4)")
+
+
 def _sunspec_models():
     from solartui.registers.sunspec import known_models
     return known_models()
@@ -71,6 +76,9 @@ def check(maps):
     paths = list(maps) or [str(p) for p in catalog.map_files()]
     failed = 0
     for name in paths:
+        if name == "sunspec":
+            click.echo(f"sunspec: {SUNSPEC_CHECK}")
+            continue
         try:
             m = catalog.resolve(name)
         except MapError as exc:
