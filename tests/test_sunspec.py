@@ -346,3 +346,16 @@ devices:
         await logger.close()
     assert cells[1] == "50.01" or cells[1].startswith("50.01")
     assert "not offered by this device (model 160" in note
+
+
+async def test_simulate_sunspec_cli_over_a_pty_with_a_fault():
+    from procs import simulator
+    async with simulator("sunspec", "--pty", "--serial", "PTY0000042") as url:
+        code, out, err = await run_cli("read", url + "&period=0", "m1_SN", "m103_St")
+        assert code == 0, err
+        assert "PTY0000042" in out and "identified sunspec: SunS at 40000" in out
+    async with simulator("sunspec", "--tcp", "127.0.0.1:0", "--fault", "silent") as url:
+        code, _out, err = await run_cli("read", url + "&period=0&timeout=200")
+        assert "no answer" in one_line_error(code, err)
+    code, _out, err = await run_cli("simulate", "sunspec", "--fault", "reversed-ct")
+    assert "not for 'simulate sunspec'" in one_line_error(code, err)
