@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from solartui.devices.sunspec_device import (
-    SunSpecByName, SunSpecDevice, open_sunspec, walk_chain,
+    SunSpecByName, SunSpecDevice, walk_chain,
 )
 from solartui.errors import ValueRejected
 from solartui.links.pool import LinkPool

@@ -15,7 +15,6 @@ a repeating group numbered from 1 (`m160_module2_DCA`); a second instance of one
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -337,15 +336,6 @@ def build_map(models: list[ModelHeader], base: int, words: dict[int, int] | None
                       max_read=125, max_write=123, functions=(3, 6, 16)),
         points=tuple(points), blocks={"holding": tuple(blocks)}, identify={})
     return SunSpecMap(dm, info, tuple(models), base, tuple(notes))
-
-
-def scale_exponent_ok(sf: int) -> bool:
-    """A usable scale factor: SunSpec allows -10..10; 0x8000 means not implemented."""
-    return -10 <= sf <= 10
-
-
-def pow10(sf: int) -> float:
-    return math.pow(10, sf)
 
 
 @lru_cache(maxsize=1)
