@@ -6,7 +6,7 @@ hurt (Growatt SPF off-grid units power-cycle when read at 30000+, growatt-modbus
 gateway drops the connection on an unsupported 30100), so probes are single reads, the cheapest
 and safest first, and the risky ranges only when nothing safer answered.
 
-The order (ORDER below, then each map's `identify.probe` hint):
+The order (SUNSPEC_ORDER and DEFAULT_ORDER below, and each map's `identify.probe` hint):
 
   1. low tier (every probe address < HIGH_ADDRESS = 30000), by `order`, then map id:
        order 10  SunSpec marker at holding 0 (2 registers: "SunS")
@@ -34,9 +34,9 @@ The hint a map declares (YAML, inside its `identify:` section; every key optiona
   at 30000+ is put in the high tier by itself: no hint can move it earlier.
 
 What comes back: the device, with `identity.reason` a line such as
-"sunspec: SunS at 40000, models 1,103,120,121,122,123 (Mn SunSim, Md ..., SN ...)" or
-"growatt-protocol-ii: serial AB12345678 at holding 23, firmware ...". `read`, the TUI and `scan`
-print that line as it is.
+"sunspec: SunS at 40000, models 1,103,120,121,122,123 (manufacturer SunSim, model ..., serial
+...)" or "growatt-protocol-ii: serial AB12345678 at holding 23, device_type 5100, ...". `read`
+(table title), `scan` ("picked:"), `report` ("identified") print that line as it is.
 """
 
 from __future__ import annotations
