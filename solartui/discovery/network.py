@@ -270,7 +270,7 @@ async def identify_behind(target, maps, *, units: Iterable[int] = PROBE_UNITS,
                 return Found(kind=kind, target=url, link=link_text,
                              vendor=dev.map.vendor, model=text("model"), serial=text("serial"),
                              firmware=text("firmware"), map_id=dev.map.id,
-                             detail=detail_prefix + dev.map.name)
+                             detail=detail_prefix + dev.map.name, why=ident.reason)
         return Found(kind=kind, target=url, link=link_text, detail=detail_prefix + NO_MAP)
     finally:
         await pool.close()
