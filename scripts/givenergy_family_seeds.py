@@ -5,7 +5,7 @@ from solartui.givenergy.stream import FrameStream
 import os
 from pathlib import Path
 D = os.environ.get("GIVENERGY_CAPTURES") or str(
-    Path(__file__).resolve().parents[2] / "shared" / "vectors" / "givenergy-captures")
+    Path(__file__).resolve().parents[1] / "tests" / "vectors" / "givenergy-captures")
 D = D.rstrip("/") + "/"
 SRC={"three-phase": ("giv3hy11_da011_detect_10min.log", [(3,0),(3,60),(3,120),(3,1000),(3,1060),(3,1120),(4,0),(4,180),(4,1000),(4,1060),(4,1120),(4,1180),(4,1240),(4,1300),(4,1360)]),
      "ems": ("ems_arm1036_30min.log", [(3,0),(3,60),(3,120),(3,2040),(4,0),(4,180),(4,2040)]),

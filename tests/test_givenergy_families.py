@@ -24,9 +24,7 @@ from solartui.sim.givenergy_dongle import GivEnergyDongle
 from solartui.trust.fixture import fixture_for
 from solartui.trust.verify import FAIL, NO_FIXTURE, PASS, verify
 
-CAPTURES = Path("/work/shared/vectors/givenergy-captures")
-if not CAPTURES.is_dir():                                       # a checkout beside ../shared
-    CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "givenergy-captures"
+CAPTURES = Path(__file__).resolve().parent / "vectors" / "givenergy-captures"
 FAST = "period=0&timeout=1000"
 
 
