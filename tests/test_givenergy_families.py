@@ -228,3 +228,16 @@ async def test_family_map_passes_its_fixture(map_id, write_only):
     assert not fails, [(v.name, v.expected, v.decoded) for v in fails]
     assert {v.name for v in run.verdicts if v.verdict == NO_FIXTURE} == write_only
     assert run.count(PASS) >= 40
+
+
+# --- a network scan names the family's map too ---------------------------------------------------
+
+async def test_discovery_names_the_family_map_or_the_refusal():
+    from solartui.discovery.network import identify_givenergy
+    async with GivEnergyDongle(model="gateway", heartbeat_interval=None) as dongle:
+        found = await identify_givenergy("127.0.0.1", dongle.port)
+        assert found.map_id == "givenergy-gateway" and found.model.startswith("7001 Gateway")
+        dongle.set_hr(0, 0x8102)
+        found = await identify_givenergy("127.0.0.1", dongle.port)
+        assert found.map_id is None
+        assert "0x8102 (HV Gen3 hybrid) is not supported yet" in found.detail
