@@ -226,7 +226,10 @@ async def test_family_map_passes_its_fixture(map_id, write_only):
     run = await verify(m, fixture_for(m))
     fails = [v for v in run.verdicts if v.verdict == FAIL]
     assert not fails, [(v.name, v.expected, v.decoded) for v in fails]
-    assert {v.name for v in run.verdicts if v.verdict == NO_FIXTURE} == write_only
+    generated = {p.name for p in m.points if p.trust == "generated"}
+    assert generated                    # each family map has points whose sign/scale is open
+    # those stay out of the fixture: a fixture would only restate the map's assumption
+    assert {v.name for v in run.verdicts if v.verdict == NO_FIXTURE} == write_only | generated
     assert run.count(PASS) >= 40
 
 
