@@ -11,10 +11,13 @@ from dataclasses import replace
 
 from solartui.devices.identify import choose_map
 from solartui.devices.pi30_device import Pi30Device
+from solartui.devices.readings import Identity
 from solartui.devices.register_device import RegisterDevice
 from solartui.devices.writes import WriteOutcome
 from solartui.devices.diagnose import explain, timeout_hint
 from solartui.errors import SolartuiError, Unidentified
+from solartui.givenergy.families import (HYBRID, UnsupportedFamily, family_for,
+                                         write_model_for_map)
 from solartui.journal import Journal
 from solartui.links.pi30_open import open_pi30_link
 from solartui.links.pool import LinkPool
@@ -30,6 +33,12 @@ def merged_spec(maps) -> LinkSpec:
     first = maps[0].link
     return replace(first, min_period_ms=max(m.link.min_period_ms for m in maps),
                    timeout_ms=max(m.link.timeout_ms for m in maps))
+
+
+def set_write_model(link, model: str) -> None:
+    """A GivEnergy link applies the write-safe list of the family behind it."""
+    if hasattr(link, "model") and hasattr(link, "check_write"):
+        link.model = model
 
 
 class Session:
@@ -118,8 +127,12 @@ class Session:
                 ident = await dev.identify()
                 if not ident.values and ident.errors:
                     raise await explain(target, link, dev.unit, [m], [ident]) from None
+            if target.scheme == "givenergy":
+                set_write_model(link, write_model_for_map(m.id))
+        elif target.scheme == "givenergy":
+            dev = await self._identify_givenergy(target)
         else:
-            protocol = "givenergy" if target.scheme == "givenergy" else "modbus"
+            protocol = "modbus"
             maps = [m for m in catalog.all_maps(protocol) if m.identify]
             if not maps:
                 raise SolartuiError("no shipped map can identify devices; name one with --map")
@@ -157,6 +170,40 @@ class Session:
             except (NotSunSpec, LinkError) as exc:
                 tried.append(f"{base}: {exc}")
         raise SolartuiError(f"no SunSpec device at {target} ({'; '.join(tried)})")
+
+    async def _identify_givenergy(self, target) -> RegisterDevice:
+        """HR0 names the family and the family names the map (givenergy/families.py): one
+        HR(0,60) read, then the family's map takes over with the identity already read. A code
+        no shipped map fits is refused in one line — never read with a map that merely answers."""
+        maps = [m for m in catalog.all_maps("givenergy") if m.identify]
+        if not maps:
+            raise SolartuiError("no shipped GivEnergy map; name one with --map")
+        probe_map = next((m for m in maps if m.id == HYBRID.map_id), maps[0])
+        link = self._link(target, merged_spec(maps))
+        probe = RegisterDevice(probe_map, link, target.unit, self.journal)
+        ident = await probe.identify()
+        code = ident.values.get("device_type")
+        if not isinstance(code, (int, float)):
+            if not ident.values:
+                unit = target.unit if target.unit is not None else probe_map.link.unit
+                raise await explain(target, link, unit, [probe_map], [ident]) from None
+            raise SolartuiError(f"GivEnergy device at {target} did not give its device type "
+                                f"(HR0: {ident.errors.get('device_type', 'no answer')}); "
+                                "name a map with --map")
+        family = family_for(int(code))             # UnsupportedFamily: one line with the code
+        chosen = next((m for m in maps if m.id == family.map_id), None)
+        if chosen is None:
+            raise UnsupportedFamily(int(code), f"{family.name}: map {family.map_id} is missing")
+        dev = RegisterDevice(chosen, link, target.unit, self.journal)
+        if chosen.identify == probe_map.identify:      # the same HR(0,60) fields: no re-read
+            dev.identity = Identity(chosen.id, ident.values, ident.errors, ident.failures)
+        else:
+            await dev.identify()
+        set_write_model(link, family.write_model)
+        if self.traffic is not None:
+            self.traffic.note(f"GivEnergy device type 0x{int(code):04X}: {family.name}, "
+                              f"map {chosen.id}")
+        return dev
 
     def _link(self, target, spec):
         known = self.pool.links()

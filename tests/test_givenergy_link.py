@@ -102,7 +102,9 @@ def test_write_safe_list():
     assert not {0, 13, 63, 101, 178, 179, 248, 311} & SINGLE_PHASE
     assert is_write_safe(313, "ac") and not is_write_safe(313)
     with pytest.raises(ValueRejected, match="unknown GivEnergy model"):
-        is_write_safe(20, "three-phase")
+        is_write_safe(20, "four-phase")
+    assert is_write_safe(1109, "three-phase") and not is_write_safe(110, "three-phase")
+    assert not is_write_safe(20, "none")          # EMS and Gateway: nothing
 
 
 def test_default_pacing_is_conservative():

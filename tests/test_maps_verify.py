@@ -21,6 +21,8 @@ from conftest import ROOT
 from procs import one_line_error, run_cli
 
 SHIPPED = ["growatt-protocol-ii", "givenergy-hybrid", "voltronic-pi30"]
+# the GivEnergy family maps (their fixtures are checked in test_givenergy_families.py)
+FAMILY_MAPS = ["givenergy-ac", "givenergy-ems", "givenergy-gateway", "givenergy-three-phase"]
 WRITE_ONLY = {"growatt-protocol-ii": {"flash_start", "reset_user_info", "factory_reset"},
               "givenergy-hybrid": {"reboot"}, "voltronic-pi30": set()}
 # tests/maps: copies of the GivEnergy map, each with one mistake, and the point it must fail
@@ -219,13 +221,14 @@ async def test_a_failing_point_earns_nothing(tmp_path):
 async def test_cli_verifies_every_shipped_map_and_records(isolated_home):
     code, out, err = await run_cli("maps", "verify")
     assert code == 0, err
-    for map_id in SHIPPED:
+    for map_id in SHIPPED + FAMILY_MAPS:
         assert f"{map_id} (" in out
-    assert out.count("0 fail") == 3 and "earned: simulator-verified for" in out
+    assert out.count(" 0 fail") == len(SHIPPED + FAMILY_MAPS)
+    assert "earned: simulator-verified for" in out
     assert "FAIL" not in out
     store = isolated_home / "state" / "evidence" / "verifications.jsonl"
     runs = [json.loads(line) for line in store.read_text().splitlines()]
-    assert sorted(r["map_id"] for r in runs) == sorted(SHIPPED)
+    assert sorted(r["map_id"] for r in runs) == sorted(SHIPPED + FAMILY_MAPS)
     assert all(r["digest"] for r in runs)
 
 

@@ -66,7 +66,7 @@ async def _demo(cycles):
             pm = catalog.resolve_command_map(None)
             dev = Pi30Device(pm, open_pi30_link(target, pm.link))
         elif target.scheme == "givenergy":
-            gm = catalog.all_maps("givenergy")[0]
+            gm = catalog.resolve_register_map("givenergy-hybrid")     # the demo's hybrid
             dev = RegisterDevice(gm, pool.get(target, gm.link), gm.link.unit)
         else:
             dev = RegisterDevice(m, pool.get(target, m.link), target.unit)

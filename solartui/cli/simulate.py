@@ -97,8 +97,12 @@ SHINE = "shine"
               help="shine: seconds between data records (default: logger register 4, 5 minutes).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine, solarman: the inverter's register map (default growatt-protocol-ii).")
-@click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
-              help="givenergy: a single-phase hybrid (default) or an All-in-One.")
+@click.option("--family", "--model", "model",
+              type=click.Choice(["hybrid", "ac", "aio", "three-phase", "ems", "gateway"]),
+              default=None,
+              help="givenergy: the family the dongle presents (HR0 and its register banks): "
+                   "hybrid (default, 0x2001), ac (0x3001), aio (0x8001), three-phase (0x4004), "
+                   "ems (0x5001), gateway (0x7001).")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
             protocol, datalogger, inverter, interval, shine_map, model, sun):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
@@ -146,7 +150,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                                serial_no, 180.0, None, plant_faults, sun))
         return
     if model is not None:
-        raise SolartuiError("--model is only for 'simulate givenergy'")
+        raise SolartuiError("--family is only for 'simulate givenergy'")
     if map_name in SOLARMAN_NAMES:
         plant_faults, other = split_plant_faults(faults)
         used = [name for name, value in {**shine_only, "--map": None, "--baud": baud}.items()

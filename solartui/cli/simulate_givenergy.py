@@ -1,7 +1,8 @@
 """`solartui simulate givenergy`: a simulated GivEnergy dongle (TCP 8899 envelope) until Ctrl+C.
 
-A single-phase hybrid (or All-in-One) at device 0x11 with one battery, heartbeats, fan-out of
-replies to every client, the write-safe list and request-CRC checking.
+A single-phase hybrid (or another family, `--family`: ac, aio, three-phase, ems, gateway, each
+with its HR0 code and register banks) at device 0x11, heartbeats, fan-out of replies to every
+client, the family's write-safe list and request-CRC checking.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import click
 from solartui.errors import SolartuiError
 
 GIVENERGY_NAMES = ("givenergy", "givenergy-hybrid")
+# the serial each captured family carries in HR13-17 (the redacted captures' own)
+FAMILY_SERIALS = {"three-phase": "TC2337G000", "ems": "EMS2522000", "gateway": "GW2412G000"}
 
 
 async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: str | None,
@@ -21,7 +24,8 @@ async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: s
     from solartui.sim.givenergy_dongle import GivEnergyDongle
 
     host, port = hostport
-    dongle = GivEnergyDongle(host, port, model=model, inverter_serial=serial_no or "SA2114G000",
+    dongle = GivEnergyDongle(host, port, model=model,
+                             inverter_serial=serial_no or FAMILY_SERIALS.get(model, "SA2114G000"),
                              heartbeat_interval=heartbeat, unsolicited_interval=unsolicited)
     if plant_faults is not None:
         dongle.plant.faults = plant_faults

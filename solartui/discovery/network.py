@@ -280,6 +280,7 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     """A GivEnergy dongle: the identity registers of the inverter at 0x11 through the envelope.
     Anything else on the port (a Solarman logger, silence) is an unidentified logger port."""
     from solartui.devices.register_device import RegisterDevice
+    from solartui.givenergy.families import HYBRID, UnsupportedFamily, family_for
     from solartui.givenergy.models import firmware_and_model
     from solartui.links.givenergy import GivEnergyLink
     from solartui.links.target import Target
@@ -289,7 +290,7 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     maps = catalog.all_maps("givenergy")
     if not maps:
         return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
-    m = maps[0]
+    m = next((x for x in maps if x.id == HYBRID.map_id), maps[0])    # HR(0,60): any family
     target = Target("givenergy", host=host, port=port, timeout_ms=max(1, round(timeout * 1000)),
                     period_ms=0)
     link = GivEnergyLink(target, m.link)
@@ -302,9 +303,17 @@ async def identify_givenergy(host: str, port: int, *, timeout: float = 2.0) -> F
     if not serial or not isinstance(v.get("device_type"), int):
         return Found(kind="tcp-port", target="", link=where, detail=LOGGER_DETAIL)
     firmware, model = firmware_and_model(v)
+    try:                                # the family's own map, as `read` will pick it (HR0)
+        family = family_for(v["device_type"])
+        chosen = next((x for x in maps if x.id == family.map_id), None)
+    except UnsupportedFamily as exc:
+        chosen, refusal = None, str(exc)
+    else:
+        refusal = f"no map {family.map_id} installed"
     return Found(kind="givenergy", target=f"givenergy://{url_host(host)}:{port}", link=where,
-                 vendor=m.vendor, model=model, serial=serial, firmware=firmware, map_id=m.id,
-                 detail=m.name)
+                 vendor=m.vendor, model=model, serial=serial, firmware=firmware,
+                 map_id=chosen.id if chosen else None,
+                 detail=chosen.name if chosen else refusal)
 
 
 async def scan_network(cidr: str | IPv4Network, ports: Iterable[int] = DEFAULT_PORTS, *,

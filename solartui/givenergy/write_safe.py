@@ -21,7 +21,15 @@ SINGLE_PHASE = frozenset(
 AC_ADDITIONS = frozenset({311, 313, 314, 317})
 AC = SINGLE_PHASE | AC_ADDITIONS
 
-MODELS = {"single-phase": SINGLE_PHASE, "hybrid": SINGLE_PHASE, "ac": AC, "aio": AC}
+# §8.8: the single-phase set minus the slots and targets that moved to HR1109-1123, plus those
+THREE_PHASE = (SINGLE_PHASE - {31, 32, 44, 45, 56, 57, 94, 95, 96, 110, 116}) | frozenset(
+    {1078, 1109, 1111, 1112, *range(1113, 1117), *range(1118, 1124)})
+# EMS and Gateway: the notes give no write gate of the library's for them (only an encode-time
+# list), so nothing is written there until one is established
+NONE = frozenset()
+
+MODELS = {"single-phase": SINGLE_PHASE, "hybrid": SINGLE_PHASE, "ac": AC, "aio": AC,
+          "three-phase": THREE_PHASE, "none": NONE}
 
 
 def write_safe_set(model: str = "single-phase") -> frozenset[int]:
@@ -41,5 +49,8 @@ def check_write_safe(register: int, count: int = 1, model: str = "single-phase")
     allowed = write_safe_set(model)
     for r in range(register, register + max(count, 1)):
         if r not in allowed:
+            if not allowed:
+                raise ValueRejected(f"HR{r}: solartui writes nothing on this GivEnergy family "
+                                    "yet (no write-safe list is established for it)")
             raise ValueRejected(f"HR{r} is not on the GivEnergy write-safe list for {model} "
                                 "inverters; solartui does not write it")

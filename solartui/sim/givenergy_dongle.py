@@ -33,7 +33,17 @@ from solartui.givenergy.stream import FrameStream
 from solartui.givenergy.write_safe import write_safe_set
 from solartui.sim.givenergy_plant import INVERTER, GivEnergyPlant
 
+# the write-safe list each simulated family applies (givenergy/families.py)
+_WRITE_MODEL = {"hybrid": "single-phase", "ac": "ac", "aio": "ac", "three-phase": "three-phase",
+                "ems": "none", "gateway": "none"}
 LAN_TEXT = "127.0.0.1,255.0.0.0,127.0.0.1\r\n\r\n"     # what a WO dongle says about itself
+
+
+def _family_key(device_type: int) -> str:
+    """The simulated family for a captured HR0; an unsupported code replays as a hybrid."""
+    from solartui.givenergy.families import classify
+    found = classify(device_type)
+    return getattr(found, "key", "hybrid")
 
 
 @dataclass
@@ -71,7 +81,7 @@ class GivEnergyDongle:
         self.latency = latency
         self.write_outside_list = write_outside_list
         self.unsolicited_interval = unsolicited_interval
-        self.safe = write_safe_set("single-phase" if self.model == "hybrid" else "ac")
+        self.safe = write_safe_set(_WRITE_MODEL.get(self.model, "single-phase"))
         self.mute = False
         self.clients: list[_Client] = []
         self.requests: deque = deque(maxlen=10000)     # every decoded request, any client
@@ -134,7 +144,7 @@ class GivEnergyDongle:
         reads = [m for m in replies if isinstance(m, F.ReadResponse)]
         hr0 = [m.values[0] for m in reads if m.function == 3 and m.base == 0 and m.count
                and m.device in (0x11, 0x31)]
-        model = kwargs.pop("model", "aio" if hr0 and hr0[-1] >> 12 == 8 else "hybrid")
+        model = kwargs.pop("model", None) or _family_key(hr0[-1] if hr0 else 0x2001)
         serial = kwargs.pop("inverter_serial", None) or next(
             (m.inverter_serial for m in reversed(reads) if m.device in (0x11, 0x31)), "SA2114G000")
         plant = GivEnergyPlant(model, serial, time_scale=kwargs.pop("time_scale", 1.0))

@@ -14,6 +14,12 @@ inverter would answer (protocols/givenergy.md §4, §8). No I/O here.
     the `faults` a reversed CT or an ignored limit), energy counters only rise (`time_scale`
     speeds that up for demos); `sun` (0-1) pins the daylight for tests;
   * the battery at 0x32 shows the same SOC in its IR60-119 page.
+
+Families (`model`, as `simulate givenergy --family`): `hybrid` (HR0 0x2001) and `aio` (0x8001) as
+above; `ac` (0x3001) the same register file with no PV (an AC-coupled unit); `three-phase`
+(0x4004), `ems` (0x5001) and `gateway` (0x7001) present the captured words of their own banks
+(IR 1000+, 2040+, 1600+; sim/givenergy_family_seeds.py) with a ticking clock — and what a
+single-phase map would find at IR 0-59 on them, so reading one with the wrong map is visible.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from datetime import datetime, timedelta
 from solartui.sim.power_flow import PlantFaults, balance, house_load, sun_fraction
 
 INVERTER, BATTERY = "inverter", "battery"
-MODELS = ("hybrid", "aio")
+MODELS = ("hybrid", "aio", "ac", "three-phase", "ems", "gateway")
+CAPTURED = ("three-phase", "ems", "gateway")       # words from the captures, no power flow
 BATTERY_VOLTS = 51.2
 # HR(0,60) of a Gen1 hybrid from the boot capture (vectors/givenergy.json); serial and clock
 # words are replaced at start-up
@@ -42,7 +49,15 @@ _BANKS = {
     ("hybrid", INVERTER): ((3, 0, 179), (4, 0, 59), (4, 120, 239)),
     ("aio", INVERTER): ((3, 0, 179), (3, 240, 359), (4, 0, 59), (4, 120, 239)),
     ("hybrid", BATTERY): ((4, 60, 119),),
+    ("ac", INVERTER): ((3, 0, 179), (3, 300, 359), (4, 0, 59), (4, 120, 239)),
+    ("ac", BATTERY): ((4, 60, 119),),
+    ("three-phase", INVERTER): ((3, 0, 179), (3, 1000, 1124), (4, 0, 59), (4, 120, 239),
+                                (4, 1000, 1413)),
+    ("ems", INVERTER): ((3, 0, 179), (3, 2040, 2075), (4, 0, 59), (4, 180, 239),
+                        (4, 2040, 2099)),
+    ("gateway", INVERTER): ((3, 0, 359), (4, 0, 59), (4, 180, 239), (4, 1600, 1899)),
 }
+_AC = {0: 0x3001, 19: 291, 21: 282, 311: 0, 313: 100, 314: 100, 317: 1}
 CLOCK = range(35, 41)
 
 
@@ -75,24 +90,32 @@ class GivEnergyPlant:
         self._last_tick: float | None = None
         self.frozen = False             # freeze(): no clock, no moving values
         hr = self.regs[(INVERTER, 3)]
-        hr.update(enumerate(int(w, 16) for w in _HR_BOOT.split()))
-        hr.update(_SETTINGS)
+        if model in CAPTURED:
+            from solartui.sim.givenergy_family_seeds import SEEDS
+            for (function, base), words in SEEDS[model][1].items():
+                self.regs[(INVERTER, function)].update(enumerate(words, base))
+        else:
+            hr.update(enumerate(int(w, 16) for w in _HR_BOOT.split()))
+            hr.update(_SETTINGS)
         if model == "aio":
             hr.update(_AIO)
+        if model == "ac":
+            hr.update(_AC)
         self.set_serial(inverter_serial)
-        hr.update(enumerate(ascii_words(battery_serial, 5), 8))
         self.battery_serial = battery_serial
-        self.regs[(BATTERY, 4)].update(enumerate(ascii_words(battery_serial, 5), 110))
-        self.regs[(INVERTER, 4)][59] = 60
+        if model not in CAPTURED:
+            hr.update(enumerate(ascii_words(battery_serial, 5), 8))
+            self.regs[(BATTERY, 4)].update(enumerate(ascii_words(battery_serial, 5), 110))
+            self.regs[(INVERTER, 4)][59] = 60
         self.tick()
 
     # --- devices and banks ---------------------------------------------------------------------
 
     def device_kind(self, device: int) -> str | None:
         """What answers at this address; None: nothing (absent devices stay silent, §4)."""
-        if device == 0x11 or (device == 0x31 and self.model == "hybrid"):
+        if device == 0x11 or (device == 0x31 and self.model in ("hybrid", "ac")):
             return INVERTER
-        if device == 0x32 and self.model == "hybrid":
+        if device == 0x32 and self.model in ("hybrid", "ac"):
             return BATTERY
         return None
 
@@ -225,8 +248,8 @@ class GivEnergyPlant:
 
     def tick(self, now: float | None = None) -> None:
         """Move the live values to `now` (host time.time())."""
-        if self.frozen:
-            return
+        if self.frozen or self.model in CAPTURED:
+            return                      # captured words stand still; the clock still runs
         now = time.time() if now is None else now
         if self._state is None:
             self._state = self._init_state()
@@ -239,8 +262,9 @@ class GivEnergyPlant:
         sun = sun_fraction(hod) if self.sun is None else self.sun
         rng = random.Random(f"{self.seed}:{int(now)}")
         hr = self.regs[(INVERTER, 3)]
-        pv1 = 2500 * sun * (1 + rng.uniform(-0.03, 0.03))
-        pv2 = 2100 * sun * (1 + rng.uniform(-0.03, 0.03))
+        pv_peak = (0.0, 0.0) if self.model == "ac" else (2500, 2100)    # AC-coupled: no PV
+        pv1 = pv_peak[0] * sun * (1 + rng.uniform(-0.03, 0.03))
+        pv2 = pv_peak[1] * sun * (1 + rng.uniform(-0.03, 0.03))
         pv = pv1 + pv2
         load = house_load(now, rng.uniform(-25, 25))
         cap_wh = max(hr.get(55, 160), 1) * BATTERY_VOLTS
@@ -291,6 +315,9 @@ class GivEnergyPlant:
             51: batt / vbat * 100, 52: batt, 53: 2300, 54: 5000, 55: 289, 56: 190, 57: 0,
             58: abs(ac) / 240 * 100, 59: s["soc"],
         }
+        if self.model == "ac":          # no PV input: IR1/2/8/9 carry AC-side values (§8.4)
+            vals[1] = vals[2] = vals[5]
+            vals[8] = vals[9] = vals[10]
         words = {n: round(v) & 0xFFFF for n, v in vals.items()}
         for n, key in ((6, "throughput"), (11, "pv_total"), (21, "out_total"),
                        (27, "inv_in_total"), (32, "in_total"), (45, "inv_total"),
@@ -300,7 +327,7 @@ class GivEnergyPlant:
         hours = int(s["hours"]) & 0xFFFFFFFF
         words[47], words[48] = hours >> 16, hours & 0xFFFF
         self._put(INVERTER, words)
-        if self.model == "hybrid":
+        if self.model in ("hybrid", "ac"):
             self._put(BATTERY, self._battery_words(s["soc"], batt, vbat))
 
     def _battery_words(self, soc: float, batt: float, vbat: float) -> dict[int, int]:

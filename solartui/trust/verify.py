@@ -110,7 +110,9 @@ async def _serve_registers(device_map: DeviceMap, fixture: RegisterFixture):
     if device_map.protocol == "givenergy":
         from solartui.sim.givenergy_dongle import GivEnergyDongle
         from solartui.sim.givenergy_plant import GivEnergyPlant
-        plant = GivEnergyPlant("hybrid")
+        from solartui.givenergy.families import SUPPORTED
+        family = next((f.key for f in SUPPORTED if f.map_id == device_map.id), "hybrid")
+        plant = GivEnergyPlant(family)          # the family's banks, so its map's reads fit
         plant.freeze()
         for s in fixture.seeds:
             for i, w in enumerate(s.words):
