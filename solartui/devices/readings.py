@@ -42,6 +42,8 @@ class Identity:
     errors: dict[str, str] = field(default_factory=dict)
     # the link's exceptions behind `errors`: what tells a refused port, silence and a wrong unit apart
     failures: dict[str, Exception] = field(default_factory=dict, compare=False, repr=False)
+    # identification without --map: which map was picked and why (devices/identify.py)
+    reason: str = ""
 
     @property
     def serial(self) -> str:

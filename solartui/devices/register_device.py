@@ -63,10 +63,12 @@ class RegisterDevice(DeviceCommon):
                             words[f.address - rd.address: f.address - rd.address + f.count], err))
         return out
 
-    async def identify(self) -> Identity:
+    async def identify(self, only: tuple[str, ...] | None = None) -> Identity:
+        """Read the identification fields (`only`: just these, as one probe)."""
         values, errors, failures = {}, {}, {}
-        names = {id(f): n for n, f in self.map.identify.items()}
-        for f, words, err in await self._read_fields(list(self.map.identify.values()), PRIORITY_READ):
+        chosen = {n: f for n, f in self.map.identify.items() if only is None or n in only}
+        names = {id(f): n for n, f in chosen.items()}
+        for f, words, err in await self._read_fields(list(chosen.values()), PRIORITY_READ):
             name = names[id(f)]
             if words is None:
                 errors[name] = str(err) if err else "no answer"

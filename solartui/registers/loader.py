@@ -15,7 +15,7 @@ from typing import Any
 from solartui.errors import MapError
 from solartui.registers.model import (
     INTEGER_TYPES, RUNGS, TABLES, TEXT_TYPES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec,
-    Point,
+    Point, ProbeHint,
 )
 from solartui.registers.overview import parse_overview
 from solartui.registers.units import UNITS
@@ -105,6 +105,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     blocks = _ranges_by_table(data.get("blocks"), f, "blocks", data.line)
     holes = _ranges_by_table(data.get("holes"), f, "holes", data.line)
     identify = _identify(data.get("identify"), f, data.line)
+    probe = _probe(data.get("identify"), identify, f)
     clock = _clock(data.get("clock"), f, data.line)
     points = _points(data.get("points"), f, device.get("trust", "generated"), data.line, blocks)
     checks = checks_spec.parse_checks(data.get("checks"), f, {p.name for p in points},
@@ -120,7 +121,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
         points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock,
-        overview=overview))
+        overview=overview, probe=probe))
 
 
 def _device(d: Any, f: Findings) -> dict:
@@ -265,12 +266,66 @@ def _identify(d: Any, f: Findings, line: int) -> dict[str, Field]:
         return {}
     out = {}
     for name, spec in d.items():
+        if name == "probe":             # the identification hint, not a field (_probe)
+            continue
         if isinstance(spec, dict):
             _unknown_keys(spec, FIELD_KEYS, f, f"identify.{name}")
         got = _field(spec, f, f"identify.{name}", d.line)
         if got:
             out[str(name)] = Field(**got)
     return out
+
+
+PROBE_KEYS = {"order", "first", "expect", "exclusive", "why"}
+
+
+def _probe(d: Any, fields: dict, f: Findings) -> ProbeHint | None:
+    """`identify.probe`: where this map stands in identification (devices/identify.py)."""
+    if not isinstance(d, dict) or "probe" not in d:
+        return None
+    p = d["probe"]
+    line = getattr(p, "line", d.line)
+    if not isinstance(p, dict):
+        f.add(line, "identify.probe must be a mapping {order, first, expect, exclusive, why}")
+        return None
+    _unknown_keys(p, PROBE_KEYS, f, "identify.probe")
+    order = p.get("order", 100)
+    if not (is_int(order) and 0 <= order <= 999):
+        f.add(line, f"identify.probe.order must be an integer 0-999, not {order!r}")
+        order = 100
+    first = p.get("first")
+    if first is not None and first not in fields:
+        f.add(line, f"identify.probe.first names no identify field: {first!r}")
+        first = None
+    expect: dict = {}
+    raw = p.get("expect") or {}
+    if not isinstance(raw, dict):
+        f.add(line, "identify.probe.expect must map identify fields to lists of values")
+        raw = {}
+    for name, values in raw.items():
+        if name not in fields:
+            f.add(line, f"identify.probe.expect names no identify field: {name!r}")
+            continue
+        values = values if isinstance(values, list) else [values]
+        ok = []
+        for v in values:
+            if isinstance(v, list) and len(v) == 2 and all(is_num(x) for x in v) and v[0] <= v[1]:
+                ok.append((v[0], v[1]))
+            elif isinstance(v, str) or (is_num(v) and not isinstance(v, bool)):
+                ok.append(v)
+            else:
+                f.add(line, f"identify.probe.expect.{name}: {v!r} is not a value, text or "
+                            "[low, high]")
+        expect[str(name)] = tuple(ok)
+    exclusive = p.get("exclusive", False)
+    if not isinstance(exclusive, bool):
+        f.add(line, "identify.probe.exclusive must be true or false")
+        exclusive = False
+    why = p.get("why", "")
+    if not isinstance(why, str):
+        f.add(line, "identify.probe.why must be text")
+        why = ""
+    return ProbeHint(order=order, first=first, expect=expect, exclusive=exclusive, why=why)
 
 
 def _clock(d: Any, f: Findings, line: int) -> ClockSpec | None:

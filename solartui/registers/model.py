@@ -103,6 +103,17 @@ class ClockSpec:
 
 
 @dataclass(frozen=True)
+class ProbeHint:
+    """How identification may probe this map (`identify.probe`; devices/identify.py)."""
+
+    order: int = 100
+    first: str | None = None
+    expect: dict = field(default_factory=dict)     # field -> tuple of accepted values
+    exclusive: bool = False
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class DeviceMap:
     path: str
     id: str
@@ -119,6 +130,7 @@ class DeviceMap:
     identify: dict[str, Field] = field(default_factory=dict)
     clock: ClockSpec | None = None
     overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
+    probe: ProbeHint | None = None          # `identify.probe`: order and safety of identification
 
     def point(self, name: str) -> Point:
         for p in self.points:
