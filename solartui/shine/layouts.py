@@ -43,12 +43,13 @@ LEGACY, SPF, PROTOCOL_II = "legacy", "spf", "protocol-ii"
 MAP_IDS = {LEGACY: "growatt-legacy", SPF: "growatt-spf", PROTOCOL_II: "growatt-protocol-ii"}
 
 # What a real datalogger sends per family (simulated datalogger and tests use the same table):
-# family -> (map family, input groups of a data record, holding groups of an announce)
-RECORD_SHAPES: dict[str, tuple[str, tuple, tuple]] = {
-    "legacy": (LEGACY, ((0, 44), (45, 89)), ((0, 44), (45, 89))),
+# family -> (map family, input groups of a data record, holding groups of an announce or None
+# for every holding block of the map: no Protocol II announce capture is published)
+RECORD_SHAPES: dict[str, tuple[str, tuple, tuple | None]] = {
+    "legacy": (LEGACY, ((0, 44), (45, 89)), ((0, 44), (45, 89))),       # sciurius announce
     "spf": (SPF, ((0, 44), (45, 89), (90, 134)), ((0, 44), (45, 89), (90, 134))),
-    "sph": (PROTOCOL_II, ((0, 124), (1000, 1124)), ((0, 124), (1000, 1124))),
-    "tl3": (PROTOCOL_II, ((0, 124), (125, 249)), ((0, 124), (125, 249))),
+    "sph": (PROTOCOL_II, ((0, 124), (1000, 1124)), None),
+    "tl3": (PROTOCOL_II, ((0, 124), (125, 249)), None),
 }
 
 SPF_DEVICE_TYPES = range(3400, 3500)        # holding 43, §3.3
