@@ -122,3 +122,31 @@ async def test_live_poll_of_each_family_reads_inside_its_45_register_groups(map_
         await sim.stop()
     assert readings and all(r.error is None for r in readings)
     assert all(c <= 45 for _t, _a, c in bank.asked)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def test_simulate_family_options_pick_map_and_record_shape():
+    from solartui.cli.simulate_shine import check_options
+    base = dict(server=None, protocol=None, datalogger=None, inverter=None, interval=None,
+                map_name=None)
+    assert check_options(**base)["family"] is None                      # map default: SPH shape
+    for family, map_id, shape in [("legacy", "growatt-legacy", "legacy"),
+                                  ("spf", "growatt-spf", "spf"),
+                                  ("protocol-ii", "growatt-protocol-ii", "sph"),
+                                  ("tl3", "growatt-protocol-ii", "tl3")]:
+        opts = check_options(**base, family=family)
+        assert (opts["map"].id, opts["family"]) == (map_id, shape)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["growatt-legacy", "--family", "spf"], "--family is only for"),
+    (["growatt", "--family", "spf", "--server", "127.0.0.1:1"], "only for 'simulate shine'"),
+    (["growatt", "--family", "nope"], "Invalid value"),
+])
+def test_simulate_family_mistakes_are_one_line(args, fragment):
+    from click.testing import CliRunner
+    from solartui.cli.main import cli
+    result = CliRunner().invoke(cli, ["simulate", *args])
+    assert result.exit_code != 0
+    assert fragment in result.output + (result.stderr or "")

@@ -250,3 +250,24 @@ async def test_simulated_datalogger_families_are_decoded_right(server, family, m
         assert got[point] == pytest.approx(value)
     finally:
         await sim.stop()
+
+
+async def test_cli_simulate_shine_family_legacy_is_decoded_with_the_legacy_map(server):
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "solartui", "simulate", "shine", "--family", "legacy",
+        "--server", f"127.0.0.1:{server.port}", "--interval", "0.2", "--inverter", "CLILEGACY1",
+        cwd=root, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert "growatt-legacy" in line and "0-44, 45-89" in line
+        await until(lambda: latest(server, "CLILEGACY1"), timeout=20)
+        inv = latest(server, "CLILEGACY1")
+        assert inv.announced_family[0] == L.LEGACY
+        assert inv.layout_text.startswith("growatt-legacy")
+        assert "pac" in {r.point.name for r in inv.latest.readings}
+    finally:
+        proc.terminate()
+        await proc.wait()

@@ -64,6 +64,11 @@ def parse_hostport(text: str, option: str = "--tcp", lowest: int = 0) -> tuple[s
 
 
 SHINE = "shine"
+GROWATT = "growatt"
+# --family: the Growatt generation -> its map (shine/layouts.py keeps the record shapes)
+GROWATT_MAPS = {"legacy": "growatt-legacy", "spf": "growatt-spf", "sph": "growatt-protocol-ii",
+                "tl3": "growatt-protocol-ii", "protocol-ii": "growatt-protocol-ii"}
+GROWATT_FAMILIES = list(GROWATT_MAPS)
 
 
 @click.command("simulate")
@@ -95,13 +100,18 @@ SHINE = "shine"
               help="shine: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: a single-phase hybrid (default) or an All-in-One.")
+@click.option("--family", type=click.Choice(GROWATT_FAMILIES), default=None,
+              help="growatt and shine: the Growatt generation (legacy V3.15, SPF off-grid, SPH "
+                   "storage, TL3 grid-tie; protocol-ii = sph): its map and, for shine, the "
+                   "record shapes its datalogger sends.")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
-            protocol, datalogger, inverter, interval, shine_map, model, sun):
+            protocol, datalogger, inverter, interval, shine_map, model, sun, family):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
+    `growatt --family legacy|spf|sph|tl3` serves that Growatt generation's map. MAP
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
@@ -110,7 +120,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
             "--tcp": tcp, "--pty": pty, "--hidraw": hidraw, "--unit": unit, "--baud": baud,
             "--serial": serial_no, "--fault": faults, "--server": server,
             "--protocol": protocol, "--datalogger": datalogger, "--inverter": inverter,
-            "--interval": interval, "--map": shine_map, "--model": model})
+            "--interval": interval, "--map": shine_map, "--model": model, "--family": family})
         return
     if map_name is None:
         raise SolartuiError("name a MAP to simulate (a map id, pi30, givenergy or shine), or "
@@ -145,8 +155,12 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         used = [name for name, value in modbus_only.items() if value]
         if used:
             raise SolartuiError(f"{used[0]} is for Modbus simulators, not for 'simulate shine'")
-        _run_shine(faults, unit, shine_only)
+        _run_shine(faults, unit, {**shine_only, "--family": family})
         return
+    if map_name == GROWATT:
+        map_name = GROWATT_MAPS[family or "protocol-ii"]
+    elif family is not None:
+        raise SolartuiError("--family is only for 'simulate growatt' and 'simulate shine'")
     used = [name for name, value in shine_only.items() if value is not None]
     if used:
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
@@ -176,7 +190,8 @@ def _run_shine(faults, unit, options) -> None:
     fault_set = S.parse_shine_faults(faults)
     opts = S.check_options(server=options["--server"], protocol=options["--protocol"],
                            datalogger=options["--datalogger"], inverter=options["--inverter"],
-                           interval=options["--interval"], map_name=options["--map"])
+                           interval=options["--interval"], map_name=options["--map"],
+                           family=options["--family"])
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
