@@ -271,3 +271,17 @@ async def test_cli_simulate_shine_family_legacy_is_decoded_with_the_legacy_map(s
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_server_pane_reads_a_legacy_inverters_own_holding_groups(server):
+    from solartui.tui.screens import server_reads
+    bank = RegisterBank(catalog.resolve("growatt-legacy"), identity={"serial": "INVLEG0002"})
+    sim = SimulatedDatalogger(bank, datalogger="LOGLEG0002", interval=5, family="legacy")
+    await sim.start("127.0.0.1", server.port)
+    try:
+        await asyncio.wait_for(sim.announced.wait(), 5)
+        await until(lambda: any("INVLEG0002" in lg.inverters for lg in server.loggers.values()))
+        text = await asyncio.wait_for(server_reads.holding_all(server, "INVLEG0002"), 20)
+        assert text.startswith("90 holding registers")          # 0-44 and 45-89, not 0-249
+    finally:
+        await sim.stop()
