@@ -285,3 +285,12 @@ async def test_server_pane_reads_a_legacy_inverters_own_holding_groups(server):
         assert text.startswith("90 holding registers")          # 0-44 and 45-89, not 0-249
     finally:
         await sim.stop()
+
+
+def test_a_server_map_stands_in_for_protocol_ii_only():
+    legacy = catalog.resolve("growatt-legacy")
+    groups = [R.Group(0, (0,) * 125), R.Group(1000, (0,) * 125)]
+    assert L.choose(groups, None, legacy).device_map.id == "growatt-protocol-ii"
+    rec = record("p06_0x04_data_grotttest")
+    assert L.choose(rec.groups, None, catalog.resolve("growatt-protocol-ii")).device_map.id == \
+        "growatt-legacy"

@@ -126,8 +126,11 @@ def from_record(groups) -> tuple[str | None, str]:
 
 
 def resolve(family: str, default: DeviceMap | None = None) -> DeviceMap | None:
-    """The map of a family; `default` stands in for Protocol II (a server started with --map)."""
-    if family == PROTOCOL_II and default is not None:
+    """The map of a family; `default` (a server started with --map) stands in for Protocol II,
+    unless it is another family's map: a legacy record never goes through a Protocol II map, nor
+    the other way round."""
+    if family == PROTOCOL_II and default is not None and default.id not in (
+            MAP_IDS[LEGACY], MAP_IDS[SPF]):
         return default
     try:
         return catalog.resolve_register_map(MAP_IDS[family])
