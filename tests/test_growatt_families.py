@@ -15,7 +15,7 @@ from solartui.session import merged_spec
 from solartui.sim import ModbusSimulator, RegisterBank
 from solartui.sim.serial_wire import serve_on_pty
 
-FAMILIES = [("growatt-protocol-ii", "at holding 9"), ("growatt-legacy", "holding 88"),
+FAMILIES = [("growatt-protocol-ii", "at holding 23"), ("growatt-legacy", "holding 88"),
             ("growatt-spf", "34xx")]
 
 
