@@ -15,7 +15,7 @@ from solartui.session import merged_spec
 from solartui.sim import ModbusSimulator, RegisterBank
 from solartui.sim.serial_wire import serve_on_pty
 
-FAMILIES = [("growatt-protocol-ii", "at holding 23"), ("growatt-legacy", "holding 88"),
+FAMILIES = [("growatt-protocol-ii", "protocol version set"), ("growatt-legacy", "holding 88"),
             ("growatt-spf", "34xx")]
 
 
@@ -78,9 +78,9 @@ async def test_spf_is_never_read_at_30000_or_above_even_when_its_device_type_is_
     assert dev.map.id != "growatt-spf"
 
 
-async def test_spf_probe_is_first_and_alone():
-    """On an SPF the first Growatt read is holding 43 alone; the fit ends the search (exclusive):
-    no other map's fingerprint is read after it."""
+async def test_spf_probe_is_alone_and_ends_the_search():
+    """On an SPF the SPF probe is holding 43 alone; the fit ends the search (exclusive): the
+    legacy probe after it is never read, nor anything at 30000+."""
     bank = Recording(catalog.resolve("growatt-spf"), identity={"serial": "SPF0000002"})
     sim = ModbusSimulator([bank])
     port = await sim.start_tcp("127.0.0.1", 0)
@@ -89,9 +89,9 @@ async def test_spf_probe_is_first_and_alone():
     finally:
         await sim.stop()
     assert dev.map.id == "growatt-spf"
-    growatt = [r for r in bank.asked if r != ("holding", 0, 2)]   # SunSpec's marker at holding 0
-    assert growatt[0] == ("holding", 43, 1)
+    assert ("holding", 43, 1) in bank.asked
     assert ("holding", 88, 1) not in bank.asked                   # legacy's probe never ran
+    assert all(a < HIGH_ADDRESS for _t, a, _c in bank.asked)
 
 
 @pytest.mark.parametrize("map_id, why", FAMILIES)
