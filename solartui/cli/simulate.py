@@ -66,6 +66,12 @@ def parse_hostport(text: str, option: str = "--tcp", lowest: int = 0) -> tuple[s
 
 
 SHINE = "shine"
+GROWATT = "growatt"
+# --family: the Growatt generation -> its map (shine/layouts.py keeps the record shapes)
+GROWATT_MAPS = {"legacy": "growatt-legacy", "spf": "growatt-spf", "sph": "growatt-protocol-ii",
+                "tl3": "growatt-protocol-ii", "protocol-ii": "growatt-protocol-ii"}
+GROWATT_FAMILIES = list(GROWATT_MAPS)
+GIVENERGY_FAMILIES = ["hybrid", "ac", "aio", "three-phase", "ems", "gateway"]
 
 
 @click.command("simulate")
@@ -97,14 +103,16 @@ SHINE = "shine"
               help="shine: seconds between data records (default: logger register 4, 5 minutes).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine, solarman: the inverter's register map (default growatt-protocol-ii).")
-@click.option("--family", "--model", "model",
-              type=click.Choice(["hybrid", "ac", "aio", "three-phase", "ems", "gateway"]),
-              default=None,
+@click.option("--family", default=None, metavar="FAMILY",
               help="givenergy: the family the dongle presents (HR0 and its register banks): "
                    "hybrid (default, 0x2001), ac (0x3001), aio (0x8001), three-phase (0x4004), "
-                   "ems (0x5001), gateway (0x7001).")
+                   "ems (0x5001), gateway (0x7001). growatt and shine: the Growatt generation "
+                   "(legacy V3.15, spf off-grid, sph storage, tl3 grid-tie; protocol-ii = sph): "
+                   "its map and, for shine, the record shapes its datalogger sends.")
+@click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
+              help="givenergy: the same as --family hybrid|aio (kept for older scripts).")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
-            protocol, datalogger, inverter, interval, shine_map, model, sun):
+            protocol, datalogger, inverter, interval, shine_map, model, sun, family):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
@@ -113,7 +121,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
     MAP `solarman` simulates a Solarman V5 logger with a Modbus inverter behind it (`--map`,
     `--serial` for the logger's serial, `--tcp`, default 127.0.0.1:8899).
-    MAP `sunspec` simulates a SunSpec inverter (models 1, 103, 120-123 at 40000).
+    MAP `sunspec` simulates a SunSpec inverter (models 1, 103, 120-123 at 40000). MAP
+    `growatt --family legacy|spf|sph|tl3` serves that Growatt generation's map.
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -121,7 +130,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
             "--tcp": tcp, "--pty": pty, "--hidraw": hidraw, "--unit": unit, "--baud": baud,
             "--serial": serial_no, "--fault": faults, "--server": server,
             "--protocol": protocol, "--datalogger": datalogger, "--inverter": inverter,
-            "--interval": interval, "--map": shine_map, "--model": model})
+            "--interval": interval, "--map": shine_map, "--model": model, "--family": family})
         return
     if map_name is None:
         raise SolartuiError("name a MAP to simulate (a map id, pi30, givenergy, solarman or "
@@ -146,11 +155,18 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         if other:
             raise SolartuiError(f"fault '{other[0]}' is not for 'simulate givenergy' "
                                 "(reversed-ct, ignore-export-limit)")
-        run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), model or "hybrid",
+        chosen = family or model or "hybrid"
+        if chosen not in GIVENERGY_FAMILIES:
+            raise SolartuiError(f"--family {chosen} is not a GivEnergy family "
+                                f"({', '.join(GIVENERGY_FAMILIES)})")
+        run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), chosen,
                                serial_no, 180.0, None, plant_faults, sun))
         return
     if model is not None:
-        raise SolartuiError("--family is only for 'simulate givenergy'")
+        raise SolartuiError("--model is only for 'simulate givenergy'")
+    if family is not None and family not in GROWATT_FAMILIES and map_name in (SHINE, GROWATT):
+        raise SolartuiError(f"--family {family} is not a Growatt family "
+                            f"({', '.join(GROWATT_FAMILIES)})")
     if map_name in SOLARMAN_NAMES:
         plant_faults, other = split_plant_faults(faults)
         used = [name for name, value in {**shine_only, "--map": None, "--baud": baud}.items()
@@ -165,8 +181,12 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         used = [name for name, value in modbus_only.items() if value]
         if used:
             raise SolartuiError(f"{used[0]} is for Modbus simulators, not for 'simulate shine'")
-        _run_shine(faults, unit, shine_only)
+        _run_shine(faults, unit, {**shine_only, "--family": family})
         return
+    if map_name == GROWATT:
+        map_name = GROWATT_MAPS[family or "protocol-ii"]
+    elif family is not None:
+        raise SolartuiError("--family is only for 'simulate growatt' and 'simulate shine'")
     used = [name for name, value in shine_only.items() if value is not None]
     if used:
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
@@ -207,7 +227,8 @@ def _run_shine(faults, unit, options) -> None:
     fault_set = S.parse_shine_faults(faults)
     opts = S.check_options(server=options["--server"], protocol=options["--protocol"],
                            datalogger=options["--datalogger"], inverter=options["--inverter"],
-                           interval=options["--interval"], map_name=options["--map"])
+                           interval=options["--interval"], map_name=options["--map"],
+                           family=options["--family"])
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 

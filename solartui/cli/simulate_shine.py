@@ -62,15 +62,20 @@ def parse_shine_faults(specs: tuple[str, ...]):
     return faults
 
 
-def check_options(*, server, protocol, datalogger, inverter, interval, map_name) -> dict:
-    """Everything the person typed, validated before anything starts."""
+def check_options(*, server, protocol, datalogger, inverter, interval, map_name,
+                  family=None) -> dict:
+    """Everything the person typed, validated before anything starts. `family` (legacy, spf,
+    sph, tl3) picks the map and the record shapes a real datalogger of that family sends."""
+    from solartui.cli.simulate import GROWATT_MAPS
     if interval is not None and not interval > 0:
         raise SolartuiError(f"--interval must be a positive number of seconds, not {interval}")
     host, port = parse_server(server or DEFAULT_SERVER)
+    shape = "sph" if family == "protocol-ii" else family
+    m = resolve_map(map_name or (GROWATT_MAPS[family] if family else DEFAULT_MAP))
     return {"host": host, "port": port, "protocol": parse_protocol(protocol),
             "datalogger": parse_serial(datalogger, DEFAULT_DATALOGGER, "--datalogger"),
             "inverter": parse_serial(inverter, DEFAULT_INVERTER, "--inverter"),
-            "interval": interval, "map": resolve_map(map_name or DEFAULT_MAP)}
+            "interval": interval, "map": m, "family": shape}
 
 
 def resolve_map(name: str):
@@ -96,10 +101,11 @@ async def simulate_shine(opts: dict, unit: int, faults) -> None:
     bank = RegisterBank(m, unit=unit, identity={"serial": opts["inverter"]})
     logger = SimulatedDatalogger(bank, datalogger=opts["datalogger"], inverter=opts["inverter"],
                                  protocol=opts["protocol"], unit=unit, interval=opts["interval"],
-                                 faults=faults, reconnect=2.0)
+                                 faults=faults, reconnect=2.0, family=opts.get("family"))
     every = f"every {logger.interval:g} s"
     click.echo(f"simulating datalogger {logger.datalogger} (protocol {logger.protocol:02d}) with "
-               f"inverter {logger.inverter} ({m.id}, unit {unit}), data {every}, "
+               f"inverter {logger.inverter} ({m.id}, unit {unit}), data {every} as groups "
+               f"{', '.join(f'{a}-{b}' for a, b in logger.record_groups('input'))}, "
                f"connecting to {opts['host']}:{opts['port']}")
     try:
         await logger.run(opts["host"], opts["port"])     # reconnects until Ctrl+C

@@ -263,11 +263,13 @@ class HttpApi:
     async def _get_inverter(self, q: dict[str, str]) -> web.Response:
         if not q:
             return json_response(self.server.registry_json())
-        command = P.command(q, ("register", "regall"))
+        command = P.command(q, ("register", "regall", "values"))
         serial, inverter = self._inverter(q, P.UNKNOWN_INVERTER_GET)
         fmt = P.value_format(q)
         if command == "regall":
             return json_response(P.inverter_regall(inverter.holding))
+        if command == "values":            # ours: the latest record decoded, and with which map
+            return json_response(inverter.as_json())
         register = P.register(q)
         words = await self._call(self.server.read_inverter_registers(serial, register),
                                  P.UNKNOWN_INVERTER_GET)

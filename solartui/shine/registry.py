@@ -26,11 +26,15 @@ class InverterState:
     holding: dict[int, int] = field(default_factory=dict)   # 0x05/0x06 replies, raw words
     input_words: dict[int, int] = field(default_factory=dict)   # latest live record, FC04 words
     input_at: float | None = None      # when those arrived
+    # which map decodes its records (shine/layouts.py): the announce's word, then each record's
+    announced_family: tuple | None = None
+    layout_text: str = ""
 
     def as_json(self) -> dict:
         return {"serial": self.serial, "unit": self.unit, "records": self.records,
                 "buffered": self.buffered, "announced": self.announced,
                 "last_seen": round(self.last_seen, 3), "identity": self.identity,
+                "layout": self.layout_text or None,
                 "latest": self.latest.as_json() if self.latest else None}
 
 

@@ -27,6 +27,7 @@ from solartui.registers import catalog
 from solartui.registers.model import DeviceMap
 from solartui.shine import frame as F
 from solartui.shine import records as R
+from solartui.shine import layouts
 from solartui.ratelog import RateLimitedLog
 from solartui.shine.accept_guard import AcceptGuard
 from solartui.shine.bounded import Budget
@@ -300,7 +301,9 @@ class ShineServer(ShineClaims, ShineCommands):
         if frame.type == F.ANNOUNCE:
             if inv is not None:
                 inv.announced = True
-                inv.identity = identity_from_groups(self.map, record.groups)
+                inv.announced_family = layouts.from_announce(record.groups)
+                inv.identity = identity_from_groups(layouts.announce_map(inv.announced_family,
+                                                                         self.map), record.groups)
                 for g in record.groups:
                     for i, w in enumerate(g.words):
                         inv.holding[g.start + i] = w
@@ -313,7 +316,12 @@ class ShineServer(ShineClaims, ShineCommands):
         if inv is None:
             return
         inv.records += 1
-        values = record_values(self.map, record)
+        layout = layouts.choose(record.groups, inv.announced_family, self.map)
+        if not layout.known and inv.layout_text != layout.text:
+            log.warning("inverter %s: %s; its values are not decoded", inv.serial, layout.text)
+        inv.layout_text = layout.text
+        values = record_values(layout.device_map, record)
+        values.layout = layout.text
         if record.buffered:
             inv.buffered += 1
         if not record.buffered:
@@ -355,10 +363,11 @@ class ShineServer(ShineClaims, ShineCommands):
         from solartui.devices.register_device import RegisterDevice
         from solartui.links.shine_relay import ShineRelayLink
         _logger, inv = self.find_inverter(serial)
-        device = RegisterDevice(self.map, ShineRelayLink(self, serial), inv.unit,
+        m = layouts.announce_map(inv.announced_family, self.map)
+        device = RegisterDevice(m, ShineRelayLink(self, serial), inv.unit,
                                 journal if journal is not None else self.journal)
         values = {**{k: v for k, v in inv.identity.items() if v is not None}, "serial": serial}
-        device.identity = Identity(self.map.id, values, {})
+        device.identity = Identity(m.id, values, {})
         return device
 
     def queue_full(self, inverter: str) -> bool:

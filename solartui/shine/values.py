@@ -32,6 +32,7 @@ class RecordValues:
     buffered: bool                     # history sent after an outage, not a live value
     groups: tuple = ()
     device_map: DeviceMap | None = field(default=None, repr=False)
+    layout: str = ""                   # the map chosen and why, or "unknown layout: ..." (layouts.py)
 
     @cached_property
     def readings(self) -> tuple[Reading, ...]:
@@ -43,6 +44,7 @@ class RecordValues:
         return {"inverter": self.inverter, "received": round(self.received, 3),
                 "timestamp": self.timestamp.isoformat() if self.timestamp else None,
                 "buffered": self.buffered,
+                **({"layout": self.layout} if self.layout else {}),
                 "values": {r.point.name: {"value": r.decoded.value, "unit": r.point.unit,
                                           "text": r.decoded.text}
                            for r in self.readings if r.decoded}}

@@ -26,6 +26,15 @@ BATTERY_WH = 10000.0                  # the simulated battery, where the map has
 BATTERY_MAX_W = 2000.0                # its charge and discharge limit
 DEFAULT_IDENTITY = {"firmware": "DH1.0 ", "model": 0x00102231, "device_type": 5100,
                     "protocol_version": 207}
+# What other Growatt generations answer in their identification registers, so identification
+# and the Shine server tell the simulated families apart as they would real ones: the legacy
+# values are the sciurius announce's (holding 88 = 0, DTC 2131, model 0x0010F171), the SPF's
+# device type is in the field-reported 3400-3403 (growatt-modbus.md §3.3).
+FAMILY_IDENTITY = {
+    "growatt-legacy": {"firmware": "0C0.9 ", "model": 0x0010F171, "device_type": 2131,
+                       "protocol_version": 0},
+    "growatt-spf": {"firmware": "RAAA01", "device_type": 3400},
+}
 _PV_STRING = re.compile(r"pv\d")
 
 
@@ -101,7 +110,7 @@ class RegisterBank:
                 self._store(p.table, p.address, self._initial_words(p))
         self._identity_addrs: set[int] = set()
         ident = {"serial": f"SIM{unit:03d}{seed % 10000:04d}", **DEFAULT_IDENTITY,
-                 **(identity or {})}
+                 **FAMILY_IDENTITY.get(device_map.id, {}), **(identity or {})}
         for name, fld in device_map.identify.items():
             self._put_identity(name, fld, ident)
         c = device_map.clock

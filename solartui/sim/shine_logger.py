@@ -26,6 +26,7 @@ from solartui.errors import RecordError
 from solartui.registers.codec import words_to_raw
 from solartui.shine import frame as F
 from solartui.shine import records as R
+from solartui.shine.layouts import RECORD_SHAPES
 from solartui.shine.stream import FrameStream
 from solartui.sim import shine_logger_registers as L
 from solartui.sim.register_bank import RegisterBank
@@ -57,6 +58,14 @@ def _bank_serial(bank: RegisterBank) -> str:
     return text.strip("\0 ") or "SIMINV0001"
 
 
+_MAP_FAMILY = {"growatt-protocol-ii": "sph", "growatt-legacy": "legacy", "growatt-spf": "spf"}
+
+
+def family_of(device_map) -> str | None:
+    """The record shape a map's inverter is sent with by default (None: the map's blocks)."""
+    return _MAP_FAMILY.get(device_map.id)
+
+
 class SimulatedDatalogger:
     """One ShineWiFi-X and the inverter behind it; `start()` it against a server's host and port."""
 
@@ -66,12 +75,17 @@ class SimulatedDatalogger:
                  inverter: str | None = None, protocol: int = 6, unit: int = 1,
                  interval: float | None = None, ping_every: float = 180.0,
                  announce_retry: float = 30.0, buffered: int = 0,
-                 faults: LoggerFaults | None = None, reconnect: float | None = 2.0):
+                 faults: LoggerFaults | None = None, reconnect: float | None = 2.0,
+                 family: str | None = None):
         if protocol not in (2, 5, 6):
             raise ValueError(f"protocol must be 2, 5 or 6, not {protocol}")
         if interval is not None and interval <= 0:
             raise ValueError(f"interval must be positive, not {interval}")
         self.bank = bank
+        # the record shapes a real datalogger of this family sends (shine/layouts.py)
+        self.family = family if family is not None else family_of(bank.map)
+        if self.family is not None and self.family not in RECORD_SHAPES:
+            raise ValueError(f"family must be one of {', '.join(RECORD_SHAPES)}, not {family!r}")
         self.datalogger = datalogger
         self.inverter = inverter if inverter is not None else _bank_serial(bank)
         R.pack_serial(self.datalogger, protocol)        # too long a serial fails here, not later
@@ -289,7 +303,7 @@ class SimulatedDatalogger:
         """The table's blocks as verbatim register groups, split so no frame gets too large."""
         chunks: list[list[R.Group]] = [[]]
         size = 0
-        for start, end in self.bank.map.blocks_for(table):
+        for start, end in self.record_groups(table):
             group = R.Group(start, tuple(self.bank.get_raw(table, start, end - start + 1)))
             if chunks[-1] and size + 4 + 2 * len(group.words) > MAX_PAYLOAD:
                 chunks.append([])
@@ -297,6 +311,16 @@ class SimulatedDatalogger:
             chunks[-1].append(group)
             size += 4 + 2 * len(group.words)
         return [R.InverterRecord(rtype, self.datalogger, self.inverter, ts, tuple(c)) for c in chunks]
+
+    def record_groups(self, table: str) -> list[tuple[int, int]]:
+        """Input groups of a data record (holding groups of an announce): the family's real
+        shape (SPH: 0–124 then 1000–1124; legacy: 0–44, 45–89; SPF: three 45-register groups),
+        else every block of the map."""
+        if self.family is None:
+            return list(self.bank.map.blocks_for(table))
+        _fam, data, announce = RECORD_SHAPES[self.family]
+        shape = data if table == "input" else announce
+        return list(shape if shape is not None else self.bank.map.blocks_for(table))
 
     async def _send_announce(self) -> None:
         for rec in self._records(F.ANNOUNCE, "holding", L.logger_time(self.clock_offset)):

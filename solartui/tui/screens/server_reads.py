@@ -30,11 +30,16 @@ async def logger_one(server, serial: str, number: int) -> str:
 
 
 async def holding_all(server, inverter: str) -> str:
-    """Every holding block the map declares, at most 125 registers a command."""
+    """Every holding block the inverter's own map declares (its generation: shine/layouts.py),
+    at most 125 registers a command (45 on the older generations)."""
+    from solartui.shine.layouts import announce_map
+    _logger, inv = server.find_inverter(inverter)
+    m = announce_map(inv.announced_family, server.map)
+    step = min(MAX_READ, m.link.max_read)
     n = 0
-    for start, end in server.map.blocks_for("holding"):
-        for first in range(start, end + 1, MAX_READ):
-            last = min(end, first + MAX_READ - 1)
+    for start, end in m.blocks_for("holding"):
+        for first in range(start, end + 1, step):
+            last = min(end, first + step - 1)
             n += len(await server.read_inverter_registers(inverter, first, last))
     return f"{n} holding registers read from {inverter} at {_now()}"
 

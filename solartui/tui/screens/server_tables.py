@@ -94,6 +94,10 @@ def values_head(inverter: str | None, latest, width: int = 200) -> Text:
                      (f"{len(latest.readings)} values", 2)], width - len(inverter) - 3,
                     shorten=False)
     out = Text.assemble((inverter, "bold"), " · " + rest.replace(" · (", " ("))
+    layout = getattr(latest, "layout", "")
+    if layout.startswith("unknown layout"):
+        out.append(f"  {layout}: values not decoded",
+                   style="bold black on yellow")
     if latest.buffered:
         out.append("  BUFFERED (history sent after an outage)", style="bold black on yellow")
     return out
