@@ -142,7 +142,7 @@ def test_simulate_family_options_pick_map_and_record_shape():
 @pytest.mark.parametrize("args, fragment", [
     (["growatt-legacy", "--family", "spf"], "--family is only for"),
     (["growatt", "--family", "spf", "--server", "127.0.0.1:1"], "only for 'simulate shine'"),
-    (["growatt", "--family", "nope"], "Invalid value"),
+    (["growatt", "--family", "nope"], "is not a Growatt family"),
 ])
 def test_simulate_family_mistakes_are_one_line(args, fragment):
     from click.testing import CliRunner
