@@ -64,6 +64,7 @@ def parse_hostport(text: str, option: str = "--tcp", lowest: int = 0) -> tuple[s
 
 
 SHINE = "shine"
+SUNGROW = "sungrow"         # `simulate sungrow --family hybrid|string`: sim/sungrow.py
 
 
 @click.command("simulate")
@@ -95,14 +96,18 @@ SHINE = "shine"
               help="shine: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: a single-phase hybrid (default) or an All-in-One.")
+@click.option("--family", "family_name", type=click.Choice(["hybrid", "string"]), default=None,
+              help="sungrow: an SH…RT hybrid (default) or an SG…RT string inverter.")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
-            protocol, datalogger, inverter, interval, shine_map, model, sun):
+            protocol, datalogger, inverter, interval, shine_map, model, sun, family_name):
     """Run a simulated device for MAP (id or file) until Ctrl+C.
 
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
+    MAP `sungrow` simulates a Sungrow SH10RT hybrid (`--family string`: an SG10RT) on Modbus
+    TCP (`--tcp`, as through a WiNet-S on port 502) or RTU (`--pty`, as on RS485).
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -140,6 +145,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         return
     if model is not None:
         raise SolartuiError("--model is only for 'simulate givenergy'")
+    if family_name is not None and map_name != SUNGROW:
+        raise SolartuiError("--family is only for 'simulate sungrow'")
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
         used = [name for name, value in modbus_only.items() if value]
@@ -152,12 +159,19 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
     if tcp and pty:
         raise SolartuiError("choose one of --tcp and --pty")
-    m = catalog.resolve_register_map(map_name)
     plant_faults, other = split_plant_faults(faults)
     fault_set = parse_faults(other)
+    bank = None
+    if map_name == SUNGROW:
+        from solartui.sim.sungrow import make_bank
+        bank = make_bank(family_name or "hybrid", unit=unit, serial=serial_no or "SIM0000001",
+                         faults=plant_faults)
+        m = bank.map
+    else:
+        m = catalog.resolve_register_map(map_name)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
                   baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set,
-                  plant_faults, sun))
+                  plant_faults, sun, bank))
 
 
 def _run_site(site_file: str, map_name, options: dict) -> None:
@@ -180,12 +194,14 @@ def _run_shine(faults, unit, options) -> None:
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
-async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None, sun=None):
+async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None, sun=None,
+                    bank=None):
     from solartui.sim.modbus_server import ModbusSimulator
     from solartui.sim.register_bank import RegisterBank
     from solartui.sim.serial_wire import serve_on_pty
 
-    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
+    if bank is None:
+        bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
     bank.sun = sun
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
