@@ -21,6 +21,7 @@ from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 from solartui.registers.model import LinkSpec
+from solartui.registers.sunspec import MAP_ID as SUNSPEC_MAP_ID
 from solartui.traffic import TrafficLog
 
 
@@ -107,6 +108,8 @@ class Session:
         return dev
 
     async def _connect_registers(self, target, map_name: str | None) -> RegisterDevice:
+        if map_name == SUNSPEC_MAP_ID:
+            return await self._connect_sunspec(target)
         if map_name:
             m = catalog.resolve_register_map(map_name)
             link = self._link(target, m.link)
@@ -120,14 +123,40 @@ class Session:
             maps = [m for m in catalog.all_maps(protocol) if m.identify]
             if not maps:
                 raise SolartuiError("no shipped map can identify devices; name one with --map")
+            fresh = target.link_key not in {getattr(l.target, "link_key", None)
+                                            for l in self.pool.links()}
             link = self._link(target, merged_spec(maps))
             try:
-                dev, _ = await choose_map(maps, lambda m: RegisterDevice(m, link, target.unit,
-                                                                         self.journal))
+                dev, _ = await choose_map(
+                    maps, lambda m: RegisterDevice(m, link, target.unit, self.journal),
+                    link=link, unit=target.unit if target.unit is not None else maps[0].link.unit,
+                    journal=self.journal, sunspec=protocol == "modbus")
             except Unidentified as exc:     # said as refused, silent, wrong unit or no map
                 unit = target.unit if target.unit is not None else maps[0].link.unit
                 raise await explain(target, link, unit, maps, exc.identities) from None
+            if fresh and target.period_ms is None and hasattr(link, "scheduler"):
+                # identified: the link now paces as the picked map says, not as the slowest
+                # candidate had to (a SunSpec device over TCP needs no Growatt 850 ms period)
+                link.scheduler.min_period = dev.map.link.min_period_ms / 1000
         return dev
+
+    async def _connect_sunspec(self, target) -> RegisterDevice:
+        """`--map sunspec`: the SunSpec marker at 40000, 0 and 50000 (in pysunspec2's order),
+        on a link paced as SunSpec devices need (no Growatt 850 ms period)."""
+        from solartui.devices.sunspec_device import NotSunSpec, open_sunspec
+        from solartui.errors import LinkError
+        from solartui.registers.sunspec import BASES
+        if target.scheme != "tcp" and target.scheme != "rtu":
+            raise SolartuiError(f"SunSpec is Modbus: use a tcp:// or rtu:// target, not {target.scheme}://")
+        link = self._link(target, LinkSpec(unit=1, timeout_ms=1000))
+        unit = target.unit if target.unit is not None else 1
+        tried = []
+        for base in BASES:
+            try:
+                return await open_sunspec(link, unit, base, self.journal)
+            except (NotSunSpec, LinkError) as exc:
+                tried.append(f"{base}: {exc}")
+        raise SolartuiError(f"no SunSpec device at {target} ({'; '.join(tried)})")
 
     def _link(self, target, spec):
         known = self.pool.links()

@@ -23,10 +23,41 @@ def command():
 
 
 @command.command("list")
-def list_maps():
-    """List the shipped maps."""
+@click.option("--sunspec", "sunspec_models", is_flag=True,
+              help="List every SunSpec model known (id, name, length), one a line.")
+def list_maps(sunspec_models):
+    """List the shipped maps, and the SunSpec models a SunSpec device is read with."""
+    if sunspec_models:
+        for mid, name, label, length in _sunspec_models():
+            click.echo(f"{mid:>5}  {name:28} L {length:<4} {label}")
+        return
     for m in catalog.all_maps(protocol=None):
         click.echo(f"{m.id:28} {_size(m):26} {m.trust:20} {m.vendor} — {m.name}")
+    known = _sunspec_models()
+    click.echo(f"{'sunspec':28} {str(len(known)) + ' models':26} {'generated':20} SunSpec — any "
+               "device with the SunS marker; its map is built from the models it offers")
+    ids = ", ".join(str(k[0]) for k in known)
+    click.echo(click.wrap_text(f"SunSpec models known (pysunspec2 {_pysunspec2_version()}; "
+                               f"`maps list --sunspec` names them): {ids}",
+                               initial_indent="  ", subsequent_indent="  ", width=100))
+
+
+SUNSPEC_CHECK = ("built when a device is reached, from the SunSpec model definitions "
+                 "(pysunspec2) and the models the device offers; nothing to check here "
+                 "(tests/test_sunspec.py holds it to the addresses of sunspec.md §3-§4)")
+
+
+def _sunspec_models():
+    from solartui.registers.sunspec import known_models
+    return known_models()
+
+
+def _pysunspec2_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("pysunspec2")
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def _overview_line(m) -> str:
@@ -45,6 +76,9 @@ def check(maps):
     paths = list(maps) or [str(p) for p in catalog.map_files()]
     failed = 0
     for name in paths:
+        if name == "sunspec":
+            click.echo(f"sunspec: {SUNSPEC_CHECK}")
+            continue
         try:
             m = catalog.resolve(name)
         except MapError as exc:

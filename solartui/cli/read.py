@@ -145,8 +145,10 @@ async def _read(target, names, map_name, group, as_json, trace):
     else:
         ident = dev.identity.summary() if dev.identity else ""
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-        console.print(readings_table(readings, f"{m.vendor} {ident} — {m.id} at {dev.target_text}",
-                                     trust=trust_labels(dev)))
+        title = f"{m.vendor} {ident} — {m.id} at {dev.target_text}"
+        if map_name is None and getattr(dev.identity, "reason", ""):
+            title += f"\nidentified {dev.identity.reason}"      # which map, and why
+        console.print(readings_table(readings, title, trust=trust_labels(dev)))
     if failed:
         if len(failed) == len(readings):
             raise SolartuiError(f"no point could be read: {failed[0].error}")

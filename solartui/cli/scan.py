@@ -96,8 +96,8 @@ async def _scan(serial_, ports, usb, nets, find_all, as_json):
     def on_found(f):
         found.append(f)
         if not as_json:
-            bar.console.print(f"found: {f.title()}" + (f"\n       target: {f.target}" if f.target else ""),
-                              soft_wrap=True)
+            bar.console.print(f"found: {f.title()}" + (f"\n       target: {f.target}" if f.target else "")
+                              + (f"\n       picked: {f.why}" if f.why else ""), soft_wrap=True)
 
     async def one(label, factory):
         task = bar.add_task(label, total=None, note="")

@@ -10,6 +10,7 @@ import click
 from solartui.cli.session import run
 from solartui.cli.simulate_givenergy import GIVENERGY_NAMES, simulate_givenergy
 from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
+from solartui.cli.simulate_sunspec import SUNSPEC_NAMES, simulate_sunspec
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
 
@@ -105,7 +106,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     MAP `shine` simulates a Growatt datalogger (ShineWiFi-X) with an inverter behind it that
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
-    `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
+    `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899). MAP
+    `sunspec` simulates a SunSpec inverter (models 1, 103, 120-123 at 40000).
     MAP `sungrow` simulates a Sungrow SH10RT hybrid (`--family string`: an SG10RT) on Modbus
     TCP (`--tcp`, as through a WiNet-S on port 502) or RTU (`--pty`, as on RS485).
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
@@ -159,6 +161,17 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
     if tcp and pty:
         raise SolartuiError("choose one of --tcp and --pty")
+    if map_name in SUNSPEC_NAMES:
+        if tcp and pty:
+            raise SolartuiError("choose one of --tcp and --pty")
+        plant_faults, other = split_plant_faults(faults)
+        if plant_faults != type(plant_faults)():
+            raise SolartuiError("the site faults (reversed-ct, ignore-export-limit) are not for "
+                                "'simulate sunspec'")
+        run(simulate_sunspec(None if pty else parse_hostport(tcp or "127.0.0.1:5020"),
+                             unit or 1, baud or 9600, serial_no or "SIM0000001",
+                             parse_faults(other), sun))
+        return
     plant_faults, other = split_plant_faults(faults)
     fault_set = parse_faults(other)
     bank = None

@@ -15,7 +15,8 @@ The order (ORDER below, then each map's `identify.probe` hint):
        order 10  SunSpec marker at holding 40000, then 50000 (2 registers each)
        maps whose identify fields reach 30000+, by their order
   A fit from a candidate marked `exclusive` (SunSpec's marker is) ends the search at once; other
-  fits let the rest of the same tier run and the best score wins (ties: the lower order).
+  fits let the rest of the same tier run and the best score wins (ties: the lower order). Two
+  candidates in a row with no reply at all (not even an exception) end it too: a silent unit.
 
 The hint a map declares (YAML, inside its `identify:` section; every key optional):
 
@@ -52,6 +53,7 @@ from solartui.registers.model import DeviceMap, ProbeHint
 HIGH_ADDRESS = 30000
 DEFAULT_ORDER = 100
 SUNSPEC_ORDER = 10
+SILENT_STOP = 2         # this many silent candidates in a row end identification (a dead unit)
 _PRINTABLE = set(string.ascii_letters + string.digits + "-_. /")
 
 
@@ -115,6 +117,13 @@ def map_is_high(m: DeviceMap) -> bool:
     return any(f.end >= HIGH_ADDRESS for f in m.identify.values())
 
 
+def _silent(ident: Identity | None) -> bool:
+    """Every read timed out (no reply, not even an exception reply)."""
+    from solartui.errors import NoAnswer
+    f = getattr(ident, "failures", None) or {}
+    return bool(f) and all(isinstance(e, NoAnswer) for e in f.values()) and not ident.values
+
+
 def _map_candidate(m: DeviceMap, make_device) -> Candidate:
     hint = m.probe
 
@@ -147,12 +156,17 @@ def _map_candidate(m: DeviceMap, make_device) -> Candidate:
                      bool(hint and hint.exclusive), attempt)
 
 
+_FIRST = ("serial", "device_type", "model", "firmware")
+
+
 def _fingerprint_text(m: DeviceMap, ident: Identity) -> str:
+    """The fields that decided it, the serial first with where it was read."""
+    names = sorted(ident.values, key=lambda n: _FIRST.index(n) if n in _FIRST else len(_FIRST))
     parts = []
-    for name, value in ident.values.items():
+    for name in names:
         f = m.identify.get(name)
         where = f" at {f.table} {f.address}" if f is not None and not parts else ""
-        parts.append(f"{name} {str(value).strip()}{where}")
+        parts.append(f"{name} {str(ident.values[name]).strip()}{where}")
     return ", ".join(parts[:4])
 
 
@@ -179,8 +193,9 @@ async def choose_map(maps: list[DeviceMap], make_device, *, link=None, unit=None
     best: Verdict | None = None
     tried: list[str] = []
     identities: list[Identity] = []
+    silent = 0                          # candidates in a row that got no answer at all
     for tier in (False, True):
-        if best is not None:
+        if best is not None or silent >= SILENT_STOP:
             break                       # the high tier only runs if nothing low fitted
         for c in candidates(maps, make_device, link, unit, journal, sunspec):
             if c.high != tier:
@@ -190,6 +205,9 @@ async def choose_map(maps: list[DeviceMap], make_device, *, link=None, unit=None
                 identities.append(v.identity)
             if not v.fits:
                 tried.append(v.why)
+                silent = silent + 1 if _silent(v.identity) else 0
+                if silent >= SILENT_STOP:
+                    break               # nothing answers at this unit: more probes only wait
                 continue
             if best is None or v.score > best.score:
                 best = v

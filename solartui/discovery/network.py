@@ -258,7 +258,7 @@ async def identify_modbus_tcp(host: str, port: int, maps=None, *,
                     return None if v is None else (str(v).strip(" \x00") or None)
                 return Found(kind="modbus-tcp", target=url, link=link_text,
                              vendor=dev.map.vendor, model=text("model"), serial=text("serial"),
-                             firmware=text("firmware"), map_id=dev.map.id, detail=dev.map.name)
+                             firmware=text("firmware"), map_id=dev.map.id, detail=dev.map.name, why=ident.reason)
         return Found(kind="modbus-tcp", target=url, link=link_text, detail=NO_MAP)
     finally:
         await pool.close()

@@ -22,6 +22,7 @@ class Found:
     firmware: str | None = None
     map_id: str | None = None    # None: answered, but no map fits (open it in the browser)
     detail: str = ""
+    why: str = ""                # which map identification picked and why (devices/identify.py)
 
     def title(self) -> str:
         if self.map_id:
@@ -37,7 +38,8 @@ class Found:
     def as_json(self) -> dict:
         return {"kind": self.kind, "target": self.target, "link": self.link,
                 "vendor": self.vendor, "model": self.model, "serial": self.serial,
-                "firmware": self.firmware, "map": self.map_id, "detail": self.detail}
+                "firmware": self.firmware, "map": self.map_id, "detail": self.detail,
+                "why": self.why}
 
 
 @dataclass

@@ -350,7 +350,7 @@ async def identify_at(port: str, baud: int, parity: str, unit: int, maps: list[D
 
     return Found("modbus-rtu", target, where, vendor=dev.map.vendor, model=text("model"),
                  serial=text("serial"), firmware=text("firmware"), map_id=dev.map.id,
-                 detail=dev.map.name)
+                 detail=dev.map.name, why=ident.reason)
 
 
 # --- the sweep -------------------------------------------------------------------------------

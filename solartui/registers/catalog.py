@@ -79,6 +79,9 @@ def resolve(name: str) -> AnyMap:
     if "\0" in name or len(name) > 128:
         raise SolartuiError(f"no map with id {_shown(name)}: an id is a short name such as "
                             "growatt-protocol-ii")
+    if name == "sunspec":               # built from the SunSpec definitions, not a file
+        from solartui.registers.sunspec import name_map
+        return name_map()
     p = Path(name)
     if exists(p):
         return load(p)

@@ -20,6 +20,8 @@ from typing import Callable
 
 from solartui.devices.pi30_device import Pi30Device
 from solartui.devices.register_device import RegisterDevice
+from solartui.devices.sunspec_device import SunSpecByName
+from solartui.registers.sunspec import MAP_ID as SUNSPEC_MAP_ID
 from solartui.errors import SolartuiError
 from solartui.links.pi30_open import open_pi30_link
 from solartui.links.pool import LinkPool
@@ -120,6 +122,7 @@ class SiteLogger:
                 self.links[ch.key] = link
                 for spec in ch.devices:
                     dev = (Pi30Device(spec.map, link) if spec.is_pi30 else
+                           SunSpecByName(link, spec.unit) if spec.map.id == SUNSPEC_MAP_ID else
                            RegisterDevice(spec.map, link, spec.unit))
                     self.runs.append(DeviceRun(spec, dev, by_name[spec.name]))
         except BaseException:
