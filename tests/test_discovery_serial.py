@@ -159,8 +159,13 @@ async def test_growatt_at_9600_unit_1_found_and_identified(growatt_map):
     t = parse_target(f.target)
     assert (t.path, t.baud, t.parity, t.unit) == (wire.client_path, 9600, "N", 1)
     assert "GRW0000001" in f.title()
-    # one probe, the 850 ms period after its answer, then one identification read
-    assert took < 2.0
+    # one probe, the 850 ms period after its answer, then one identification read — plus one
+    # paced single-register read for each map whose identification hint probes before Growatt's
+    # (Sungrow's device type at input 4999, which a Growatt refuses with exception 2)
+    from solartui.registers import catalog
+    earlier = sum(1 for m in catalog.all_maps() if m.probe and m.probe.first
+                  and m.probe.order < 100)
+    assert took < 2.0 + 0.85 * earlier
 
 
 async def test_growatt_at_38400_unit_200_found_by_the_sweep(growatt_map):

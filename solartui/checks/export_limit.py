@@ -12,6 +12,15 @@ from solartui.checks.context import CheckContext, fmt_w
 from solartui.checks.verdict import CANNOT_TELL, FAIL, PASS, Verdict
 
 
+OFF_LABELS = ("disabled", "disable", "off")
+
+
+def switched_off(value, text) -> bool:
+    """An enable register reads "off": 0 (Growatt, GivEnergy) or a label meaning off (Sungrow
+    writes 0x55 for disable and 0xAA for enable, so 0 is not what off looks like there)."""
+    return value == 0 or (isinstance(text, str) and text.strip().lower() in OFF_LABELS)
+
+
 def names(spec) -> list[str]:
     limit = [*spec.role("export_limit_enable"), *spec.role("export_limit_w"),
              *spec.role("export_limit_percent"), *spec.role("rated_power")]
@@ -21,7 +30,7 @@ def names(spec) -> list[str]:
 def device_limit(spec, s) -> tuple[float | None, str]:
     """(limit in W, how it was found) as the device is set; None: not limiting / no register."""
     enable = spec.one("export_limit_enable")
-    if enable and s.values.get(enable) == 0:
+    if enable and switched_off(s.values.get(enable), s.texts.get(enable)):
         return None, f"{enable} = {s.texts.get(enable, '0')}"
     w = spec.one("export_limit_w")
     if w and isinstance(s.values.get(w), (int, float)):

@@ -72,6 +72,8 @@ GROWATT_MAPS = {"legacy": "growatt-legacy", "spf": "growatt-spf", "sph": "growat
                 "tl3": "growatt-protocol-ii", "protocol-ii": "growatt-protocol-ii"}
 GROWATT_FAMILIES = list(GROWATT_MAPS)
 GIVENERGY_FAMILIES = ["hybrid", "ac", "aio", "three-phase", "ems", "gateway"]
+SUNGROW = "sungrow"         # `simulate sungrow --family hybrid|string`: sim/sungrow.py
+SUNGROW_FAMILIES = ["hybrid", "string"]
 
 
 @click.command("simulate")
@@ -108,7 +110,8 @@ GIVENERGY_FAMILIES = ["hybrid", "ac", "aio", "three-phase", "ems", "gateway"]
                    "hybrid (default, 0x2001), ac (0x3001), aio (0x8001), three-phase (0x4004), "
                    "ems (0x5001), gateway (0x7001). growatt and shine: the Growatt generation "
                    "(legacy V3.15, spf off-grid, sph storage, tl3 grid-tie; protocol-ii = sph): "
-                   "its map and, for shine, the record shapes its datalogger sends.")
+                   "its map and, for shine, the record shapes its datalogger sends. sungrow: "
+                   "hybrid (an SH10RT, default) or string (an SG10RT).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
               help="givenergy: the same as --family hybrid|aio (kept for older scripts).")
 def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults, server,
@@ -123,6 +126,8 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     `--serial` for the logger's serial, `--tcp`, default 127.0.0.1:8899).
     MAP `sunspec` simulates a SunSpec inverter (models 1, 103, 120-123 at 40000). MAP
     `growatt --family legacy|spf|sph|tl3` serves that Growatt generation's map.
+    MAP `sungrow` simulates a Sungrow SH10RT hybrid (`--family string`: an SG10RT) on Modbus
+    TCP (`--tcp`, as through a WiNet-S on port 502) or RTU (`--pty`, as on RS485).
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -176,6 +181,9 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         run(simulate_solarman(parse_hostport(tcp or "127.0.0.1:8899"), shine_map, unit,
                               serial_no, other, plant_faults, sun))
         return
+    if family is not None and map_name == SUNGROW and family not in SUNGROW_FAMILIES:
+        raise SolartuiError(f"--family {family} is not a Sungrow family "
+                            f"({', '.join(SUNGROW_FAMILIES)})")
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
         used = [name for name, value in modbus_only.items() if value]
@@ -185,8 +193,9 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
         return
     if map_name == GROWATT:
         map_name = GROWATT_MAPS[family or "protocol-ii"]
-    elif family is not None:
-        raise SolartuiError("--family is only for 'simulate growatt' and 'simulate shine'")
+    elif family is not None and map_name != SUNGROW:
+        raise SolartuiError("--family is only for 'simulate growatt', 'simulate shine', "
+                            "'simulate givenergy' and 'simulate sungrow'")
     used = [name for name, value in shine_only.items() if value is not None]
     if used:
         raise SolartuiError(f"{used[0]} is only for 'simulate shine', not for a Modbus map")
@@ -203,12 +212,19 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                              unit or 1, baud or 9600, serial_no or "SIM0000001",
                              parse_faults(other), sun))
         return
-    m = catalog.resolve_register_map(map_name)
     plant_faults, other = split_plant_faults(faults)
     fault_set = parse_faults(other)
+    bank = None
+    if map_name == SUNGROW:
+        from solartui.sim.sungrow import make_bank
+        bank = make_bank(family or "hybrid", unit=unit, serial=serial_no or "SIM0000001",
+                         faults=plant_faults)
+        m = bank.map
+    else:
+        m = catalog.resolve_register_map(map_name)
     run(_simulate(m, tcp or ("" if pty else "127.0.0.1:5020"), pty, unit or m.link.unit,
                   baud or m.link.baudrates[0], serial_no or "SIM0000001", fault_set,
-                  plant_faults, sun))
+                  plant_faults, sun, bank))
 
 
 def _run_site(site_file: str, map_name, options: dict) -> None:
@@ -232,12 +248,14 @@ def _run_shine(faults, unit, options) -> None:
     run(S.simulate_shine(opts, unit or 1, fault_set))
 
 
-async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None, sun=None):
+async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=None, sun=None,
+                    bank=None):
     from solartui.sim.modbus_server import ModbusSimulator
     from solartui.sim.register_bank import RegisterBank
     from solartui.sim.serial_wire import serve_on_pty
 
-    bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
+    if bank is None:
+        bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
     bank.sun = sun
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)

@@ -76,6 +76,9 @@ class RegisterDevice(DeviceCommon):
                     failures[name] = err
                 continue
             raw = words_to_raw(f.type, words, f.words)
+            models = self.map.models.get(name)
+            if models is not None and isinstance(raw, int) and "model" not in self.map.identify:
+                values["model"] = models.get(raw, f"unknown (0x{raw:04X})")
             if name == "model" and isinstance(raw, int):
                 values[name] = f"0x{raw:08X}"
             else:

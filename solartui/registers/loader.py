@@ -107,6 +107,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
     blocks = _ranges_by_table(data.get("blocks"), f, "blocks", data.line)
     holes = _ranges_by_table(data.get("holes"), f, "holes", data.line)
     identify = _identify(data.get("identify"), f, data.line)
+    models = _models(data.get("identify"), identify, f)
     probe = _probe(data.get("identify"), identify, f)
     clock = _clock(data.get("clock"), f, data.line)
     points = _points(data.get("points"), f, device.get("trust", "generated"), data.line, blocks)
@@ -126,7 +127,7 @@ def parse_map(text: str, path: str = "<map>") -> DeviceMap:
         families=tuple(device.get("families", ())), source=dict(device.get("source") or {}),
         trust=device.get("trust", "generated"), protocol=data["protocol"], link=link,
         points=tuple(points), blocks=blocks, holes=holes, identify=identify, clock=clock,
-        overview=overview, publish=publish, probe=probe))
+        overview=overview, publish=publish, probe=probe, models=models))
 
 
 def _device(d: Any, f: Findings) -> dict:
@@ -274,10 +275,39 @@ def _identify(d: Any, f: Findings, line: int) -> dict[str, Field]:
         if name == "probe":             # the identification hint, not a field (_probe)
             continue
         if isinstance(spec, dict):
-            _unknown_keys(spec, FIELD_KEYS, f, f"identify.{name}")
+            _unknown_keys(spec, FIELD_KEYS | {"models"}, f, f"identify.{name}")
         got = _field(spec, f, f"identify.{name}", d.line)
         if got:
             out[str(name)] = Field(**got)
+    return out
+
+
+def _models(d: Any, fields: dict[str, Field], f: Findings) -> dict[str, dict[int, str]]:
+    """`identify.FIELD.models: {code: name}`: the model each device-type code stands for."""
+    out: dict[str, dict[int, str]] = {}
+    if not isinstance(d, dict):
+        return out
+    for name, spec in d.items():
+        if name == "probe" or not isinstance(spec, dict) or "models" not in spec:
+            continue
+        table = spec["models"]
+        line = getattr(table, "line", getattr(spec, "line", d.line))
+        fld = fields.get(str(name))
+        if fld is not None and fld.type not in INTEGER_TYPES:
+            f.add(line, f"identify.{name}.models needs an integer type, not {fld.type}")
+            continue
+        if not isinstance(table, dict) or not table:
+            f.add(line, f"identify.{name}.models must map codes to model names")
+            continue
+        codes: dict[int, str] = {}
+        for code, label in table.items():
+            if not is_int(code) or isinstance(code, bool) or code < 0:
+                f.add(line, f"identify.{name}.models: code {code!r} is not a non-negative integer")
+            elif not isinstance(label, str) or not label.strip():
+                f.add(line, f"identify.{name}.models: code {code} needs a model name")
+            else:
+                codes[int(code)] = label.strip()
+        out[str(name)] = codes
     return out
 
 

@@ -133,6 +133,9 @@ class DeviceMap:
     overview: "Overview | None" = None      # the map's `overview:`; see registers/overview.py
     publish: "PublishSpec | None" = None    # the map's `publish:`; see registers/publish_spec.py
     probe: ProbeHint | None = None          # `identify.probe`: order and safety of identification
+    # identify field -> {code: model name}: a device-type code read at identification names the
+    # model (Sungrow input 4999); the name shows as the identity's `model`
+    models: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def point(self, name: str) -> Point:
         for p in self.points:

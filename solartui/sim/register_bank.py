@@ -378,6 +378,11 @@ class RegisterBank:
         enable = self._role_value("export_limit_enable")
         if enable is not None and enable == 0:
             return None
+        names = self._roles.get("export_limit_enable")
+        if enable is not None and names:
+            labels = self.map.point(names[0]).enum or {}
+            if str(labels.get(int(enable), "")).lower() in ("disabled", "disable", "off"):
+                return None             # Sungrow: 0x55 is off, 0xAA on
         watts = self._role_value("export_limit_w")
         if watts is not None:
             return watts
