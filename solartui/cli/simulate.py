@@ -162,7 +162,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                                 "(reversed-ct, ignore-export-limit)")
         chosen = family or model or "hybrid"
         if chosen not in GIVENERGY_FAMILIES:
-            raise SolartuiError(f"--family {chosen} is not a GivEnergy family "
+            raise click.UsageError(f"--family {chosen} is not a GivEnergy family "
                                 f"({', '.join(GIVENERGY_FAMILIES)})")
         run(simulate_givenergy(parse_hostport(tcp or "127.0.0.1:8899"), chosen,
                                serial_no, 180.0, None, plant_faults, sun))
@@ -170,7 +170,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     if model is not None:
         raise SolartuiError("--model is only for 'simulate givenergy'")
     if family is not None and family not in GROWATT_FAMILIES and map_name in (SHINE, GROWATT):
-        raise SolartuiError(f"--family {family} is not a Growatt family "
+        raise click.UsageError(f"--family {family} is not a Growatt family "
                             f"({', '.join(GROWATT_FAMILIES)})")
     if map_name in SOLARMAN_NAMES:
         plant_faults, other = split_plant_faults(faults)
@@ -182,7 +182,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                               serial_no, other, plant_faults, sun))
         return
     if family is not None and map_name == SUNGROW and family not in SUNGROW_FAMILIES:
-        raise SolartuiError(f"--family {family} is not a Sungrow family "
+        raise click.UsageError(f"--family {family} is not a Sungrow family "
                             f"({', '.join(SUNGROW_FAMILIES)})")
     if map_name == SHINE:
         modbus_only = {"--tcp": tcp, "--pty": pty, "--serial": serial_no, "--baud": baud}
