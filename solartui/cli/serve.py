@@ -3,7 +3,9 @@
 Dataloggers connect to --device-host:--port (default 0.0.0.0:5781: they are on the LAN); the
 grottserver-compatible HTTP API listens on --host:--http-port (default 127.0.0.1:5782). Binding
 the API to any other address needs --token, which every PUT must then carry. Everything is
-logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it cleanly.
+logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it within 2 s
+(shine/shutdown.py): pending API calls get 503, a write on the wire gets up to --stop-grace to
+journal its outcome (a second signal skips that wait), every socket is closed.
 
 --allow limits who may use the datalogger port: items separated by commas, the option repeatable
 (or SOLARTUI_ALLOW, space separated); an address or CIDR network (192.168.1.0/24) admits
@@ -15,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 
 import click
 
 from solartui import log_redact
+from solartui.cli.serve_limits import limit_options, limits_from
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
@@ -54,9 +56,10 @@ def _port(value: int, what: str) -> int:
 @click.option("--allow", "allow", multiple=True, envvar="SOLARTUI_ALLOW", metavar="SERIAL|CIDR,...",
               help="Only these datalogger serials may register / only these networks may connect "
                    "(comma-separated, repeatable; env SOLARTUI_ALLOW).")
+@limit_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame-level event (DEBUG).")
 def command(host, http_port, device_host, port, token, tz, map_name, command_gap, idle_timeout,
-            allow, verbose):
+            allow, verbose, **limit_values):
     """Be the server Growatt dataloggers report to, with grottserver's HTTP API."""
     _port(port, "--port")
     _port(http_port, "--http-port")
@@ -67,7 +70,7 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     from solartui.shine.server import load_zone
     from solartui.shine.limits import Allow, ServerLimits
     load_zone(tz)                       # a bad zone is one line before anything listens
-    limits = ServerLimits(allow=Allow.parse(allow))
+    limits = ServerLimits(allow=Allow.parse(allow), **limits_from(limit_values))
     if not token and not is_loopback(host):
         raise SolartuiError(f"binding the HTTP API to {host} needs a token (--token)")
     log_redact.install(token)           # the token is masked in every log line, whoever logs
@@ -81,17 +84,13 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
                  idle_timeout, limits):
     from solartui.shine.http_api import HttpApi
     from solartui.shine.server import ShineServer
+    from solartui.shine.shutdown import Stopper, shut_down
 
     server = ShineServer(device_map, tz=tz, command_gap=command_gap, idle_timeout=idle_timeout,
                          journal=Journal(), limits=limits)
     api = HttpApi(server, token=token)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    stopper = Stopper()
+    stopper.install(asyncio.get_running_loop())
     try:
         device_port = await server.start(device_host, port)
         api_port = await api.start(host, http_port)
@@ -101,8 +100,7 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
     click.echo(f"dataloggers: {device_host}:{device_port}  http: http://{host}:{api_port}/"
                f"  clock: {server.zone_description()}  allow: {limits.allow}", err=True)
     try:
-        await stop.wait()
+        await stopper.wait()
     finally:
-        logging.getLogger("solartui.shine").info("stopping")
-        await api.stop()
-        await server.stop()
+        logging.getLogger("solartui.shine").info("stopping (%s)", stopper.signal_name or "ended")
+        await shut_down(server, api, abandon=stopper.abandon)
