@@ -51,6 +51,12 @@ REPLY_TYPES = frozenset({F.READ_LOGGER, F.WRITE_LOGGER, F.READ_HOLDING, F.WRITE_
 DEFAULT_PORT = 5781
 READ_SIZE = 65536             # bytes per read: the cutter gets through them in well under 1 ms
 FRAMES_PER_SLICE = 64         # frames handled before the loop is given to others
+# counters of what the identity rules and the limits refused or dropped: summed up in the log
+# at every housekeeping round and at stop (one line, only when one of them moved)
+DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
+                 "inverters_refused", "addresses_refused", "connections_refused", "overflowed",
+                 "commands_refused", "address_cap_refused", "garbage_closed",
+                 "first_frame_timeouts", "throttled")
 
 
 def load_zone(name: str | None):
@@ -102,6 +108,7 @@ class ShineServer(ShineClaims, ShineCommands):
         self._server: asyncio.AbstractServer | None = None
         self._conns: set[Connection] = set()
         self._per_address: dict[str, int] = {}    # open connections by source address
+        self._drops_logged: dict[str, int] = {}   # DROP_COUNTERS at the last summary line
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
         self._listeners: list[Callable[[str, str | None], None]] = []
@@ -160,6 +167,7 @@ class ShineServer(ShineClaims, ShineCommands):
             state.release()
         self.loggers.clear()
         self.ratelog.flush()
+        self.log_drops()
         if self._accept_guard is not None:
             self._accept_guard.remove()
             self._accept_guard = None
@@ -439,9 +447,19 @@ class ShineServer(ShineClaims, ShineCommands):
             await asyncio.sleep(self.housekeeping_every)
             self.housekeep()
 
+    def log_drops(self) -> None:
+        """One line with what was refused or dropped since the last such line (if anything)."""
+        moved = [(k, self.counters[k] - self._drops_logged.get(k, 0)) for k in DROP_COUNTERS
+                 if self.counters[k] > self._drops_logged.get(k, 0)]
+        if moved:
+            log.warning("refused or dropped since the last summary: %s",
+                        ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in moved))
+            self._drops_logged = {k: self.counters[k] for k in DROP_COUNTERS}
+
     def housekeep(self) -> None:
         """Close idle connections; re-sync clocks daily and when the zone's UTC offset changes."""
         self.ratelog.flush()
+        self.log_drops()
         now = time.monotonic()
         for conn in list(self._conns):
             if now - conn.last_seen > self.idle_timeout:
