@@ -364,3 +364,20 @@ def _journal_lines() -> list[str]:
     except FileNotFoundError:
         return []
 
+
+
+# --- the TUI's server pane -----------------------------------------------------------------------
+
+async def test_the_pane_shows_the_drops_that_matter_most_at_80x24(tmp_path):
+    from test_tui_server import running
+    async with running(tmp_path) as p:
+        await p.pilot.resize_terminal(80, 24)
+        p.server.counters.update(garbage_closed=33535, first_frame_timeouts=1000,
+                                 address_cap_refused=12, throttled=4, claims_refused=1)
+        p.pane.redraw()
+        await p.pilot.pause()
+        lines = p.text("#server-status").splitlines()
+        assert len(lines) == 3
+        assert "33535 closed for garbage" in lines[2]             # the biggest, whole
+        assert all(len(line) <= p.pane._status_width() for line in lines)
+        assert "…" not in lines[2]                               # whole words, none cut
