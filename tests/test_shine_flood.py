@@ -235,9 +235,12 @@ async def registered(session, base: str, inverter: str) -> None:
     raise AssertionError(f"{inverter} did not register")
 
 
-async def stop_serve(proc, sig=signal.SIGTERM) -> tuple[float, int, str]:
+async def stop_serve(proc, sig=signal.SIGTERM, again=None) -> tuple[float, int, str]:
     started = time.monotonic()
     proc.send_signal(sig)
+    if again is not None:                           # a second signal: do not wait for writes
+        await asyncio.sleep(0.3)
+        proc.send_signal(again)
     code = await asyncio.wait_for(proc.wait(), 30)
     took = time.monotonic() - started
     err = (await proc.stderr.read()).decode(errors="replace")
@@ -304,11 +307,15 @@ def journal_entries() -> list[dict]:
     return Journal().entries()
 
 
-@pytest.mark.parametrize("lost, outcome, status", [
-    (False, "verified", 200),                         # answers (0.25 s a reply): its outcome
-    (True, "outcome unknown — interrupted", 503),     # its reply is lost: the honest intent stays
+@pytest.mark.parametrize("lost, outcome, status, signals", [
+    # answers (0.25 s a reply): its outcome is journalled and the caller gets it
+    (False, "verified", 200, (signal.SIGTERM, None)),
+    # its reply is lost: after the grace the honest intent stays, the caller gets 503
+    (True, "outcome unknown — interrupted", 503, (signal.SIGTERM, None)),
+    # ctrl+c twice: the second skips the grace
+    (True, "outcome unknown — interrupted", 503, (signal.SIGINT, signal.SIGINT)),
 ])
-async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status):
+async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status, signals):
     proc, dport, base = await start_serve()
     sim = None
     try:
@@ -339,7 +346,7 @@ async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status):
                 await asyncio.sleep(0.02)
             else:
                 raise AssertionError("no intent was journalled")
-            took, code, err = await stop_serve(proc)
+            took, code, err = await stop_serve(proc, *signals)
             response = await put
             got = response.status, await response.text()
     finally:
@@ -351,6 +358,8 @@ async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status):
     assert code == 0 and "Traceback" not in err, err
     assert took < 4.0, f"took {took:.2f} s to stop"
     assert got[0] == status, (got, err)
+    if signals[1] is not None:
+        assert "again: not waiting for writes on the wire" in err
     [entry] = [e for e in journal_entries() if e.get("origin") == "http"]
     assert entry["outcome"] == outcome and entry["origin"] == "http"
     assert entry["point"] and entry["new"]

@@ -148,6 +148,10 @@ class HttpApi:
             for site in list(self._runner.sites):
                 await site.stop()
 
+    def active(self, methods=("GET", "PUT")) -> list[asyncio.Task]:
+        """The handlers of these methods still running."""
+        return [t for t, m in self._active.items() if m in methods and not t.done()]
+
     def refuse(self, methods=("GET",)) -> int:
         """Answer the requests of these methods still being handled 503 now (their handlers are
         cancelled; a PUT's write itself is shielded and runs on). Returns how many."""

@@ -99,6 +99,9 @@ async def shut_down(server, api, *, grace: float | None = None,
                 with contextlib.suppress(Exception):
                     await asyncio.wait(left, timeout=0.2)
         if api is not None:
+            answering = api.active(("PUT",))
+            if answering:                # writes that ended: their callers are being answered
+                await asyncio.wait(answering, timeout=0.2)
             done["puts_refused"] += api.refuse(("GET", "PUT"))
             await asyncio.sleep(0)       # the refused handlers write their 503s
             await api.stop()
