@@ -308,7 +308,7 @@ def journal_entries() -> list[dict]:
 
 
 @pytest.mark.parametrize("lost, outcome, status, signals", [
-    # answers (0.25 s a reply): its outcome is journalled and the caller gets it
+    # answers (0.1 s a reply): its outcome is journalled and the caller gets it
     (False, "verified", 200, (signal.SIGTERM, None)),
     # its reply is lost: after the grace the honest intent stays, the caller gets 503
     (True, "outcome unknown — interrupted", 503, (signal.SIGTERM, None)),
@@ -327,7 +327,7 @@ async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status, signals):
                        (json.loads(line) for line in _journal_lines())):
                     break
                 await asyncio.sleep(0.02)
-            sim.faults.delay = 0.25                   # from now on each answer takes this long
+            sim.faults.delay = 0.1                    # from now on each answer takes this long
             if lost:                                  # the write lands; its reply never comes
                 answer = sim._answer
 
@@ -358,6 +358,7 @@ async def test_sigterm_with_a_write_on_the_wire(lost, outcome, status, signals):
     assert code == 0 and "Traceback" not in err, err
     assert took < 4.0, f"took {took:.2f} s to stop"
     assert got[0] == status, (got, err)
+    assert "stopping: waiting up to 1.5 s for" in err        # it was on the wire at the signal
     if signals[1] is not None:
         assert "again: not waiting for writes on the wire" in err
     [entry] = [e for e in journal_entries() if e.get("origin") == "http"]
