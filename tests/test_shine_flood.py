@@ -391,3 +391,20 @@ async def test_the_pane_shows_the_drops_that_matter_most_at_80x24(tmp_path):
         assert "33535 closed for garbage" in lines[2]             # the biggest, whole
         assert all(len(line) <= p.pane._status_width() for line in lines)
         assert "…" not in lines[2]                               # whole words, none cut
+
+
+async def test_http_connections_are_capped(make):
+    rig = await make(http_connections=5)
+    base = await rig.http()
+    port = int(base.rsplit(":", 1)[1])
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(5)]
+    extra, _w = await asyncio.open_connection("127.0.0.1", port)
+    assert await closed_by_server(extra, 3)
+    assert rig.server.counters["http_refused"] == 1
+    for _r, w in held:
+        w.close()
+    await until(lambda: rig.api._runner is not None and len(rig.api._runner.server.connections) == 0)
+    async with aiohttp.ClientSession() as session:     # places free again: answered
+        async with session.get(base + "/") as r:
+            assert r.status == 200
+    assert "1 HTTP refused" in T.refusals_text(rig.server)

@@ -31,6 +31,8 @@ OPTIONS = (
     ("--http-header-timeout", "http_header_timeout", float,
      "Seconds an HTTP client has to complete a request (slow clients are closed) "
      f"[default: {_D.http_header_timeout:g}]."),
+    ("--max-http-connections", "http_connections", int,
+     f"HTTP connections open at once [default: {_D.http_connections}]."),
     ("--stop-grace", "stop_grace", float,
      "On SIGTERM/ctrl+c, seconds a write on the wire may take to reach its outcome (at most "
      f"1.5, so that serve ends within 2 s) [default: {_D.stop_grace:g}]."),

@@ -15,7 +15,8 @@ device outcomes into statuses.
 
 Slow clients: a client must complete a request within the server's `http_header_timeout`
 (aiohttp's keep-alive timer, which 3.14 runs from the connection's start and between requests
-and which partial headers do not reset), so a slow-loris connection is closed. Stopping
+and which partial headers do not reset), so a slow-loris connection is closed, and at most
+`http_connections` are open at once (one more is closed as it comes, and counted). Stopping
 (shine/shutdown.py): new requests and pending reads get 503 at once; a PUT whose write is on the
 wire gets its real answer if the write ends within the grace, else 503.
 """
@@ -91,6 +92,24 @@ def text_response(text: str, status: int = 200, *, html: bool = False,
                         content_type="text/html" if html else "text/plain", charset="utf-8")
 
 
+def _cap_connections(web_server: web.Server, shine: ShineServer) -> None:
+    """Close an HTTP connection that would be one too many (ServerLimits.http_connections).
+
+    aiohttp has no such limit; its Server hears of every connection (connection_made, called by
+    each RequestHandler), so ours is wrapped around that one object's method."""
+    made = web_server.connection_made
+
+    def connection_made(handler, transport) -> None:
+        made(handler, transport)
+        if len(web_server._connections) > shine.limits.http_connections:
+            shine.counters["http_refused"] += 1
+            shine.ratelog.warning("http-connections", "HTTP connection refused: %d open (limit)",
+                                  len(web_server._connections) - 1)
+            transport.abort()
+
+    web_server.connection_made = connection_made
+
+
 class HttpApi:
     """The HTTP API of one ShineServer; `start()` it, `stop()` it."""
 
@@ -127,6 +146,7 @@ class HttpApi:
                                logger=OneLineLog(log), handler_cancellation=True,
                                keepalive_timeout=self.server.limits.http_header_timeout)
         await runner.setup()
+        _cap_connections(runner.server, self.server)
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()

@@ -46,6 +46,7 @@ class ServerLimits:
     frame_burst: int = 500                  # `frame_burst`) its reads pause: TCP pushes back
     http_header_timeout: float = 10.0       # an HTTP client must finish a request (and idle
                                             # keep-alive) within this: slow-loris closed
+    http_connections: int = 256             # HTTP connections open at once; one more is closed
     stop_grace: float = 1.5                 # at shutdown, a write on the wire may take this to
                                             # reach its outcome; then it is left "interrupted"
     log_interval: float = 10.0              # rate-limited log lines: one per kind per interval

@@ -56,7 +56,7 @@ FRAMES_PER_SLICE = 64         # frames handled before the loop is given to other
 DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
                  "inverters_refused", "addresses_refused", "connections_refused", "overflowed",
                  "commands_refused", "address_cap_refused", "garbage_closed",
-                 "first_frame_timeouts", "throttled")
+                 "first_frame_timeouts", "throttled", "http_refused")
 
 
 def load_zone(name: str | None):
@@ -102,7 +102,7 @@ class ShineServer(ShineClaims, ShineCommands):
                          "connections_refused": 0, "overflowed": 0, "commands_refused": 0,
                          # issue 17: connection limits
                          "address_cap_refused": 0, "garbage_closed": 0,
-                         "first_frame_timeouts": 0, "throttled": 0}
+                         "first_frame_timeouts": 0, "throttled": 0, "http_refused": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None

@@ -42,7 +42,8 @@ REFUSALS = (("claims_refused", "claims refused"), ("serials_refused", "serials o
             ("connections_refused", "connections refused"), ("commands_refused", "commands refused"),
             ("overflowed", "unread"), ("inverters_refused", "inverters refused"),
             ("garbage_closed", "closed for garbage"), ("address_cap_refused", "over address cap"),
-            ("first_frame_timeouts", "silent at start"), ("throttled", "throttled"))
+            ("first_frame_timeouts", "silent at start"), ("throttled", "throttled"),
+            ("http_refused", "HTTP refused"))
 
 
 def refusals_pieces(server) -> list[tuple[str, int]]:
