@@ -13,7 +13,7 @@ attack, for the whole window, every client reconnecting as soon as it is closed:
   flood    8 clients (127.0.3.1-8) writing random bytes as fast as they can
   frames   2 clients (127.0.4.1-2) sending valid pings for ever new unknown dataloggers, 500 a
            write, as fast as the server takes them
-  loris    1 slow-loris client (127.0.5.1) holding 300 HTTP connections, each sending one more
+  loris    1 slow-loris client (127.0.5.1) holding 200 HTTP connections, each sending one more
            header line every second and never ending the request
 
 Figures per run: legitimate API p50/p99 (and failures), records acked per second, records sent
@@ -195,7 +195,7 @@ async def attack(dport: int, hport: int, seconds: float) -> dict:
         tasks.append(flooder(f"127.0.3.{1 + i}"))
     for i in range(2):
         tasks.append(framer(f"127.0.4.{1 + i}", i))
-    for _ in range(300):
+    for _ in range(200):
         tasks.append(loris_one("127.0.5.1"))
     await asyncio.gather(*tasks, return_exceptions=True)
     return stats
