@@ -92,7 +92,10 @@ async def start_loggers(n: int, port: int, interval: float) -> list[SimulatedDat
         inv = f"BINV{i:06d}"
         sim = SimulatedDatalogger(RegisterBank(m, seed=i, identity={"serial": inv}),
                                   datalogger=f"BLOG{i:06d}", inverter=inv, interval=interval,
-                                  reconnect=1.0)
+                                  reconnect=1.0,
+                                  # one address each, as on a site (the server caps connections
+                                  # per source address)
+                                  local_addr=f"127.0.{1 + i // 250}.{1 + i % 250}")
         await sim.start(HOST, port)
         sims.append(sim)
     return sims

@@ -3,7 +3,9 @@
 Dataloggers connect to --device-host:--port (default 0.0.0.0:5781: they are on the LAN); the
 grottserver-compatible HTTP API listens on --host:--http-port (default 127.0.0.1:5782). Binding
 the API to any other address needs --token, which every PUT must then carry. Everything is
-logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it cleanly.
+logged to stderr (systemd's journal picks it up); SIGTERM and Ctrl+C stop it within 2 s
+(shine/shutdown.py): pending API calls get 503, a write on the wire gets up to --stop-grace to
+journal its outcome (a second signal skips that wait), every socket is closed.
 
 --allow limits who may use the datalogger port: items separated by commas, the option repeatable
 (or SOLARTUI_ALLOW, space separated); an address or CIDR network (192.168.1.0/24) admits
@@ -15,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 
 import click
 
 from solartui import log_redact
 from solartui.cli.mqtt_options import config_from, mqtt_options, pop_options
+from solartui.cli.serve_limits import limit_options, limits_from
 from solartui.cli.session import run
 from solartui.errors import SolartuiError
 from solartui.journal import Journal
@@ -57,12 +59,13 @@ def _port(value: int, what: str) -> int:
                    "(comma-separated, repeatable; env SOLARTUI_ALLOW).")
 @click.option("--max-dataloggers", type=int, default=None,
               help="Distinct dataloggers known at once [default: 4096]; a fleet server needs more.")
+@limit_options
 @click.option("-v", "--verbose", is_flag=True, help="Log every frame-level event (DEBUG).")
 @mqtt_options
 def command(host, http_port, device_host, port, token, tz, map_name, command_gap, idle_timeout,
-            allow, max_dataloggers, verbose, **mqtt):
+            allow, max_dataloggers, verbose, **options):
     """Be the server Growatt dataloggers report to, with grottserver's HTTP API."""
-    mqtt_config = config_from(pop_options(mqtt))     # a bad URL is one line before anything
+    mqtt_config = config_from(pop_options(options))     # a bad URL is one line before anything
     _port(port, "--port")
     _port(http_port, "--http-port")
     if command_gap < 0 or idle_timeout <= 0:
@@ -72,7 +75,7 @@ def command(host, http_port, device_host, port, token, tz, map_name, command_gap
     from solartui.shine.server import load_zone
     from solartui.shine.limits import Allow, ServerLimits
     load_zone(tz)                       # a bad zone is one line before anything listens
-    limits = ServerLimits(allow=Allow.parse(allow))
+    limits = ServerLimits(allow=Allow.parse(allow), **limits_from(options))
     if max_dataloggers is not None:
         if max_dataloggers < 1:
             raise SolartuiError(f"--max-dataloggers must be positive, not {max_dataloggers}")
@@ -90,6 +93,7 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
                  idle_timeout, limits, mqtt_config=None):
     from solartui.shine.http_api import HttpApi
     from solartui.shine.server import ShineServer
+    from solartui.shine.shutdown import Stopper, shut_down
 
     server = ShineServer(device_map, tz=tz, command_gap=command_gap, idle_timeout=idle_timeout,
                          journal=Journal(), limits=limits)
@@ -100,13 +104,8 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
         from solartui.mqtt.serve_bridge import ServeBridge
         publisher = MqttPublisher(mqtt_config)
         ServeBridge(server, publisher).attach()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    stopper = Stopper()
+    stopper.install(asyncio.get_running_loop())
     try:
         device_port = await server.start(device_host, port)
         api_port = await api.start(host, http_port)
@@ -119,10 +118,9 @@ async def _serve(device_map, host, http_port, device_host, port, token, tz, comm
     click.echo(f"dataloggers: {device_host}:{device_port}  http: http://{host}:{api_port}/"
                f"  clock: {server.zone_description()}  allow: {limits.allow}{mqtt_note}", err=True)
     try:
-        await stop.wait()
+        await stopper.wait()
     finally:
-        logging.getLogger("solartui.shine").info("stopping")
-        await api.stop()
-        await server.stop()
+        logging.getLogger("solartui.shine").info("stopping (%s)", stopper.signal_name or "ended")
+        await shut_down(server, api, abandon=stopper.abandon)
         if publisher is not None:
-            await publisher.stop(flush=0.5)      # serve ends within 2 s
+            await publisher.stop(flush=0.3)      # serve ends within 2 s

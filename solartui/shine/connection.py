@@ -69,6 +69,9 @@ class Connection:
         self.protocol: int | None = None
         self.serials: set[str] = set()
         self.last_seen = time.monotonic()
+        self.connected_at = self.last_seen
+        self._tokens: float | None = None       # frame pacing (pace())
+        self._paced_at = self.last_seen
         self.record_errors = 0
         self.closed = False
         self.overflowed = False                 # it stopped reading what we send: dropped
@@ -87,6 +90,15 @@ class Connection:
     @property
     def rejected(self) -> int:
         return self.stream.rejected + self.record_errors
+
+    def pace(self, frames: int, rate: float, burst: int) -> float:
+        """Charge `frames` to this connection's token bucket (`rate` a second, `burst` deep);
+        the seconds its reading should pause, 0 while within the rate."""
+        now = time.monotonic()
+        tokens = burst if self._tokens is None else self._tokens
+        tokens = min(float(burst), tokens + (now - self._paced_at) * rate) - frames
+        self._tokens, self._paced_at = tokens, now
+        return -tokens / rate if tokens < 0 and rate > 0 else 0.0
 
     def next_tid(self) -> int:
         tid = next(self._tids) & 0xFFFF

@@ -12,6 +12,13 @@ still queued, is never sent; a PUT runs to its outcome whoever waits for it. Inv
 through the one write gate (a guarded register: 403; outside the map's range or step: 400;
 nothing sent). Query validation lives in http_params; this module routes requests and turns
 device outcomes into statuses.
+
+Slow clients: a client must complete a request within the server's `http_header_timeout`
+(aiohttp's keep-alive timer, which 3.14 runs from the connection's start and between requests
+and which partial headers do not reset), so a slow-loris connection is closed, and at most
+`http_connections` are open at once (one more is closed as it comes, and counted). Stopping
+(shine/shutdown.py): new requests and pending reads get 503 at once; a PUT whose write is on the
+wire gets its real answer if the write ends within the grace, else 503.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ HELP = "No help available yet"
 OK = "OK"
 BUSY = "datalogger busy: too many commands wait for it; try again later"
 RETRY_AFTER = "2"
+STOPPING = "server is stopping: try again when it is back"
+STOPPING_WRITE = ("server is stopping: this write did not reach its outcome in time; "
+                  "`solartui journal` shows what is known of it")
 
 # a write's outcome that is not grottserver's "OK": the device refused it (NACK), said something
 # else on read-back, or never answered. "unverified" (ACKed, read-back failed: older inverters do
@@ -82,6 +92,24 @@ def text_response(text: str, status: int = 200, *, html: bool = False,
                         content_type="text/html" if html else "text/plain", charset="utf-8")
 
 
+def _cap_connections(web_server: web.Server, shine: ShineServer) -> None:
+    """Close an HTTP connection that would be one too many (ServerLimits.http_connections).
+
+    aiohttp has no such limit; its Server hears of every connection (connection_made, called by
+    each RequestHandler), so ours is wrapped around that one object's method."""
+    made = web_server.connection_made
+
+    def connection_made(handler, transport) -> None:
+        made(handler, transport)
+        if len(web_server._connections) > shine.limits.http_connections:
+            shine.counters["http_refused"] += 1
+            shine.ratelog.warning("http-connections", "HTTP connection refused: %d open (limit)",
+                                  len(web_server._connections) - 1)
+            transport.abort()
+
+    web_server.connection_made = connection_made
+
+
 class HttpApi:
     """The HTTP API of one ShineServer; `start()` it, `stop()` it."""
 
@@ -91,6 +119,10 @@ class HttpApi:
         self.host: str | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        self.stopping = False
+        self._active: dict[asyncio.Task, str] = {}   # handler task -> method, while it runs
+        self._refused: set[asyncio.Task] = set()     # handlers cancelled to answer 503
+        self.refused_stopping = 0
 
     @property
     def running(self) -> bool:
@@ -108,9 +140,13 @@ class HttpApi:
         # carried the whole request line, ?token= included); handler_cancellation: a caller
         # that hangs up cancels its handler, so a read still waiting in a datalogger's queue is
         # dropped, not sent (PUTs shield themselves)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
-                               logger=OneLineLog(log), handler_cancellation=True)
+        # keepalive_timeout: a request must be complete this long after the connection opened
+        # (or after the last answer), else aiohttp closes it: slow-loris
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
+                               logger=OneLineLog(log), handler_cancellation=True,
+                               keepalive_timeout=self.server.limits.http_header_timeout)
         await runner.setup()
+        _cap_connections(runner.server, self.server)
         try:
             site = web.TCPSite(runner, host, port)
             await site.start()
@@ -125,6 +161,28 @@ class HttpApi:
                  "; PUT needs the token" if self.token else "")
         return self.port
 
+    async def stop_accepting(self) -> None:
+        """Close the listening socket and answer every new request 503 (shutdown's first step)."""
+        self.stopping = True
+        if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+
+    def active(self, methods=("GET", "PUT")) -> list[asyncio.Task]:
+        """The handlers of these methods still running."""
+        return [t for t, m in self._active.items() if m in methods and not t.done()]
+
+    def refuse(self, methods=("GET",)) -> int:
+        """Answer the requests of these methods still being handled 503 now (their handlers are
+        cancelled; a PUT's write itself is shielded and runs on). Returns how many."""
+        n = 0
+        for task, method in list(self._active.items()):
+            if method in methods and not task.done():
+                self._refused.add(task)
+                task.cancel()
+                n += 1
+        return n
+
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
@@ -136,8 +194,24 @@ class HttpApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
         raw_query = request.rel_url.raw_query_string
+        task = asyncio.current_task()
         try:
-            response = await self._dispatch(request, raw_query)
+            if self.stopping:
+                self.refused_stopping += 1
+                raise ApiError(503, STOPPING)
+            self._active[task] = request.method
+            try:
+                response = await self._dispatch(request, raw_query)
+            finally:
+                self._active.pop(task, None)
+        except asyncio.CancelledError:
+            if task not in self._refused:
+                raise                            # the caller left: nobody to answer
+            self._refused.discard(task)
+            task.uncancel()
+            self.refused_stopping += 1
+            response = text_response(STOPPING_WRITE if request.method == "PUT" else STOPPING,
+                                     503, headers={"Retry-After": RETRY_AFTER})
         except ApiError as exc:
             headers = ({"WWW-Authenticate": "Bearer"} if exc.status == 401
                        else {"Retry-After": RETRY_AFTER} if exc.status == 503 else None)

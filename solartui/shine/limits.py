@@ -3,9 +3,11 @@
 Why: the datalogger port faces the LAN (and whatever else reaches it). Every structure a peer can
 make grow — datalogger registers from 0x19/0x29, inverter words, inverters per datalogger,
 serials per connection, commands waiting per datalogger, bytes waiting to be sent to a peer that
-does not read — has a cap here, and what a cap refuses or drops is counted by the server. One
-object, so the connection limits of later work (per-address caps, garbage budgets) extend it
-instead of adding loose keyword arguments.
+does not read — has a cap here, and what a cap refuses or drops is counted by the server. The
+connection limits (issue 17) live here too: connections per source address and in total, a
+garbage budget per connection (bytes that form no valid frame), a short deadline for the first
+valid frame, a frame-rate bound per connection, the HTTP header timeout and the shutdown grace.
+A real datalogger never comes near any of them; `serve` exposes the main ones as options.
 """
 
 from __future__ import annotations
@@ -33,6 +35,20 @@ class ServerLimits:
     commands_per_datalogger: int = 32       # waiting in its queue; one more is refused (503)
     write_buffer: int = 256 * 1024          # unsent bytes to a peer that stops reading: drop it
     connections: int | None = None          # None: derived from the descriptor limit
+    # issue 17: what one misbehaving client may cost everyone else
+    connections_per_address: int = 16       # open at once from one source address (a datalogger
+                                            # uses one; NAT puts several behind one address)
+    garbage_bytes: int = 16 * 1024          # skipped/CRC-failed bytes since the last valid frame
+                                            # (or since connect): hang up past it
+    first_frame_timeout: float = 10.0       # hang up a connection that has claimed no datalogger
+                                            # by then (a real one speaks within a second)
+    frames_per_second: float = 100.0        # a connection's sustained frame rate; past it (after
+    frame_burst: int = 500                  # `frame_burst`) its reads pause: TCP pushes back
+    http_header_timeout: float = 10.0       # an HTTP client must finish a request (and idle
+                                            # keep-alive) within this: slow-loris closed
+    http_connections: int = 256             # HTTP connections open at once; one more is closed
+    stop_grace: float = 1.5                 # at shutdown, a write on the wire may take this to
+                                            # reach its outcome; then it is left "interrupted"
     log_interval: float = 10.0              # rate-limited log lines: one per kind per interval
     probe_every: float = 30.0               # liveness checks of a claimed serial's holder
     allow: "Allow" = field(default_factory=lambda: Allow())

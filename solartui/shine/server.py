@@ -7,6 +7,12 @@ datalogger clock (local time of a named IANA zone) on announce and on demand, an
 that are paced per datalogger by a link scheduler and answered only by the datalogger they went to.
 A serial belongs to one live connection (claims.py); everything a peer can make it hold is capped
 by ServerLimits (limits.py), and what peers can make it log is rate-limited (ratelog.py).
+
+One misbehaving client must not take the event loop from the others (issue 17): reads are at most
+READ_SIZE bytes, a connection past its garbage budget is closed, frames are handled in slices
+with a yield between them and paced per connection, a connection must send a valid frame within
+`first_frame_timeout`, and the connections per source address are capped. Every refusal and
+drop is a counter (shown in the TUI's server pane) and a rate-limited log line.
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ REPLY_TYPES = frozenset({F.READ_LOGGER, F.WRITE_LOGGER, F.READ_HOLDING, F.WRITE_
                          F.WRITE_MULTIPLE})
 
 DEFAULT_PORT = 5781
+READ_SIZE = 65536             # bytes per read: the cutter gets through them in well under 1 ms
+FRAMES_PER_SLICE = 64         # frames handled before the loop is given to others
+# counters of what the identity rules and the limits refused or dropped: summed up in the log
+# at every housekeeping round and at stop (one line, only when one of them moved)
+DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
+                 "inverters_refused", "addresses_refused", "connections_refused", "overflowed",
+                 "commands_refused", "address_cap_refused", "garbage_closed",
+                 "first_frame_timeouts", "throttled", "http_refused")
 
 
 def load_zone(name: str | None):
@@ -86,11 +100,16 @@ class ShineServer(ShineClaims, ShineCommands):
                          "claims_refused": 0, "holders_closed": 0, "holders_answered": 0,
                          "serials_refused": 0, "serials_not_allowed": 0, "dataloggers_refused": 0,
                          "inverters_refused": 0, "addresses_refused": 0,
-                         "connections_refused": 0, "overflowed": 0, "commands_refused": 0}
+                         "connections_refused": 0, "overflowed": 0, "commands_refused": 0,
+                         # issue 17: connection limits
+                         "address_cap_refused": 0, "garbage_closed": 0,
+                         "first_frame_timeouts": 0, "throttled": 0, "http_refused": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._conns: set[Connection] = set()
+        self._per_address: dict[str, int] = {}    # open connections by source address
+        self._drops_logged: dict[str, int] = {}   # DROP_COUNTERS at the last summary line
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
         self._listeners: list[Callable[[str, str | None], None]] = []
@@ -125,6 +144,12 @@ class ShineServer(ShineClaims, ShineCommands):
         self._notify("server", None)
         return self.port
 
+    def stop_accepting(self) -> None:
+        """Close the listening socket; connections already open carry on (shutdown's first step,
+        so a write on its way can still hear its reply)."""
+        if self._server is not None:
+            self._server.close()
+
     async def stop(self) -> None:
         if self._server is None:
             return
@@ -146,6 +171,7 @@ class ShineServer(ShineClaims, ShineCommands):
             state.release()
         self.loggers.clear()
         self.ratelog.flush()
+        self.log_drops()
         if self._accept_guard is not None:
             self._accept_guard.remove()
             self._accept_guard = None
@@ -194,20 +220,19 @@ class ShineServer(ShineClaims, ShineCommands):
                                  "open (limit)", conn.address, len(self._conns))
             conn.abort()
             return
+        if self._per_address.get(conn.ip, 0) >= self.limits.connections_per_address:
+            self.counters["address_cap_refused"] += 1
+            self.ratelog.warning("address-cap", "connection from %s refused: %d connections open "
+                                 "from %s (limit)", conn.address, self._per_address[conn.ip],
+                                 conn.ip)
+            conn.abort()
+            return
+        conn.stream.budget = self.limits.garbage_bytes
         self._conns.add(conn)
+        self._per_address[conn.ip] = self._per_address.get(conn.ip, 0) + 1
         self.ratelog.info("connection", "connection from %s", conn.address, burst=20)
         try:
-            while not conn.closed:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                conn.last_seen = time.monotonic()
-                conn.link.trace("rx", data)
-                before = conn.stream.rejected
-                for frame in conn.stream.feed(data):
-                    self.counters["frames"] += 1
-                    self._handle(conn, frame)
-                self._log_rejections(conn, before)
+            await self._read_loop(conn)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -215,6 +240,49 @@ class ShineServer(ShineClaims, ShineCommands):
             conn.stream.finish()
             self._log_rejections(conn, before)
             await self._drop(conn)
+
+    async def _read_loop(self, conn: Connection) -> None:
+        """Read, cut, handle — within the connection limits (module docstring)."""
+        limits = self.limits
+        deadline = conn.connected_at + limits.first_frame_timeout
+        while not conn.closed:
+            if conn.stream.frames == 0:          # no valid frame yet: the short deadline
+                try:
+                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                        data = await conn.reader.read(READ_SIZE)
+                except TimeoutError:
+                    self.counters["first_frame_timeouts"] += 1
+                    self.ratelog.info("first-frame", "closed %s: no valid frame within %g s",
+                                      conn.address, limits.first_frame_timeout)
+                    return
+            else:
+                data = await conn.reader.read(READ_SIZE)
+            if not data:
+                return
+            conn.last_seen = time.monotonic()
+            conn.link.trace("rx", data)
+            before = conn.stream.rejected
+            frames = conn.stream.feed(data)
+            for k, frame in enumerate(frames, 1):
+                self.counters["frames"] += 1
+                self._handle(conn, frame)
+                if k % FRAMES_PER_SLICE == 0 and k < len(frames):
+                    await asyncio.sleep(0)       # the others get the loop between slices
+                    if conn.closed:
+                        return
+            self._log_rejections(conn, before)
+            if conn.stream.exhausted:
+                self.counters["garbage_closed"] += 1
+                self.ratelog.warning("garbage", "closed %s: over %d bytes that form no valid "
+                                     "frame (garbage budget)", conn.address, limits.garbage_bytes)
+                conn.abort()
+                return
+            pause = conn.pace(len(frames), limits.frames_per_second, limits.frame_burst)
+            if pause > 0:
+                self.counters["throttled"] += 1
+                self.ratelog.info("throttled", "%s: over %g frames/s: reading paused %.1f s",
+                                  conn.address, limits.frames_per_second, pause)
+                await asyncio.sleep(pause)
 
     def _log_rejections(self, conn: Connection, before: int) -> None:
         new = conn.stream.rejected - before
@@ -225,7 +293,13 @@ class ShineServer(ShineClaims, ShineCommands):
 
     async def _drop(self, conn: Connection) -> None:
         conn.closed = True
-        self._conns.discard(conn)
+        if conn in self._conns:
+            self._conns.discard(conn)
+            left = self._per_address.get(conn.ip, 1) - 1
+            if left > 0:
+                self._per_address[conn.ip] = left
+            else:
+                self._per_address.pop(conn.ip, None)
         conn.fail_all(ConnectionFailed("the datalogger disconnected"))
         if conn.overflowed:
             self.counters["overflowed"] += 1
@@ -391,9 +465,19 @@ class ShineServer(ShineClaims, ShineCommands):
             await asyncio.sleep(self.housekeeping_every)
             self.housekeep()
 
+    def log_drops(self) -> None:
+        """One line with what was refused or dropped since the last such line (if anything)."""
+        moved = [(k, self.counters[k] - self._drops_logged.get(k, 0)) for k in DROP_COUNTERS
+                 if self.counters[k] > self._drops_logged.get(k, 0)]
+        if moved:
+            log.warning("refused or dropped since the last summary: %s",
+                        ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in moved))
+            self._drops_logged = {k: self.counters[k] for k in DROP_COUNTERS}
+
     def housekeep(self) -> None:
         """Close idle connections; re-sync clocks daily and when the zone's UTC offset changes."""
         self.ratelog.flush()
+        self.log_drops()
         now = time.monotonic()
         for conn in list(self._conns):
             if now - conn.last_seen > self.idle_timeout:

@@ -13,6 +13,13 @@ starts inside its span. Protocols 00/02 carry no CRC, so once a connection has s
 CRC-checked (05/06) frame their headers count as garbage: otherwise a chance `00 02` in a bad
 span would be taken as a frame and could swallow the good one behind it. Garbage runs and frames
 still incomplete when the connection ends are counted too.
+
+Garbage is bounded, not only cheap: `waste` counts the bytes skipped and the bytes CRC-checked in
+vain since the last valid frame (or since the connection began). Past `budget` (None: no limit)
+the stream stops cutting at once, even in the middle of a read — a crafted run of plausible
+headers costs one CRC per candidate, so without this bound a 64 KiB read could hold the event
+loop for over a second — drops what it holds and sets `exhausted`; the server then hangs up. A
+real datalogger never comes near it: its frames are valid and at most ~4 KiB each.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ _CHECKED = re.compile(rb"\x00[\x05\x06][\x00-\x10].[\x00-\xff][" + _TYPES + rb"]
 @dataclass(frozen=True)
 class Rejection:
     reason: str
-    data: bytes
+    data: bytes                  # the first bytes only (what a log line shows), not all of them
 
     def __str__(self) -> str:
         shown = self.data[:48].hex(" ")
@@ -45,8 +52,12 @@ class Rejection:
 
 
 class FrameStream:
-    def __init__(self, max_length: int = MAX_LENGTH, keep: int = 50):
+    def __init__(self, max_length: int = MAX_LENGTH, keep: int = 50,
+                 budget: int | None = None):
         self.max_length = max_length
+        self.budget = budget            # garbage bytes allowed since the last valid frame
+        self.waste = 0                  # bytes skipped or CRC-checked in vain since then
+        self.wasted = 0                 # all of them, ever
         self._buf = bytearray()
         self.frames = 0
         self.rejected = 0
@@ -57,7 +68,17 @@ class FrameStream:
 
     def _reject(self, reason: str, data) -> None:
         self.rejected += 1
-        self.rejections.append(Rejection(reason, bytes(data)))
+        self._spend(len(data))
+        self.rejections.append(Rejection(reason, bytes(data[:64])))
+
+    def _spend(self, n: int) -> None:
+        self.waste += n
+        self.wasted += n
+
+    @property
+    def exhausted(self) -> bool:
+        """More garbage came than the budget allows: nothing more is cut; hang up."""
+        return self.budget is not None and self.waste > self.budget
 
     def _garbage(self, data) -> None:
         if data:
@@ -89,7 +110,15 @@ class FrameStream:
         out: list[Frame] = []
         pos = 0                          # everything before pos is consumed
         garbage_from = None              # start of the current run of skipped bytes
+        if self.exhausted:
+            buf.clear()
+            return out
         while True:
+            if self.exhausted:           # mid-read: the rest is not looked at
+                if garbage_from is None:
+                    garbage_from = pos
+                pos = len(buf)
+                break
             found = self._candidate(pos)
             if found is None:
                 keep = max(pos, len(buf) - (HEADER - 1))   # a header may be arriving
@@ -124,6 +153,7 @@ class FrameStream:
                 # a CRC failure: drop it only up to the next header inside it, which may be the
                 # good frame behind a truncated one
                 self.crc_failures += 1
+                self._spend(size)        # the CRC was computed over all of it
                 inner = self._candidate(i + 1, i + size)
                 cut = (inner[0] if inner else self._cut_off_header(i + 1, i + size)) - i
                 self._reject(str(exc) if cut == size else f"truncated frame ({exc})", wire[:cut])
@@ -132,6 +162,8 @@ class FrameStream:
                 continue
             if self._resync and frame.protocol not in MASKED_PROTOCOLS:
                 inner = self._checked_inside(i, size)
+                if self.exhausted:
+                    continue             # not trusted: the budget ran out looking inside it
                 if inner is _WAIT:
                     break
                 if inner is not None:
@@ -140,6 +172,7 @@ class FrameStream:
                     pos = inner
                     continue
             self.frames += 1
+            self.waste = 0
             self.checked = self.checked or frame.protocol in MASKED_PROTOCOLS
             self._resync = False
             out.append(frame)
@@ -168,6 +201,8 @@ class FrameStream:
         buf = self._buf
         j = start + 1
         while True:
+            if self.exhausted:
+                return None
             m = _CHECKED.search(buf, j + 2, min(len(buf), start + size + HEADER - 1))
             if m is None:
                 return None
@@ -181,7 +216,7 @@ class FrameStream:
                     decode_frame(bytes(buf[j:end]))
                     return j
                 except FrameError:
-                    pass
+                    self._spend(end - j)
             j += 1
 
     def _later_frame(self, start: int) -> int | None:
@@ -189,6 +224,8 @@ class FrameStream:
         buf = self._buf
         j = start + 1
         while True:
+            if self.exhausted:
+                return None
             found = self._candidate(j)
             if found is None:
                 return None
@@ -198,7 +235,7 @@ class FrameStream:
                     decode_frame(bytes(buf[j:j + size]))
                     return j
                 except FrameError:
-                    pass
+                    self._spend(size)
             j += 1
 
     def finish(self) -> None:

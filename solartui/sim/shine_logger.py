@@ -76,7 +76,7 @@ class SimulatedDatalogger:
                  interval: float | None = None, ping_every: float = 180.0,
                  announce_retry: float = 30.0, buffered: int = 0,
                  faults: LoggerFaults | None = None, reconnect: float | None = 2.0,
-                 family: str | None = None):
+                 family: str | None = None, local_addr: str | None = None):
         if protocol not in (2, 5, 6):
             raise ValueError(f"protocol must be 2, 5 or 6, not {protocol}")
         if interval is not None and interval <= 0:
@@ -86,6 +86,7 @@ class SimulatedDatalogger:
         self.family = family if family is not None else family_of(bank.map)
         if self.family is not None and self.family not in RECORD_SHAPES:
             raise ValueError(f"family must be one of {', '.join(RECORD_SHAPES)}, not {family!r}")
+        self.local_addr = local_addr    # source address (another 127.x: one datalogger per address)
         self.datalogger = datalogger
         self.inverter = inverter if inverter is not None else _bank_serial(bank)
         R.pack_serial(self.datalogger, protocol)        # too long a serial fails here, not later
@@ -154,7 +155,8 @@ class SimulatedDatalogger:
             self.registers[L.SERVER_IP] = str(ipaddress.ip_address(host)).encode("ascii")
         while not self._stopping:
             try:
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await asyncio.open_connection(
+                    host, port, local_addr=(self.local_addr, 0) if self.local_addr else None)
             except OSError as exc:
                 self.stats["connect_failures"] += 1
                 _log.debug("datalogger %s: cannot connect to %s:%s: %s", self.datalogger, host, port, exc)

@@ -223,9 +223,9 @@ class ServerScreen(ServerWrites, Screen):
                               (f"{len(s.commands)} commands", 2)], room) + "\n"
                     + fit_text([(plural(len(s.loggers), "datalogger"), 0),
                                 (plural(inverters, "inverter"), 0)], room))
-            refused = T.refusals_text(s)
+            refused = T.refusals_pieces(s)
             if refused:                 # refusals and drops: a third line, never cut away
-                text += "\n" + fit_text([(refused, 0)], room)
+                text += "\n" + fit_text(refused, room, shorten=False)
         else:
             text = "stopped — dataloggers cannot connect (o or Start listens)"
         status = self.query_one("#server-status", Static)

@@ -40,17 +40,27 @@ def seen_text(t: float, now: float | None = None) -> str:
 REFUSALS = (("claims_refused", "claims refused"), ("serials_refused", "serials over limit"),
             ("serials_not_allowed", "not allowed"), ("addresses_refused", "addresses refused"),
             ("connections_refused", "connections refused"), ("commands_refused", "commands refused"),
-            ("overflowed", "unread"), ("inverters_refused", "inverters refused"))
+            ("overflowed", "unread"), ("inverters_refused", "inverters refused"),
+            ("garbage_closed", "closed for garbage"), ("address_cap_refused", "over address cap"),
+            ("first_frame_timeouts", "silent at start"), ("throttled", "throttled"),
+            ("http_refused", "HTTP refused"))
+
+
+def refusals_pieces(server) -> list[tuple[str, int]]:
+    """What the identity rules and limits refused, as fit_text pieces: the biggest count is the
+    most needed (under a flood the line keeps what is happening most, whole words only)."""
+    c = server.counters
+    parts = [(c[k], f"{c[k]} {label}") for k, label in REFUSALS if c.get(k)]
+    dropped = getattr(getattr(server, "budget", None), "dropped", 0)
+    if dropped:
+        parts.append((dropped, f"{dropped} registers dropped"))
+    rank = {id(p): r for r, p in enumerate(sorted(parts, key=lambda p: -p[0]))}
+    return [(text, rank[id(p)]) for p in parts for text in (p[1],)]
 
 
 def refusals_text(server) -> str:
-    """What the identity rules and limits refused, for the status line ("" when nothing)."""
-    c = server.counters
-    parts = [f"{c[k]} {label}" for k, label in REFUSALS if c.get(k)]
-    dropped = getattr(getattr(server, "budget", None), "dropped", 0)
-    if dropped:
-        parts.append(f"{dropped} registers dropped")
-    return " · ".join(parts)
+    """The same, all of it, as one string ("" when nothing)."""
+    return " · ".join(text for text, _rank in refusals_pieces(server))
 
 
 def device_rows(server) -> Rows:
