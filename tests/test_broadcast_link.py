@@ -1,0 +1,96 @@
+"""The listen-only link against the simulated FlexMax on a real pty pair."""
+
+import asyncio
+
+import pytest
+
+from solartui.errors import ConnectionFailed, NoAnswer
+from solartui.links.broadcast import BroadcastListener
+from solartui.registers.page_map import resolve_page_map
+from solartui.sim.flexmax_pty import FlexmaxFaults, FlexmaxPtyServer
+
+M = resolve_page_map("outback-flexmax")
+
+
+async def _rig(faults=None, interval=0.05):
+    sim = FlexmaxPtyServer(interval=interval, faults=faults)
+    path = await sim.start()
+    return sim, BroadcastListener(path, M)
+
+
+def test_pages_arrive_and_decode():
+    async def go():
+        sim, link = await _rig()
+        try:
+            got = await link.wait_page(3)
+            for _ in range(3):
+                got = await link.wait_page(3)
+            assert got.page.address == "A" and link.bad == 0 and link.good >= 4
+            assert got.page.values["charger_mode"] == "Bulk"
+            assert 20 <= got.page.values["battery_voltage"] <= 30
+            # a pty has no modem lines: the link says so instead of failing
+            assert not link.lines_set and "no modem control lines" in link.lines_note
+        finally:
+            await link.close()
+            await sim.stop()
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("fault", ["bad_checksum", "partial", "garbage"])
+def test_faulty_pages_are_counted_and_dropped(fault):
+    async def go():
+        sim, link = await _rig(FlexmaxFaults(**{fault: True}))
+        try:
+            if fault == "bad_checksum":
+                with pytest.raises(NoAnswer, match="bad page.*checksum"):
+                    await link.wait_page(0.5)
+            else:
+                for _ in range(3):
+                    r = await link.wait_page(3)
+                    assert r.page.values["pv_voltage"] > 0
+                if fault == "partial":
+                    assert link.bad >= 1 and "characters" in link.last_error
+        finally:
+            await link.close()
+            await sim.stop()
+    asyncio.run(go())
+
+
+def test_silence_and_rts_high_give_no_answer_with_a_hint():
+    async def go():
+        sim, link = await _rig(FlexmaxFaults(silent=True))
+        try:
+            with pytest.raises(NoAnswer, match="RTS cleared"):
+                await link.wait_page(0.3)
+            sim.faults.silent = False
+            await link.wait_page(3)
+            sim.rts_low = False                   # the PC raised RTS: the MATE stops
+            await asyncio.sleep(0.15)
+            with pytest.raises(NoAnswer):
+                await link.wait_page(0.3)
+        finally:
+            await link.close()
+            await sim.stop()
+    asyncio.run(go())
+
+
+def test_missing_port_is_one_clear_error(tmp_path):
+    async def go():
+        link = BroadcastListener(str(tmp_path / "ttyNOPE"), M)
+        with pytest.raises(ConnectionFailed, match="does not exist"):
+            await link.wait_page(0.1)
+    asyncio.run(go())
+
+
+def test_repeated_waits_and_close_twice():
+    async def go():
+        sim, link = await _rig()
+        try:
+            results = await asyncio.gather(*(link.wait_page(3) for _ in range(4)))
+            assert all(r.page.address == "A" for r in results)
+        finally:
+            await link.close()
+            await link.close()
+            await sim.stop()
+            await sim.stop()
+    asyncio.run(go())
