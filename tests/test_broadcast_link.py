@@ -94,3 +94,55 @@ def test_repeated_waits_and_close_twice():
             await sim.stop()
             await sim.stop()
     asyncio.run(go())
+
+
+def test_the_write_gate_refuses_every_kind_for_every_door():
+    from solartui.devices import gate
+    from solartui.devices.gate import WriteRequest
+    from solartui.errors import SolartuiError, WriteForbidden
+    from solartui.session import Session
+
+    async def go():
+        sim = FlexmaxPtyServer(interval=0.05)
+        path = await sim.start()
+        session = Session()
+        try:
+            dev = await session.connect(f"broadcast://{path}?map=outback-flexmax")
+            asked = []
+
+            async def confirm(plans):
+                asked.append(plans)
+                return True
+            for origin in ("cli", "tui", "http", "mqtt"):
+                for req in (WriteRequest.point("aux_mode", "Remote"), WriteRequest.clock(),
+                            WriteRequest.raw(0, [1]), WriteRequest.action("anything")):
+                    with pytest.raises(WriteForbidden, match="is listen-only") as exc:
+                        await gate.run(dev, [req], confirm, origin)
+                    assert "\n" not in str(exc.value)
+            assert asked == []
+            await dev.latest(3)
+            await asyncio.sleep(0.1)          # the simulator drains what the PC wrote
+            assert sim.heard == 0 and sim.sent >= 1
+            with pytest.raises(SolartuiError, match="disagrees"):
+                await session.open(f"broadcast://{path}?map=outback-flexmax", "voltronic-pi30")
+        finally:
+            await session.close()
+            await sim.stop()
+    asyncio.run(go())
+
+
+def test_broadcast_targets_round_trip():
+    from solartui.errors import TargetError
+    from solartui.links.target import parse_target
+    for url in ("broadcast:///dev/ttyUSB0?map=outback-flexmax",
+                "broadcast:///dev/serial/by-id/usb-FTDI-if00?map=outback-flexmax&baud=9600"
+                "&timeout=2500"):
+        t = parse_target(url)
+        assert str(t) == url and parse_target(str(t)) == t and t.is_broadcast
+        assert not t.is_pi30 and t.link_key == "broadcast://" + t.path
+    for bad, why in (("broadcast:///dev/ttyUSB0", "needs map=ID"),
+                     ("broadcast://host/x?map=a", "device path"),
+                     ("broadcast:///dev/x?map=a&unit=1", "unknown option"),
+                     ("broadcast:///dev/x?map=../etc", "needs map=ID")):
+        with pytest.raises(TargetError, match=why):
+            parse_target(bad)

@@ -8,6 +8,7 @@ import asyncio
 import click
 
 from solartui.cli.session import run
+from solartui.cli.simulate_flexmax import FLEXMAX_NAMES, simulate_flexmax
 from solartui.cli.simulate_givenergy import GIVENERGY_NAMES, simulate_givenergy
 from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
 from solartui.errors import SolartuiError
@@ -79,7 +80,8 @@ SHINE = "shine"
 @click.option("--fault", "faults", multiple=True,
               help="Misbehave: silent, delay=S, exception=CODE, corrupt-crc, drop-after=N; "
                    "for shine: silent, nack, delay=S, no-announce, garbage; "
-                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; the site "
+                   "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; for flexmax: "
+                   "garbage, bad-checksum, partial, silent; the site "
                    "(Modbus maps, givenergy): reversed-ct, ignore-export-limit.")
 @click.option("--sun", type=click.FloatRange(0, 1), default=None, metavar="0..1",
               help="Pin the daylight (0 night, 1 full sun) instead of following the clock "
@@ -90,7 +92,8 @@ SHINE = "shine"
 @click.option("--datalogger", metavar="SERIAL", help="shine: datalogger serial (default SIMLOG0001).")
 @click.option("--inverter", metavar="SERIAL", help="shine: inverter serial (default SIMINV0001).")
 @click.option("--interval", type=float, default=None, metavar="SECONDS",
-              help="shine: seconds between data records (default: logger register 4, 5 minutes).")
+              help="shine: seconds between data records (default: logger register 4, 5 minutes); "
+                   "flexmax: seconds between status pages (default 1).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--model", type=click.Choice(["hybrid", "aio"]), default=None,
@@ -103,6 +106,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     connects out to a Shine server: `simulate shine --server HOST:PORT`. MAP `pi30` simulates a
     Voltronic/Axpert inverter on a pseudo-terminal (`--hidraw`: as a USB HID node). MAP
     `givenergy` simulates a GivEnergy dongle and inverter (`--tcp`, default 127.0.0.1:8899).
+    MAP `flexmax` simulates an OutBack FLEXmax broadcasting status pages on a pseudo-terminal.
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -117,6 +121,19 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                             "give --site SITE")
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
+    if map_name in FLEXMAX_NAMES:
+        from solartui.sim.flexmax_pty import FlexmaxFaults
+        not_here = {k: v for k, v in shine_only.items() if k != "--interval"}
+        used = [name for name, value in {**not_here, "--tcp": tcp, "--unit": unit,
+                                         "--baud": baud, "--serial": serial_no,
+                                         "--model": model, "--sun": sun}.items()
+                if value is not None] + (["--hidraw"] if hidraw else [])
+        if used:
+            raise SolartuiError(f"{used[0]} is not for 'simulate flexmax' (it broadcasts on a pty)")
+        if interval is not None and not 0 < interval <= 3600:
+            raise SolartuiError(f"--interval must be 0-3600 seconds (above 0), not {interval}")
+        run(simulate_flexmax(interval, FlexmaxFaults.parse(faults)))
+        return
     if map_name in PI30_NAMES:
         used = [name for name, value in {**shine_only, "--tcp": tcp, "--unit": unit,
                                          "--baud": baud}.items() if value is not None]

@@ -85,6 +85,7 @@ class FlexmaxPtyServer:
         self.map = page_map or resolve_page_map("outback-flexmax")
         self.rts_low = True
         self.sent = 0
+        self.heard = 0            # bytes the client wrote (a listen-only link writes none)
         self.client_path: str | None = None
         self._master: int | None = None
         self._slave: int | None = None
@@ -122,7 +123,7 @@ class FlexmaxPtyServer:
     def _drain(self) -> None:
         """Throw away what the client wrote: the device never reads the PC."""
         try:
-            os.read(self._master, 4096)
+            self.heard += len(os.read(self._master, 4096))
         except (BlockingIOError, InterruptedError, OSError, TypeError):
             pass
 
