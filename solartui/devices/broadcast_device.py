@@ -11,6 +11,26 @@ from solartui.registers.page_map import PageField, PageMap
 
 
 @dataclass(frozen=True)
+class PageValue:
+    value: object
+    text: str
+
+
+@dataclass(frozen=True)
+class PageReading:
+    """One field of one page, shaped like a poll's reading (the site logger's CSV cells)."""
+
+    point: PageField
+    decoded: PageValue | None
+    time: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.decoded is not None
+
+
+@dataclass(frozen=True)
 class BroadcastIdentity:
     address: str = ""
     serial: str = ""             # a status page carries no serial number
@@ -58,6 +78,13 @@ class BroadcastDevice:
         got = await self.link.wait_page(timeout)
         self.identity = BroadcastIdentity(address=got.page.address)
         return got
+
+    async def poll(self, fields) -> list[PageReading]:
+        """The next good page's values for `fields` (raises NoAnswer/ConnectionFailed: the
+        whole page is missing, never one field)."""
+        got = await self.latest()
+        return [PageReading(f, PageValue(got.page.values[f.name], got.page.text(f)), got.at)
+                for f in fields]
 
     async def plan_write(self, name, value, pending=None):
         raise WriteForbidden(self.listen_only_reason)

@@ -117,14 +117,19 @@ class BroadcastListener:
     async def wait_page(self, timeout: float | None = None) -> Received:
         """The next good page to arrive (any address); NoAnswer after `timeout` seconds
         (default: the map's silence time) without one; ConnectionFailed if the port went."""
+        if self._gone is not None:          # lost earlier: close, so the next call reopens
+            await self.close()
+            self._gone = None
         await self.open()
         t = self.map.link.silence_ms / 1000 if timeout is None else timeout
         before = self.good
         deadline = time.monotonic() + t
         while self.good == before:
             if self._gone is not None:
+                gone, self._gone = self._gone, None
+                await self.close()
                 raise ConnectionFailed(f"{self.path} disappeared (unplugged?): "
-                                       f"{self._gone.strerror or self._gone}")
+                                       f"{gone.strerror or gone}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 bad = f"; {self.bad} bad page(s), last: {self.last_error}" if self.bad else ""
@@ -143,8 +148,11 @@ class BroadcastListener:
     async def close(self) -> None:
         ser, self._serial = self._serial, None
         if ser is not None:
-            if self._loop is not None and self._gone is None:
-                self._loop.remove_reader(ser.fd)
+            if self._loop is not None:
+                try:
+                    self._loop.remove_reader(ser.fd)
+                except (ValueError, OSError):
+                    pass
             ser.close()
 
 
