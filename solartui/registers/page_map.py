@@ -20,8 +20,15 @@ FIELD_TYPES = ("int", "float", "enum", "bits")
 CHECKSUM_RULES = ("mate-sum",)
 #: devices known to broadcast but whose page format is not public: a clear refusal, not a guess
 UNDOCUMENTED = {
-    "asp-allegro": "the ASP Allegro TC10/48's 4800-baud status format is not publicly documented "
-                   "(no manual, project or capture found); a map needs a capture from a real unit",
+    # What is public: a terminal screen quoted second-hand from the unit's manual in an old
+    # pysungrow module ("*0 ASP ALLEGRO V1.1 1000/24, 230V/50Hz", "*1 Vbatt = 24.7 Vdc", ...
+    # "*5 Sby Level=99", "*6 Remote enabled"; no checksum), whose author calls the manual
+    # "not precise" and could not tell what makes the unit resend it. Line endings, number widths
+    # and the repeat are unconfirmed, and the unit also takes commands (++, --, 00-99 standby
+    # level) that change its output: not listen-only, and not guessed here.
+    "asp-allegro": "the ASP Allegro TC10/48's 4800-baud status screen is not publicly documented "
+                   "at byte level (only a manual's screen quoted second-hand; line endings, "
+                   "widths and repeat unconfirmed); a map needs a capture from a real unit",
 }
 
 
