@@ -46,3 +46,14 @@ async def test_options_and_faults_refused_in_one_line(tmp_path):
     assert "not publicly documented" in one_line_error(code, err)
     code, out, err = await run_cli("read", f"broadcast://{tmp_path}/ttyX")
     assert "needs map=ID" in one_line_error(code, err)
+
+
+async def test_maps_list_and_check_show_the_page_map():
+    code, out, err = await run_cli("maps", "list")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("outback-flexmax"))
+    assert "10 page fields" in line and "OutBack" in line
+    code, out, err = await run_cli("maps", "check", "outback-flexmax")
+    assert code == 0 and "listen-only, 19200 baud" in out, err
+    code, out, err = await run_cli("maps", "check", "asp-allegro")
+    assert code == 1 and "not publicly documented" in out
