@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from solartui.errors import ConnectionFailed, NoAnswer
 from solartui.links.broadcast import BroadcastListener
@@ -30,6 +31,9 @@ def test_pages_arrive_and_decode():
             assert 20 <= got.page.values["battery_voltage"] <= 30
             # a pty has no modem lines: the link says so instead of failing
             assert not link.lines_set and "no modem control lines" in link.lines_note
+            # the map's levels were handed to pyserial before it opened the port
+            assert link._serial.dtr is True and link._serial.rts is False
+            assert link._serial.baudrate == 19200 and not link._serial.rtscts
         finally:
             await link.close()
             await sim.stop()
@@ -146,3 +150,13 @@ def test_broadcast_targets_round_trip():
                      ("broadcast:///dev/x?map=../etc", "needs map=ID")):
         with pytest.raises(TargetError, match=why):
             parse_target(bad)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.binary(max_size=80), max_size=8))
+def test_feeding_any_chunks_never_raises(chunks):
+    link = BroadcastListener("/dev/null", M)
+    for c in chunks:
+        link.feed(c)
+    link.feed(b"\nA,00,20,04,143,036,05,00,000,02,274,0082,00,070\r")
+    assert link.latest["A"].page.values["pv_voltage"] == 143
