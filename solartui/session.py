@@ -122,6 +122,10 @@ class Session:
         if link is None:
             link = BroadcastListener(target.path, m, baud=target.baud)
             self._own_links[target.link_key] = link
+            if self.traffic is not None:
+                traffic = self.traffic
+                link.on_page = lambda raw, why: traffic.note(
+                    f"page {raw.decode('ascii', 'replace')!r}" + (f" dropped: {why}" if why else ""))
             await link.open()
         return BroadcastDevice(m, link, target)
 

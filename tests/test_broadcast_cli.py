@@ -19,6 +19,8 @@ async def test_read_shows_the_latest_page_and_writes_are_refused():
         assert "no modem control lines" in err        # a pty: said, not fatal
         code, out, err = await run_cli("read", target, "battery_voltage", "charger_current")
         assert code == 0 and "27.4 V" in out and "listen-only" in out, err
+        code, out, err = await run_cli("read", target, "pv_voltage", "--trace")
+        assert code == 0 and "page 'A,00," in err, err
         code, out, err = await run_cli("read", target, "nope")
         assert "no field 'nope'" in one_line_error(code, err)
         for _ in range(2):              # pressed twice: the same refusal, nothing sent

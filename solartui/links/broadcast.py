@@ -43,6 +43,7 @@ class BroadcastListener:
         self.last_error: str = ""
         self.lines_set = False
         self.lines_note = ""
+        self.on_page = None          # (raw page, "" or why it was dropped) -> None: --trace
         self._serial = None
         self._cutter = PageCutter(page_map.page)
         self._event = asyncio.Event()
@@ -103,7 +104,11 @@ class BroadcastListener:
             except PageError as exc:
                 self.bad += 1
                 self.last_error = str(exc)
+                if self.on_page is not None:
+                    self.on_page(raw, self.last_error)
                 continue
+            if self.on_page is not None:
+                self.on_page(raw, "")
             self.good += 1
             self.latest[page.address] = Received(page, now)
             self._event.set()
