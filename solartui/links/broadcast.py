@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from solartui.errors import ConnectionFailed, NoAnswer, PageError
-from solartui.links.broadcast_page import Page, PageCutter, parse_page
+from solartui.links.broadcast_page import ForeignPage, Page, PageCutter, parse_page
 from solartui.registers.page_map import PageMap
 
 
@@ -40,6 +40,7 @@ class BroadcastListener:
         self.latest: dict[str, Received] = {}
         self.good = 0
         self.bad = 0
+        self.foreign = 0             # other devices' pages on the same MATE (an FX's): skipped
         self.last_error: str = ""
         self.lines_set = False
         self.lines_note = ""
@@ -101,6 +102,9 @@ class BroadcastListener:
         for raw in self._cutter.feed(data):
             try:
                 page = parse_page(raw, self.map)
+            except ForeignPage:
+                self.foreign += 1
+                continue
             except PageError as exc:
                 self.bad += 1
                 self.last_error = str(exc)

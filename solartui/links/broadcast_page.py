@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from solartui.errors import PageError
 from solartui.registers.page_map import PageField, PageMap, PageSpec
 
-MAX_PENDING = 4096       # an endless line without an end character is garbage: drop it
+MAX_PENDING = 4096
+
+
+class ForeignPage(PageError):
+    """A well-framed page from another kind of device on the same MATE (an FX inverter's page
+    beside a FLEXmax's): not garbage, just not ours."""       # an endless line without an end character is garbage: drop it
 
 
 class PageCutter:
@@ -85,7 +90,7 @@ def parse_page(raw: bytes, m: PageMap) -> Page:
                         f"{m.id} has: {_show(raw)}")
     address = tokens[spec.address_index]
     if address not in spec.address_accept:
-        raise PageError(f"page address {address!r} is not one of {m.id}'s "
+        raise ForeignPage(f"page address {address!r} is not one of {m.id}'s "
                         f"({spec.address_accept}): another device's page")
     for i, t in enumerate(tokens):
         if i != spec.address_index and not (t.isascii() and t.isdigit()):
