@@ -121,3 +121,8 @@ class RegisterUnavailable(ShineError):
 def said_in_tui(exc: BaseException) -> str:
     """The message for a TUI notification: the TUI wording where an error has one."""
     return getattr(exc, "tui_message", None) or str(exc)
+
+
+class PageError(LinkError):
+    """A broadcast status page is not usable (garbled, wrong length, bad checksum): it is
+    dropped and the next one awaited."""

@@ -67,6 +67,8 @@ class Session:
         try:
             if target.is_pi30:
                 return await self._connect_pi30(target, map_name)
+            if target.is_broadcast:
+                return await self._connect_broadcast(target, map_name)
             return await self._connect_registers(target, map_name)
         except BaseException:
             for link in self.pool.links():
@@ -115,6 +117,27 @@ class Session:
                                 "the cable and that the inverter is on; "
                                 + timeout_hint(target, timeout_ms))
         return dev
+
+    async def _connect_broadcast(self, target, map_name: str | None):
+        """A listen-only device: the port is opened with the map's line levels; no page is
+        awaited here (a write is refused at once; `read` waits for the next page)."""
+        from solartui.devices.broadcast_device import BroadcastDevice
+        from solartui.links.broadcast import BroadcastListener
+        from solartui.registers.page_map import resolve_page_map
+        if map_name and map_name != target.page_map:
+            raise SolartuiError(f"--map {map_name} disagrees with the target's map="
+                                f"{target.page_map}; give the map in the URL only")
+        m = resolve_page_map(target.page_map)
+        link = self._own_links.get(target.link_key)
+        if link is None:
+            link = BroadcastListener(target.path, m, baud=target.baud)
+            self._own_links[target.link_key] = link
+            if self.traffic is not None:
+                traffic = self.traffic
+                link.on_page = lambda raw, why: traffic.note(
+                    f"page {raw.decode('ascii', 'replace')!r}" + (f" dropped: {why}" if why else ""))
+            await link.open()
+        return BroadcastDevice(m, link, target)
 
     async def _connect_registers(self, target, map_name: str | None) -> RegisterDevice:
         if map_name == SUNSPEC_MAP_ID:

@@ -33,6 +33,14 @@ def list_maps(sunspec_models):
         return
     for m in catalog.all_maps(protocol=None):
         click.echo(f"{m.id:28} {_size(m):26} {m.trust:20} {m.vendor} — {m.name}")
+    from solartui.registers.page_map import load_page_map, page_map_files
+    for f in page_map_files():
+        try:
+            m = load_page_map(f)
+        except MapError:
+            continue
+        size = f"{len(m.fields)} page fields (listen)"
+        click.echo(f"{m.id:28} {size:26} {m.trust:20} {m.vendor} — {m.name}")
     known = _sunspec_models()
     click.echo(f"{'sunspec':28} {str(len(known)) + ' models':26} {'generated':20} SunSpec — any "
                "device with the SunS marker; its map is built from the models it offers")
@@ -60,6 +68,35 @@ def _pysunspec2_version() -> str:
         return "not installed"
 
 
+def _is_page_map(name: str) -> bool:
+    """A broadcast page map (maps/broadcast/, or a file saying protocol: broadcast)?"""
+    from pathlib import Path
+    from solartui.registers.page_map import UNDOCUMENTED, page_map_files
+    if name in UNDOCUMENTED or any(f.stem.replace("_", "-") == name for f in page_map_files()):
+        return True
+    p = Path(name)
+    try:
+        return p.is_file() and "\nprotocol: broadcast" in "\n" + p.read_text(errors="replace")
+    except (OSError, ValueError):
+        return False
+
+
+def _check_page_map(name: str) -> bool:
+    """`maps check` of a page map: True if it has problems."""
+    from solartui.registers.page_map import resolve_page_map
+    try:
+        m = resolve_page_map(name)
+    except MapError as exc:
+        click.echo(f"{name}: does not load ({len(exc.findings)} problem(s))")
+        for f in exc.findings:
+            click.echo(f"  {f}")
+        return True
+    click.echo(f"{m.path}: {m.id}, {len(m.fields)} page fields (listen-only, {m.link.baud} baud)")
+    click.echo(f"  declared: {m.trust}; page layouts, indexes and types check out (page maps "
+               "earn no rung of their own yet)")
+    return False
+
+
 def _overview_line(m) -> str:
     """What the live screen opens on: the map's own overview or the inferred one."""
     from solartui.registers.overview import overview_for
@@ -85,11 +122,15 @@ def _publish_line(m) -> str:
 @click.argument("maps", nargs=-1)
 def check(maps):
     """Validate MAP (an id or a file; default: every shipped map) and report its structural rung."""
-    paths = list(maps) or [str(p) for p in catalog.map_files()]
+    from solartui.registers.page_map import page_map_files
+    paths = list(maps) or [str(p) for p in catalog.map_files() + page_map_files()]
     failed = 0
     for name in paths:
         if name == "sunspec":
             click.echo(f"sunspec: {SUNSPEC_CHECK}")
+            continue
+        if _is_page_map(name):
+            failed += _check_page_map(name)
             continue
         try:
             m = catalog.resolve(name)

@@ -90,8 +90,10 @@ def readings_table(readings, title: str, compact: bool = False,
 @click.option("--trace", is_flag=True, help="Print every frame to stderr.")
 def command(target, points, map_name, group, as_json, trace):
     """Read points from TARGET (tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1,
-    givenergy://HOST, solarman://HOST?serial=LOGGER_SERIAL&unit=1, or a PI30 inverter: pi30:///dev/ttyUSB0, hid://0665:5161,
-    hidraw:///dev/hidraw0 — then POINTs are the map's fields)."""
+    givenergy://HOST, solarman://HOST?serial=LOGGER_SERIAL&unit=1, or a PI30 inverter:
+    pi30:///dev/ttyUSB0, hid://0665:5161, hidraw:///dev/hidraw0 — then POINTs are the map's
+    fields — or a listen-only device: broadcast:///dev/ttyUSB0?map=outback-flexmax, which shows
+    the next status page)."""
     run(_read(target, points, map_name, group, as_json, trace))
 
 
@@ -124,6 +126,9 @@ def fields_table(readings, title: str, compact: bool = False,
 
 async def _read(target, names, map_name, group, as_json, trace):
     async with open_device(target, map_name, trace=trace) as dev:
+        if getattr(dev, "kind", "") == "broadcast":
+            from solartui.cli.read_broadcast import read_broadcast
+            return await read_broadcast(dev, names, group, as_json)
         if getattr(dev, "kind", "") == "pi30":
             return await _read_pi30(dev, names, group, as_json)
         m = dev.map

@@ -8,6 +8,7 @@ import asyncio
 import click
 
 from solartui.cli.session import run
+from solartui.cli.simulate_flexmax import FLEXMAX_NAMES, simulate_flexmax
 from solartui.cli.simulate_givenergy import GIVENERGY_NAMES, simulate_givenergy
 from solartui.cli.simulate_pi30 import PI30_NAMES, parse_pi30_faults, simulate_pi30
 from solartui.cli.simulate_solarman import SOLARMAN_NAMES, simulate_solarman
@@ -91,7 +92,8 @@ SUNGROW_FAMILIES = ["hybrid", "string"]
                    "for shine: silent, nack, delay=S, no-announce, garbage; "
                    "for pi30: nak, silent, junk, truncate=N, delay=S, bad-crc; for solarman: "
                    "silent, inverter-silent, wrong-serial=error|silent, bad-checksum, bad-crc, "
-                   "drop-after=N, delay=S, garbage, heartbeat=S; the site "
+                   "drop-after=N, delay=S, garbage, heartbeat=S; for flexmax: "
+                   "garbage, bad-checksum, partial, silent; the site "
                    "(Modbus maps, givenergy): reversed-ct, ignore-export-limit.")
 @click.option("--sun", type=click.FloatRange(0, 1), default=None, metavar="0..1",
               help="Pin the daylight (0 night, 1 full sun) instead of following the clock "
@@ -102,7 +104,8 @@ SUNGROW_FAMILIES = ["hybrid", "string"]
 @click.option("--datalogger", metavar="SERIAL", help="shine: datalogger serial (default SIMLOG0001).")
 @click.option("--inverter", metavar="SERIAL", help="shine: inverter serial (default SIMINV0001).")
 @click.option("--interval", type=float, default=None, metavar="SECONDS",
-              help="shine: seconds between data records (default: logger register 4, 5 minutes).")
+              help="shine: seconds between data records (default: logger register 4, 5 minutes); "
+                   "flexmax: seconds between status pages (default 1).")
 @click.option("--map", "shine_map", metavar="MAP",
               help="shine, solarman: the inverter's register map (default growatt-protocol-ii).")
 @click.option("--family", default=None, metavar="FAMILY",
@@ -128,6 +131,7 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
     `growatt --family legacy|spf|sph|tl3` serves that Growatt generation's map.
     MAP `sungrow` simulates a Sungrow SH10RT hybrid (`--family string`: an SG10RT) on Modbus
     TCP (`--tcp`, as through a WiNet-S on port 502) or RTU (`--pty`, as on RS485).
+    MAP `flexmax` simulates an OutBack FLEXmax broadcasting status pages on a pseudo-terminal.
     `--site SITE` (no MAP) simulates every device of a site file at the targets it names.
     """
     if site_file is not None:
@@ -142,6 +146,19 @@ def command(map_name, site_file, tcp, pty, hidraw, unit, baud, serial_no, faults
                             "shine), or give --site SITE")
     shine_only = {"--server": server, "--protocol": protocol, "--datalogger": datalogger,
                   "--inverter": inverter, "--interval": interval, "--map": shine_map}
+    if map_name in FLEXMAX_NAMES:
+        from solartui.sim.flexmax_pty import FlexmaxFaults
+        not_here = {k: v for k, v in shine_only.items() if k != "--interval"}
+        used = [name for name, value in {**not_here, "--tcp": tcp, "--unit": unit,
+                                         "--baud": baud, "--serial": serial_no,
+                                         "--model": model, "--sun": sun}.items()
+                if value is not None] + (["--hidraw"] if hidraw else [])
+        if used:
+            raise SolartuiError(f"{used[0]} is not for 'simulate flexmax' (it broadcasts on a pty)")
+        if interval is not None and not 0 < interval <= 3600:
+            raise SolartuiError(f"--interval must be 0-3600 seconds (above 0), not {interval}")
+        run(simulate_flexmax(interval, FlexmaxFaults.parse(faults)))
+        return
     if map_name in PI30_NAMES:
         used = [name for name, value in {**shine_only, "--tcp": tcp, "--unit": unit,
                                          "--baud": baud}.items() if value is not None]

@@ -115,6 +115,8 @@ class SiteSimulation:
                     await self._givenergy(ch)
                 elif scheme == "solarman":
                     await self._solarman(ch, i)
+                elif scheme == "broadcast":
+                    await self._broadcast(ch)
                 else:
                     await self._pi30(ch)
         except BaseException:
@@ -198,6 +200,21 @@ class SiteSimulation:
         self.lines.append(f"simulating {d.name}: a PI30 inverter on {t.path} "
                           f"(pty {server.client_path}, {baud} 8N1)")
         self.lines.append(f"target: pi30://{t.path}?baud={baud}")
+
+    async def _broadcast(self, ch) -> None:
+        from solartui.sim.flexmax_pty import FlexmaxPtyServer
+        d = ch.devices[0]
+        t = ch.target
+        if d.map.id != "outback-flexmax":
+            raise SolartuiError(f"{d.name}: no simulator for the broadcast map {d.map.id}")
+        server = FlexmaxPtyServer(page_map=d.map)
+        await server.start()
+        self._stops.append(server.stop)
+        assert server.client_path is not None
+        self._link(t.path, server.client_path)
+        self.lines.append(f"simulating {d.name}: an OutBack FLEXmax broadcasting on {t.path} "
+                          f"(pty {server.client_path}, {d.map.link.baud} 8N1, a page a second)")
+        self.lines.append(f"target: {t}")
 
     async def stop(self) -> None:
         for path, pty in self._links:

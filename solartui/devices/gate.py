@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from solartui.devices.writes import NO_ANSWER, NOT_SENT, WriteOutcome, WritePlan
-from solartui.errors import SolartuiError, ValueRejected
+from solartui.errors import SolartuiError, ValueRejected, WriteForbidden
 from solartui.journal import forget
 
 log = logging.getLogger("solartui.writes")
@@ -81,6 +81,8 @@ async def plan(device, request: WriteRequest, pending: dict | None = None) -> li
     """Validate and encode (ValueRejected: nothing is sent), then read the old values.
     `pending` carries the settings planned earlier in the same confirmation, which are written
     before this one: settings checked together (PI30 float ≤ bulk) see them as current."""
+    if getattr(device, "listen_only", False):      # a broadcasting device takes no request
+        raise WriteForbidden(device.listen_only_reason)
     if request.kind == POINT:
         return [await device.plan_write(request.name, request.value, pending)]
     if request.kind == RAW:

@@ -8,6 +8,8 @@
   pi30:///dev/ttyUSB0[?baud=2400]                PI30 inverter on RS232
   hid://0665:5161[?bus=1&address=4]              PI30 inverter on USB, through libusb
   hidraw:///dev/hidraw0                          PI30 inverter on USB, through the kernel
+  broadcast:///dev/ttyUSB0?map=outback-flexmax   listen-only device broadcasting status pages
+                                                 (baud= overrides the map's line speed)
 
 Optional on all: timeout=<ms>, period=<ms> (override the map's minimum command period).
 A malformed URL raises TargetError with one line saying what is wrong; numbers are ASCII digits
@@ -23,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from solartui.errors import TargetError
 
-SCHEMES = ("tcp", "rtu", "givenergy", "solarman", "pi30", "hid", "hidraw")
+SCHEMES = ("tcp", "rtu", "givenergy", "solarman", "pi30", "hid", "hidraw", "broadcast")
 PI30_SCHEMES = ("pi30", "hid", "hidraw")      # command devices (PI30), not Modbus
 BAUDS = (1200, 2400, 4800, 9600, 14400, 19200, 38400, 57600, 115200)
 PACING_KEYS = {"timeout", "period"}
@@ -31,12 +33,14 @@ COMMON_KEYS = {"unit"} | PACING_KEYS
 SCHEME_KEYS = {"tcp": COMMON_KEYS, "rtu": COMMON_KEYS | {"baud", "parity", "stopbits"},
                "givenergy": COMMON_KEYS, "solarman": COMMON_KEYS | {"serial"},
                "pi30": PACING_KEYS | {"baud"},
-               "hid": PACING_KEYS | {"bus", "address"}, "hidraw": PACING_KEYS}
+               "hid": PACING_KEYS | {"bus", "address"}, "hidraw": PACING_KEYS,
+               "broadcast": {"map", "baud", "timeout"}}
 DEFAULT_PORTS = {"tcp": 502, "givenergy": 8899, "solarman": 8899}
 _HEX4 = re.compile(r"[0-9A-Fa-f]{1,4}")    # ASCII only: int(x, 16) also takes "0_1" and "0x1"
 USAGE = ("use tcp://HOST:PORT?unit=1, rtu:///dev/ttyUSB0?baud=9600&unit=1, givenergy://HOST, "
-         "solarman://HOST?serial=LOGGER_SERIAL&unit=1, pi30:///dev/ttyUSB0, hid://0665:5161 or "
-         "hidraw:///dev/hidraw0")
+         "solarman://HOST?serial=LOGGER_SERIAL&unit=1, pi30:///dev/ttyUSB0, hid://0665:5161, "
+         "hidraw:///dev/hidraw0 or broadcast:///dev/ttyUSB0?map=outback-flexmax")
+_MAP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def url_host(host: str) -> str:
@@ -60,6 +64,12 @@ class Target:
     usb_bus: int | None = None                # hid: pin one device by bus + address
     usb_address: int | None = None
     serial: int | None = None                 # solarman: the logger's serial number
+    page_map: str | None = None               # broadcast: the page map's id
+
+    @property
+    def is_broadcast(self) -> bool:
+        """A listen-only device: it broadcasts pages and takes no requests (and no writes)."""
+        return self.scheme == "broadcast"
 
     def pacing_ms(self, period_ms: int, timeout_ms: int) -> tuple[int, int]:
         """(period, timeout) in ms: the URL's period= and timeout= over the map's."""
@@ -89,11 +99,15 @@ class Target:
         q = []
         if self.unit is not None:
             q.append(f"unit={self.unit}")
-        if self.scheme in ("rtu", "pi30"):
+        if self.page_map is not None:
+            q.append(f"map={self.page_map}")
+        if self.scheme in ("rtu", "pi30", "broadcast"):
             if self.baud:
                 q.append(f"baud={self.baud}")
             if self.parity:
                 q.append(f"parity={self.parity}")
+        if self.scheme == "broadcast" and self.timeout_ms is not None:
+            q.append(f"timeout={self.timeout_ms}")
         if self.scheme == "rtu" and self.stopbits != 1:
             q.append(f"stopbits={self.stopbits}")
         if self.usb_bus is not None:
@@ -164,7 +178,8 @@ def parse_target(url: str) -> Target:
     if scheme == "hid":
         return _hid_target(url, parts, query, timeout, period)
     example = {"rtu": "rtu:///dev/ttyUSB0", "pi30": "pi30:///dev/ttyUSB0",
-               "hidraw": "hidraw:///dev/hidraw0"}[scheme]
+               "hidraw": "hidraw:///dev/hidraw0",
+               "broadcast": "broadcast:///dev/ttyUSB0?map=outback-flexmax"}[scheme]
     if parts.netloc:
         raise TargetError(f"{scheme}:// takes a device path, not a host: {example} "
                           f"(three slashes), got {url!r}")
@@ -178,6 +193,13 @@ def parse_target(url: str) -> Target:
         baud = _int("baud", query["baud"], 1, 4_000_000)
         if baud not in BAUDS:
             raise TargetError(f"baud={baud} is not a standard rate ({', '.join(map(str, BAUDS))})")
+    if scheme == "broadcast":
+        page_map = query.get("map", "")
+        if not _MAP_ID.fullmatch(page_map):
+            raise TargetError("broadcast:// needs map=ID, the page map of the device (e.g. "
+                              f"map=outback-flexmax), got {url!r}")
+        return Target("broadcast", path=parts.path, baud=baud, timeout_ms=timeout,
+                      page_map=page_map)
     parity = query.get("parity")
     if parity is not None:
         parity = parity.upper()

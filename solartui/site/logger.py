@@ -119,6 +119,17 @@ class SiteLogger:
             by_name = dict(zip((d.name for d in self.site.devices), sinks))
             for ch in self.site.channels:
                 first = ch.devices[0]
+                if first.is_broadcast:
+                    from solartui.devices.broadcast_device import BroadcastDevice
+                    from solartui.links.broadcast import BroadcastListener
+                    link = BroadcastListener(ch.target.path, first.map, baud=ch.target.baud)
+                    self._own_links.append(link)
+                    self.links[ch.key] = link
+                    for spec in ch.devices:
+                        self.runs.append(DeviceRun(spec, BroadcastDevice(spec.map, link,
+                                                                         spec.target),
+                                                   by_name[spec.name]))
+                    continue
                 if first.is_pi30:
                     link = open_pi30_link(ch.target, first.map.link)
                     self._own_links.append(link)

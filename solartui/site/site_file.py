@@ -17,6 +17,7 @@ from solartui.links.target import Target, parse_target
 from solartui.registers import catalog
 from solartui.registers.command_model import CommandField, CommandMap
 from solartui.registers.model import DeviceMap, Point
+from solartui.registers.page_map import PageMap, resolve_page_map
 from solartui.registers.suggest import no_such
 from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
 from solartui.user_paths import PathRefused, absolute, read_text, user_path
@@ -29,7 +30,7 @@ DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period", "inte
                "export_limit_w")
 DEVICE_REQUIRED = ("name", "target", "map")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SERIAL_SCHEMES = ("rtu", "pi30", "hidraw")
+SERIAL_SCHEMES = ("rtu", "pi30", "hidraw", "broadcast")
 LIVE_ROLES = ("live", "settings")       # PI30 "all": what `read` shows by default
 
 
@@ -63,6 +64,10 @@ class SiteDevice:
     @property
     def is_pi30(self) -> bool:
         return self.target.is_pi30
+
+    @property
+    def is_broadcast(self) -> bool:
+        return self.target.is_broadcast
 
 
 @dataclass(frozen=True)
@@ -281,13 +286,25 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
         f.add(key_line(d, "target"), "target must be a URL such as rtu:///dev/ttyUSB0?baud=9600",
               label)
     m = None
-    if isinstance(d.get("map"), str):
+    if isinstance(d.get("map"), str) and target is not None and target.is_broadcast:
+        try:
+            m = resolve_page_map(d["map"])
+        except MapError as exc:
+            f.add(key_line(d, "map"), f"map '{d['map']}': {exc}", label)
+        if m is not None and m.id != target.page_map:
+            f.add(key_line(d, "map"), f"map '{m.id}' disagrees with the target's "
+                                      f"map={target.page_map}", label)
+    elif isinstance(d.get("map"), str):
         try:
             m = _resolve_map(d["map"], folder)
         except MapError as exc:
             f.add(key_line(d, "map"), f"map '{d['map']}' does not load: {exc}", label)
         except SolartuiError as exc:
-            f.add(key_line(d, "map"), str(exc), label)
+            hint = ""
+            if target is not None and _is_page_map(d["map"]):
+                hint = (f"; {d['map']} is a listen-only page map: use it with "
+                        f"broadcast://PORT?map={d['map']}")
+            f.add(key_line(d, "map"), f"{exc}{hint}", label)
     elif d.get("map") is not None:
         f.add(key_line(d, "map"), "map must be a map id or a path to a map file", label)
     if target is not None and m is not None:
@@ -316,6 +333,14 @@ def _device(d: Any, f: Findings, folder: Path, site_period: float, seen: dict[st
                       export_limit_w=None if limit is None else float(limit))
 
 
+def _is_page_map(name: str) -> bool:
+    try:
+        resolve_page_map(name)
+    except MapError:
+        return False
+    return True
+
+
 def _intended(d: dict, m, f: Findings, label) -> dict:
     """The settings the site wants (`solartui check` lists any that differ): point -> value."""
     v = d.get("intended")
@@ -323,6 +348,10 @@ def _intended(d: dict, m, f: Findings, label) -> dict:
         return {}
     if not isinstance(v, dict):
         f.add(key_line(d, "intended"), "intended must map point names to values", label)
+        return {}
+    if isinstance(m, PageMap):
+        f.add(key_line(d, "intended"), f"intended: {m.id} is listen-only: it has no settings "
+                                       "to check", label)
         return {}
     names = ({fl.name for c in m.commands for fl in c.fields} if isinstance(m, CommandMap)
              else {p.name for p in m.points})
@@ -335,6 +364,12 @@ def _intended(d: dict, m, f: Findings, label) -> dict:
 
 
 def _check_protocol(target: Target, m, f: Findings, line: int, label) -> None:
+    if isinstance(m, PageMap) or target.is_broadcast:
+        if not (isinstance(m, PageMap) and target.is_broadcast):
+            f.add(line, f"map '{m.id}' and a {target.scheme}:// target do not go together: a "
+                        "broadcast page map needs a broadcast:// target and the other way round",
+                  label)
+        return
     if target.is_pi30 and not isinstance(m, CommandMap):
         f.add(line, f"map '{m.id}' describes Modbus registers; a {target.scheme}:// target "
                     "needs a command map (protocol: pi30), e.g. voltronic-pi30", label)
@@ -353,8 +388,9 @@ def _unit(d: dict, target: Target | None, m, f: Findings, label) -> int | None:
     """The unit address: the `unit:` key, else the URL's unit=, else the map's default."""
     if d.get("unit") is not None:
         u = d["unit"]
-        if target is not None and target.is_pi30:
-            f.add(key_line(d, "unit"), "a PI30 target has no unit address", label)
+        if target is not None and (target.is_pi30 or target.is_broadcast):
+            f.add(key_line(d, "unit"), f"a {target.scheme}:// target has no unit address",
+                  label)
             return None
         if not (isinstance(u, int) and not isinstance(u, bool) and 1 <= u <= 255):
             f.add(key_line(d, "unit"), f"unit must be a whole number 1-255, got {u!r}", label)
@@ -373,7 +409,11 @@ def _unit(d: dict, target: Target | None, m, f: Findings, label) -> int | None:
 def _points(d: dict, m, f: Findings, label) -> tuple:
     """The points (or PI30 fields) named, in order; omitted or "all": every readable one."""
     spec = d.get("points", "all")
-    if isinstance(m, CommandMap):
+    if isinstance(m, PageMap):
+        every = list(m.fields)
+        by_name = {fl.name: fl for fl in m.fields}
+        what = "field"
+    elif isinstance(m, CommandMap):
         every: list = [fl for c in m.commands if c.role in LIVE_ROLES for fl in c.fields]
         by_name = {fl.name: fl for fl in m.fields}
         what = "field"
@@ -389,7 +429,7 @@ def _points(d: dict, m, f: Findings, label) -> tuple:
     if not (isinstance(spec, list) and spec and all(isinstance(x, str) for x in spec)):
         f.add(line, f"points must be a list of {what} names, or \"all\"", label)
         return ()
-    out: list[Point | CommandField] = []
+    out: list[Point | CommandField] = []      # or PageFields
     for name in spec:
         item = by_name.get(name)
         if item is None:
@@ -451,15 +491,20 @@ def _channels(devices: list[SiteDevice], f: Findings) -> list[Channel]:
                                 f"device {first.name}: devices on one bus share its settings",
                       dev.name)
                 ok = False
-            ident = None if dev.is_pi30 else dev.unit
+            ident = None if dev.is_pi30 or dev.is_broadcast else dev.unit
             if ident in seen_units:
-                why = (f"{where} is a PI30 port already logged as device {seen_units[ident]} "
+                why = (f"{where} is a listen-only port already logged as device "
+                       f"{seen_units[ident]} (one device per port for now)" if dev.is_broadcast
+                       else f"{where} is a PI30 port already logged as device {seen_units[ident]} "
                        "(one inverter per port)" if dev.is_pi30 else
                        f"{where} unit {dev.unit} is already logged as device {seen_units[ident]}")
                 f.add(dev.target_line, why, dev.name)
                 ok = False
             seen_units.setdefault(ident, dev.name)
         if not ok:
+            continue
+        if first.is_broadcast:          # nothing is sent: no pacing to agree on
+            out.append(Channel(first.target.link_key, first.target, tuple(devs)))
             continue
         pacing = [d.target.pacing_ms(d.map.link.min_period_ms, d.map.link.timeout_ms)
                   for d in devs]

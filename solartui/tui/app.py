@@ -145,6 +145,9 @@ class SolartuiApp(App):
         nothing else."""
         self.sub_title = f"connecting to {target}…"
         try:
+            if parse_target(target).is_broadcast:
+                raise SolartuiError("no screen here for a listen-only device yet: use "
+                                    "'solartui read TARGET' or log it from a site file")
             dev = await self.session.open(target, map_name)
         except (SolartuiError, asyncio.CancelledError) as exc:
             self.sub_title = self.describe_device()
