@@ -37,10 +37,10 @@ async def closed_by_server(reader: asyncio.StreamReader, timeout: float = 5.0) -
         while True:
             if await asyncio.wait_for(reader.read(65536), timeout) == b"":
                 return True
+    except asyncio.TimeoutError:      # before OSError: TimeoutError is an OSError since 3.3
+        return False
     except (ConnectionError, OSError):
         return True
-    except asyncio.TimeoutError:
-        return False
 
 
 async def flood(writer: asyncio.StreamWriter, data: bytes, seconds: float) -> int:
@@ -102,6 +102,28 @@ async def test_garbage_flood_is_dropped_and_counted_while_a_datalogger_keeps_wor
     assert value
     assert "6 closed for garbage" in T.refusals_text(server)
     assert sim.connected
+
+
+async def test_an_address_closed_for_garbage_cools_down_before_anything_is_read(make):
+    """A flooder that reconnects at once is refused before a byte is read (cheap for the server);
+    another address is let in meanwhile, and the cooled address is let in again afterwards."""
+    rig = await make(garbage_bytes=4096, garbage_cooldown=0.6)
+    server = rig.server
+    reader, writer = await rig.raw("127.0.0.60")
+    sender = asyncio.ensure_future(flood(writer, random.Random(3).randbytes(65536), 5.0))
+    assert await closed_by_server(reader)
+    sender.cancel()
+    for _ in range(3):                                # hurried reconnects: each refused at once
+        again, _w = await rig.raw("127.0.0.60")
+        assert await closed_by_server(again, timeout=2.0)
+    assert server.counters["garbage_cooldown_refused"] == 3
+    other, _w2 = await rig.raw("127.0.0.61")          # another address: let in
+    assert not await closed_by_server(other, timeout=0.3)
+    await asyncio.sleep(0.7)                          # the cool-down is over: let in again
+    later, _w3 = await rig.raw("127.0.0.60")
+    assert not await closed_by_server(later, timeout=0.3)
+    assert server.counters["garbage_cooldown_refused"] == 3
+    assert "3 garbage cool-down" in T.refusals_text(server)
 
 
 # --- connection caps -----------------------------------------------------------------------------

@@ -22,6 +22,9 @@ OPTIONS = (
     ("--garbage-budget", "garbage_bytes", int,
      "Bytes a connection may send that form no valid frame (since connecting or since its last "
      f"valid frame) before it is closed [default: {_D.garbage_bytes}]."),
+    ("--garbage-cooldown", "garbage_cooldown", float,
+     "Seconds an address closed for garbage is refused before anything is read from it "
+     f"(0: never) [default: {_D.garbage_cooldown:g}]."),
     ("--first-frame-timeout", "first_frame_timeout", float,
      "Seconds a new connection has to send its first valid frame "
      f"[default: {_D.first_frame_timeout:g}]."),
@@ -52,7 +55,8 @@ def limits_from(values: dict) -> dict:
         value = values.get(field)
         if value is None:
             continue
-        if value != value or value < 0 or (value == 0 and field != "stop_grace"):
+        zero_ok = field in ("stop_grace", "garbage_cooldown")
+        if value != value or value < 0 or (value == 0 and not zero_ok):
             raise SolartuiError(f"{name} must be positive, not {value}")
         if field == "stop_grace" and value > 1.5:
             raise SolartuiError(f"{name} {value} is over 1.5 s: serve must end within 2 s")

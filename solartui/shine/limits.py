@@ -40,6 +40,8 @@ class ServerLimits:
                                             # uses one; NAT puts several behind one address)
     garbage_bytes: int = 16 * 1024          # skipped/CRC-failed bytes since the last valid frame
                                             # (or since connect): hang up past it
+    garbage_cooldown: float = 5.0           # then refuse that address for this long (0: never),
+                                            # before reading a byte: a flooder's reconnects are cheap
     first_frame_timeout: float = 10.0       # hang up a connection that has claimed no datalogger
                                             # by then (a real one speaks within a second)
     frames_per_second: float = 100.0        # a connection's sustained frame rate; past it (after

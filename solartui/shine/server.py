@@ -11,7 +11,8 @@ by ServerLimits (limits.py), and what peers can make it log is rate-limited (rat
 One misbehaving client must not take the event loop from the others (issue 17): reads are at most
 READ_SIZE bytes, a connection past its garbage budget is closed, frames are handled in slices
 with a yield between them and paced per connection, a connection must send a valid frame within
-`first_frame_timeout`, and the connections per source address are capped. Every refusal and
+`first_frame_timeout`, the connections per source address are capped, and an address closed for
+garbage is refused for `garbage_cooldown` seconds before anything is read from it. Every refusal and
 drop is a counter (shown in the TUI's server pane) and a rate-limited log line.
 """
 
@@ -57,7 +58,8 @@ FRAMES_PER_SLICE = 64         # frames handled before the loop is given to other
 DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
                  "inverters_refused", "addresses_refused", "connections_refused", "overflowed",
                  "commands_refused", "address_cap_refused", "garbage_closed",
-                 "first_frame_timeouts", "throttled", "http_refused")
+                 "garbage_cooldown_refused", "first_frame_timeouts", "throttled", "http_refused")
+COOLING_MAX = 65536         # addresses remembered in the garbage cool-down at once
 
 
 def load_zone(name: str | None):
@@ -102,13 +104,14 @@ class ShineServer(ShineClaims, ShineCommands):
                          "inverters_refused": 0, "addresses_refused": 0,
                          "connections_refused": 0, "overflowed": 0, "commands_refused": 0,
                          # issue 17: connection limits
-                         "address_cap_refused": 0, "garbage_closed": 0,
+                         "address_cap_refused": 0, "garbage_closed": 0, "garbage_cooldown_refused": 0,
                          "first_frame_timeouts": 0, "throttled": 0, "http_refused": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._conns: set[Connection] = set()
         self._per_address: dict[str, int] = {}    # open connections by source address
+        self._cooling: dict[str, float] = {}      # address -> until when (garbage cool-down)
         self._drops_logged: dict[str, int] = {}   # DROP_COUNTERS at the last summary line
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
@@ -199,7 +202,40 @@ class ShineServer(ShineClaims, ShineCommands):
 
     # --- connections ---------------------------------------------------------------------------
 
+    def _cooling_down(self, writer: asyncio.StreamWriter) -> bool:
+        """An address just closed for garbage is refused for `garbage_cooldown` seconds, before
+        anything is built or read for it: a flooder's reconnects then cost an accept and a close,
+        not a 64 KiB read each. A real datalogger never sends garbage."""
+        if not self._cooling:
+            return False
+        peer = writer.get_extra_info("peername")
+        ip = str(peer[0]) if peer else ""
+        until = self._cooling.get(ip)
+        if until is None:
+            return False
+        if time.monotonic() >= until:
+            del self._cooling[ip]
+            return False
+        self.counters["garbage_cooldown_refused"] += 1
+        self.ratelog.warning("garbage-cooldown", "connection from %s refused: closed for garbage "
+                             "less than %g s ago", ip, self.limits.garbage_cooldown)
+        writer.transport.abort()
+        return True
+
+    def _cool(self, ip: str) -> None:
+        if self.limits.garbage_cooldown <= 0:
+            return
+        if len(self._cooling) >= COOLING_MAX:
+            now = time.monotonic()
+            self._cooling = {a: t for a, t in self._cooling.items() if t > now}
+            if len(self._cooling) >= COOLING_MAX:
+                self._cooling.clear()           # bounded, whatever the spread of addresses
+        self._cooling[ip] = time.monotonic() + self.limits.garbage_cooldown
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._cooling_down(writer):
+            self.counters["connections"] += 1
+            return
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -275,6 +311,7 @@ class ShineServer(ShineClaims, ShineCommands):
                 self.counters["garbage_closed"] += 1
                 self.ratelog.warning("garbage", "closed %s: over %d bytes that form no valid "
                                      "frame (garbage budget)", conn.address, limits.garbage_bytes)
+                self._cool(conn.ip)
                 conn.abort()
                 return
             pause = conn.pace(len(frames), limits.frames_per_second, limits.frame_burst)

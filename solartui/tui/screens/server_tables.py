@@ -41,7 +41,8 @@ REFUSALS = (("claims_refused", "claims refused"), ("serials_refused", "serials o
             ("serials_not_allowed", "not allowed"), ("addresses_refused", "addresses refused"),
             ("connections_refused", "connections refused"), ("commands_refused", "commands refused"),
             ("overflowed", "unread"), ("inverters_refused", "inverters refused"),
-            ("garbage_closed", "closed for garbage"), ("address_cap_refused", "over address cap"),
+            ("garbage_closed", "closed for garbage"),
+            ("garbage_cooldown_refused", "garbage cool-down"), ("address_cap_refused", "over address cap"),
             ("first_frame_timeouts", "silent at start"), ("throttled", "throttled"),
             ("http_refused", "HTTP refused"))
 
