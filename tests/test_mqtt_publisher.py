@@ -191,3 +191,19 @@ async def test_password_and_tls(tmp_path):
         sub.close()
     finally:
         broker.stop()
+
+
+async def test_no_discovery_keeps_only_state(mqtt_broker, monkeypatch):
+    fake_discovery(monkeypatch)
+    cfg = make_config(mqtt_broker.url, discovery=False, environ={})
+    sub = Subscriber(mqtt_broker)
+    pub = MqttPublisher(cfg, min_backoff=0.2, max_backoff=0.5)
+    pub.start()
+    try:
+        pub.announce(DEV, None)
+        pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0, {"x": 1}))
+        await sub.await_for(lambda m: sub.on("solartui/abc123/state"))
+        assert not [t for t, _p, _r in sub.messages if t.startswith("homeassistant/")]
+    finally:
+        await pub.stop()
+        sub.close()

@@ -36,6 +36,7 @@ ONLINE, OFFLINE = "online", "offline"
 BATCH = 200                 # messages handed to the client at once (QoS 0 goes out in one write)
 INFLIGHT = 20               # QoS 1 messages awaiting PUBACK at once (paho's own window): more
                             # pile up in paho's queue, whose every ack walks it (O(n^2) stalls)
+CONNECT_TIMEOUT = 30        # seconds for TCP + TLS + CONNACK (the client's own timeout is 10)
 MAX_COMMANDS = 16           # commands from Home Assistant running at once; more are refused
 
 
@@ -88,6 +89,8 @@ class MqttPublisher:
     def announce(self, device: DeviceInfo, device_map, points: list[str] | None = None) -> None:
         """Home Assistant discovery for a device: kept (re-published on every reconnect) and
         queued now if it differs from what was announced before."""
+        if not self.config.discovery:
+            return
         try:
             msgs = discovery.messages_for(device, device_map, self.topics,
                                           writes=self.config.writes, points=points)
@@ -172,7 +175,11 @@ class MqttPublisher:
         delay: float | None = None          # None: the next failure waits min_backoff
         while not self._stopping:
             try:
-                async with self._new_client() as client:
+                client = self._new_client()
+                # bounded both ways: a broker (or a loaded loop) that never answers CONNECT or
+                # DISCONNECT costs one attempt, never the publisher
+                await asyncio.wait_for(client.__aenter__(), CONNECT_TIMEOUT)
+                try:
                     self._client = client
                     self.connected = True
                     self.counters["connects"] += 1
@@ -180,19 +187,25 @@ class MqttPublisher:
                     log.info("mqtt: connected to %s as %s", self.config.shown(), self.client_id)
                     await self._on_connect(client)
                     await self._pump(client)
+                finally:
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await asyncio.wait_for(client.__aexit__(None, None, None), 5)
+            except asyncio.TimeoutError as exc:
+                self._failed(ConnectionError(f"no answer within {CONNECT_TIMEOUT:g} s") if
+                             not str(exc) else exc)
             except asyncio.CancelledError:
-                raise
+                if self._stopping:
+                    raise
+                # not our stop: a future inside the client library that its own timeout
+                # cancelled (aiomqtt's wait_for does that) must not end the publisher
+                exc = ConnectionError("connection attempt cancelled")
+                self._failed(exc)
             except (aiomqtt.MqttError, OSError, ValueError) as exc:
-                why = " ".join(str(exc).split())[:200] or type(exc).__name__
-                if self.connected:
-                    self.counters["disconnects"] += 1
-                    self.ratelog.warning("mqtt-lost", "mqtt: lost %s (%s); reconnecting",
-                                         self.config.shown(), why)
-                else:
-                    self.counters["connect_failures"] += 1
-                    self.ratelog.warning("mqtt-connect", "mqtt: cannot reach %s (%s); retrying "
-                                         "with backoff up to %.0f s", self.config.shown(), why,
-                                         self.max_backoff)
+                self._failed(exc)
+            except Exception as exc:    # anything else from the client: log it, keep retrying
+                log.error("mqtt: unexpected %s from the MQTT client: %s", type(exc).__name__,
+                          " ".join(str(exc).split())[:200])
+                self._failed(exc)
             finally:
                 self.connected = False
                 self._client = None
@@ -202,6 +215,18 @@ class MqttPublisher:
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
+
+    def _failed(self, exc: BaseException) -> None:
+        why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if self.connected:
+            self.counters["disconnects"] += 1
+            self.ratelog.warning("mqtt-lost", "mqtt: lost %s (%s); reconnecting",
+                                 self.config.shown(), why)
+        else:
+            self.counters["connect_failures"] += 1
+            self.ratelog.warning("mqtt-connect", "mqtt: cannot reach %s (%s); retrying with "
+                                 "backoff up to %.0f s", self.config.shown(), why,
+                                 self.max_backoff)
 
     def retry_now(self) -> None:
         """Cut the backoff wait short (the broker is known to be back)."""
