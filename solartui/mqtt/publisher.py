@@ -40,6 +40,13 @@ CONNECT_TIMEOUT = 30        # seconds for TCP + TLS + CONNACK (the client's own 
 MAX_COMMANDS = 16           # commands from Home Assistant running at once; more are refused
 
 
+def _retrieve(fut) -> None:
+    """Mark the client's 'disconnected' future as seen whenever it ends: its exception is the
+    reason we log ourselves, not a 'Future exception was never retrieved' line."""
+    if isinstance(fut, asyncio.Future):
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 def default_client_id() -> str:
     return f"solartui-{socket.gethostname()[:40]}-{os.getpid()}"
 
@@ -176,6 +183,7 @@ class MqttPublisher:
         while not self._stopping:
             try:
                 client = self._new_client()
+                _retrieve(getattr(client, "_disconnected", None))
                 # bounded both ways: a broker (or a loaded loop) that never answers CONNECT or
                 # DISCONNECT costs one attempt, never the publisher
                 await asyncio.wait_for(client.__aenter__(), CONNECT_TIMEOUT)
