@@ -36,6 +36,7 @@ ONLINE, OFFLINE = "online", "offline"
 BATCH = 200                 # messages handed to the client at once (QoS 0 goes out in one write)
 INFLIGHT = 20               # QoS 1 messages awaiting PUBACK at once (paho's own window): more
                             # pile up in paho's queue, whose every ack walks it (O(n^2) stalls)
+STALL_TIMEOUT = 60.0        # connected, messages waiting, none sent for this long: start over
 CONNECT_TIMEOUT = 30        # seconds for TCP + TLS + CONNACK (the client's own timeout is 10)
 MAX_COMMANDS = 16           # commands from Home Assistant running at once; more are refused
 
@@ -74,7 +75,10 @@ class MqttPublisher:
         self._task: asyncio.Task | None = None
         self._side: set[asyncio.Task] = set()
         self._stopping = False
+        self._abandon = False
         self._wake = asyncio.Event()
+        self._watchdog: asyncio.Task | None = None
+        self.stall_timeout = STALL_TIMEOUT
 
     # --- what producers call (never awaits) ----------------------------------------------------
 
@@ -128,6 +132,35 @@ class MqttPublisher:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(),
+                                                                    name="mqtt-watchdog")
+
+    async def _watch(self) -> None:
+        """The backstop: a connection that takes nothing from a non-empty queue for
+        stall_timeout seconds (a broker that stopped reading, a client stuck on a dead socket)
+        is abandoned and the publisher starts over with a new one."""
+        last, since = -1, time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(min(5.0, self.stall_timeout / 4))
+            now = time.monotonic()
+            sent = self.counters["published"]
+            if sent != last or not len(self.queue):
+                last, since = sent, now
+                continue
+            if now - since < self.stall_timeout or self._stopping:
+                continue
+            self.ratelog.warning("mqtt-stall", "mqtt: nothing sent for %.0f s with %d messages "
+                                 "waiting; reconnecting", now - since, len(self.queue))
+            self.counters["stalls"] = self.counters.get("stalls", 0) + 1
+            old, self._abandon = self._task, True
+            if old is not None:
+                old.cancel()
+                await asyncio.wait({old}, timeout=10)
+            self._abandon = False
+            self.connected, self._client = False, None
+            if not self._stopping:
+                self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
+            last, since = self.counters["published"], time.monotonic()
 
     async def stop(self, flush: float = 1.0, *, wait_connect: bool = False) -> None:
         """Send what is queued (up to `flush` seconds; `wait_connect`: also wait that long for a
@@ -144,11 +177,13 @@ class MqttPublisher:
             if client is not None and self.connected:
                 await client.publish(self.topics.bridge_status(), OFFLINE, qos=1, retain=True,
                                      timeout=max(0.3, deadline - time.monotonic()))
-        self._task.cancel()
-        for task in [self._task, *self._side]:
+        for task in (self._task, self._watchdog):
+            if task is not None:
+                task.cancel()
+        for task in [self._task, self._watchdog, *self._side]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._task = None
+        self._task = self._watchdog = None
         self.connected = False
         self.ratelog.flush()
         if self.queue.dropped:
@@ -202,7 +237,7 @@ class MqttPublisher:
                 self._failed(ConnectionError(f"no answer within {CONNECT_TIMEOUT:g} s") if
                              not str(exc) else exc)
             except asyncio.CancelledError:
-                if self._stopping:
+                if self._stopping or self._abandon:
                     raise
                 # not our stop: a future inside the client library that its own timeout
                 # cancelled (aiomqtt's wait_for does that) must not end the publisher
