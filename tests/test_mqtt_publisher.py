@@ -191,3 +191,54 @@ async def test_password_and_tls(tmp_path):
         sub.close()
     finally:
         broker.stop()
+
+
+async def test_no_discovery_keeps_only_state(mqtt_broker, monkeypatch):
+    fake_discovery(monkeypatch)
+    cfg = make_config(mqtt_broker.url, discovery=False, environ={})
+    sub = Subscriber(mqtt_broker)
+    pub = MqttPublisher(cfg, min_backoff=0.2, max_backoff=0.5)
+    pub.start()
+    try:
+        pub.announce(DEV, None)
+        pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0, {"x": 1}))
+        await sub.await_for(lambda m: sub.on("solartui/abc123/state"))
+        assert not [t for t, _p, _r in sub.messages if t.startswith("homeassistant/")]
+    finally:
+        await pub.stop()
+        sub.close()
+
+
+async def test_watchdog_starts_over_when_the_broker_stops_reading(mqtt_broker):
+    """A broker that stops reading (SIGSTOP) fills the socket; the watchdog abandons the stuck
+    connection and the publisher delivers once the broker reads again."""
+    import signal
+    if mqtt_broker.kind != "mosquitto":
+        pytest.skip("needs a broker process to pause")
+    pub = publisher(mqtt_broker, queue_size=100_000)
+    pub.stall_timeout = 3.0
+    pub.start()
+    try:
+        for _ in range(100):
+            if pub.connected:
+                break
+            await asyncio.sleep(0.05)
+        mqtt_broker._proc.send_signal(signal.SIGSTOP)
+        for i in range(20_000):             # ~20 MB: more than the socket buffers hold
+            pub.reading(DEV, StateReading(DEV.device_id, 1_764_860_000.0 + i,
+                                          {"n": i, "pad": "x" * 1000}))
+        for _ in range(400):
+            if pub.counters.get("stalls", 0) or pub.counters["disconnects"]:
+                break
+            await asyncio.sleep(0.05)
+        assert pub.counters.get("stalls", 0) + pub.counters["disconnects"] >= 1
+    finally:
+        mqtt_broker._proc.send_signal(signal.SIGCONT)
+    sub = Subscriber(mqtt_broker, topics=["solartui/abc123/state"])
+    try:
+        pub.reading(DEV, StateReading(DEV.device_id, 1_764_900_000.0, {"n": -1}))
+        await sub.await_for(lambda m: any(json.loads(p)["values"]["n"] == -1
+                                          for _t, p, _r in m), timeout=60)
+    finally:
+        sub.close()
+        await pub.stop()

@@ -10,8 +10,8 @@ import click
 
 from solartui.mqtt.url import PASSWORD_ENV, MqttConfig, MqttUrlError, make_config
 
-OPTIONS = ("mqtt", "mqtt_base", "mqtt_discovery_prefix", "mqtt_writes", "mqtt_ca", "mqtt_cert",
-           "mqtt_key", "mqtt_password_env", "mqtt_queue")
+OPTIONS = ("mqtt", "mqtt_base", "mqtt_discovery_prefix", "mqtt_no_discovery", "mqtt_writes",
+           "mqtt_ca", "mqtt_cert", "mqtt_key", "mqtt_password_env", "mqtt_queue")
 
 
 def mqtt_options(fn):
@@ -23,6 +23,9 @@ def mqtt_options(fn):
                      help="Base topic (default solartui)."),
         click.option("--mqtt-discovery-prefix", default=None, metavar="TOPIC",
                      help="Home Assistant discovery prefix (default homeassistant)."),
+        click.option("--mqtt-no-discovery", is_flag=True, default=None,
+                     help="No Home Assistant discovery configs (state topics only: a fleet "
+                          "server feeding Node-RED or InfluxDB)."),
         click.option("--mqtt-writes", is_flag=True, default=None,
                      help="Let Home Assistant change the settings the map marks remote-safe "
                           "(through the write gate; off by default)."),
@@ -64,6 +67,8 @@ def _config(options: dict, site: dict | None) -> MqttConfig | None:
                        discovery_prefix=pick("mqtt_discovery_prefix", "discovery_prefix",
                                              "homeassistant"),
                        writes=bool(options.get("mqtt_writes") or site.get("writes")),
+                       discovery=not (options.get("mqtt_no_discovery")
+                                      or site.get("discovery") is False),
                        ca_file=pick("mqtt_ca", "ca_file"), cert_file=pick("mqtt_cert", "cert_file"),
                        key_file=pick("mqtt_key", "key_file"),
                        password_env=pick("mqtt_password_env", "password_env"),

@@ -36,7 +36,16 @@ ONLINE, OFFLINE = "online", "offline"
 BATCH = 200                 # messages handed to the client at once (QoS 0 goes out in one write)
 INFLIGHT = 20               # QoS 1 messages awaiting PUBACK at once (paho's own window): more
                             # pile up in paho's queue, whose every ack walks it (O(n^2) stalls)
+STALL_TIMEOUT = 60.0        # connected, messages waiting, none sent for this long: start over
+CONNECT_TIMEOUT = 30        # seconds for TCP + TLS + CONNACK (the client's own timeout is 10)
 MAX_COMMANDS = 16           # commands from Home Assistant running at once; more are refused
+
+
+def _retrieve(fut) -> None:
+    """Mark the client's 'disconnected' future as seen whenever it ends: its exception is the
+    reason we log ourselves, not a 'Future exception was never retrieved' line."""
+    if isinstance(fut, asyncio.Future):
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 def default_client_id() -> str:
@@ -66,7 +75,10 @@ class MqttPublisher:
         self._task: asyncio.Task | None = None
         self._side: set[asyncio.Task] = set()
         self._stopping = False
+        self._abandon = False
         self._wake = asyncio.Event()
+        self._watchdog: asyncio.Task | None = None
+        self.stall_timeout = STALL_TIMEOUT
 
     # --- what producers call (never awaits) ----------------------------------------------------
 
@@ -88,6 +100,8 @@ class MqttPublisher:
     def announce(self, device: DeviceInfo, device_map, points: list[str] | None = None) -> None:
         """Home Assistant discovery for a device: kept (re-published on every reconnect) and
         queued now if it differs from what was announced before."""
+        if not self.config.discovery:
+            return
         try:
             msgs = discovery.messages_for(device, device_map, self.topics,
                                           writes=self.config.writes, points=points)
@@ -118,6 +132,35 @@ class MqttPublisher:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(),
+                                                                    name="mqtt-watchdog")
+
+    async def _watch(self) -> None:
+        """The backstop: a connection that takes nothing from a non-empty queue for
+        stall_timeout seconds (a broker that stopped reading, a client stuck on a dead socket)
+        is abandoned and the publisher starts over with a new one."""
+        last, since = -1, time.monotonic()
+        while not self._stopping:
+            await asyncio.sleep(min(5.0, self.stall_timeout / 4))
+            now = time.monotonic()
+            sent = self.counters["published"]
+            if sent != last or not len(self.queue):
+                last, since = sent, now
+                continue
+            if now - since < self.stall_timeout or self._stopping:
+                continue
+            self.ratelog.warning("mqtt-stall", "mqtt: nothing sent for %.0f s with %d messages "
+                                 "waiting; reconnecting", now - since, len(self.queue))
+            self.counters["stalls"] = self.counters.get("stalls", 0) + 1
+            old, self._abandon = self._task, True
+            if old is not None:
+                old.cancel()
+                await asyncio.wait({old}, timeout=10)
+            self._abandon = False
+            self.connected, self._client = False, None
+            if not self._stopping:
+                self._task = asyncio.get_running_loop().create_task(self._run(), name="mqtt")
+            last, since = self.counters["published"], time.monotonic()
 
     async def stop(self, flush: float = 1.0, *, wait_connect: bool = False) -> None:
         """Send what is queued (up to `flush` seconds; `wait_connect`: also wait that long for a
@@ -134,11 +177,13 @@ class MqttPublisher:
             if client is not None and self.connected:
                 await client.publish(self.topics.bridge_status(), OFFLINE, qos=1, retain=True,
                                      timeout=max(0.3, deadline - time.monotonic()))
-        self._task.cancel()
-        for task in [self._task, *self._side]:
+        for task in (self._task, self._watchdog):
+            if task is not None:
+                task.cancel()
+        for task in [self._task, self._watchdog, *self._side]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._task = None
+        self._task = self._watchdog = None
         self.connected = False
         self.ratelog.flush()
         if self.queue.dropped:
@@ -172,7 +217,12 @@ class MqttPublisher:
         delay: float | None = None          # None: the next failure waits min_backoff
         while not self._stopping:
             try:
-                async with self._new_client() as client:
+                client = self._new_client()
+                _retrieve(getattr(client, "_disconnected", None))
+                # bounded both ways: a broker (or a loaded loop) that never answers CONNECT or
+                # DISCONNECT costs one attempt, never the publisher
+                await asyncio.wait_for(client.__aenter__(), CONNECT_TIMEOUT)
+                try:
                     self._client = client
                     self.connected = True
                     self.counters["connects"] += 1
@@ -180,19 +230,25 @@ class MqttPublisher:
                     log.info("mqtt: connected to %s as %s", self.config.shown(), self.client_id)
                     await self._on_connect(client)
                     await self._pump(client)
+                finally:
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await asyncio.wait_for(client.__aexit__(None, None, None), 5)
+            except asyncio.TimeoutError as exc:
+                self._failed(ConnectionError(f"no answer within {CONNECT_TIMEOUT:g} s") if
+                             not str(exc) else exc)
             except asyncio.CancelledError:
-                raise
+                if self._stopping or self._abandon:
+                    raise
+                # not our stop: a future inside the client library that its own timeout
+                # cancelled (aiomqtt's wait_for does that) must not end the publisher
+                exc = ConnectionError("connection attempt cancelled")
+                self._failed(exc)
             except (aiomqtt.MqttError, OSError, ValueError) as exc:
-                why = " ".join(str(exc).split())[:200] or type(exc).__name__
-                if self.connected:
-                    self.counters["disconnects"] += 1
-                    self.ratelog.warning("mqtt-lost", "mqtt: lost %s (%s); reconnecting",
-                                         self.config.shown(), why)
-                else:
-                    self.counters["connect_failures"] += 1
-                    self.ratelog.warning("mqtt-connect", "mqtt: cannot reach %s (%s); retrying "
-                                         "with backoff up to %.0f s", self.config.shown(), why,
-                                         self.max_backoff)
+                self._failed(exc)
+            except Exception as exc:    # anything else from the client: log it, keep retrying
+                log.error("mqtt: unexpected %s from the MQTT client: %s", type(exc).__name__,
+                          " ".join(str(exc).split())[:200])
+                self._failed(exc)
             finally:
                 self.connected = False
                 self._client = None
@@ -202,6 +258,18 @@ class MqttPublisher:
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay * random.uniform(0.8, 1.2))
+
+    def _failed(self, exc: BaseException) -> None:
+        why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if self.connected:
+            self.counters["disconnects"] += 1
+            self.ratelog.warning("mqtt-lost", "mqtt: lost %s (%s); reconnecting",
+                                 self.config.shown(), why)
+        else:
+            self.counters["connect_failures"] += 1
+            self.ratelog.warning("mqtt-connect", "mqtt: cannot reach %s (%s); retrying with "
+                                 "backoff up to %.0f s", self.config.shown(), why,
+                                 self.max_backoff)
 
     def retry_now(self) -> None:
         """Cut the backoff wait short (the broker is known to be back)."""

@@ -44,6 +44,7 @@ class MqttConfig:
     base: str = "solartui"
     discovery_prefix: str = "homeassistant"
     writes: bool = False
+    discovery: bool = True              # Home Assistant discovery configs (off for big fleets)
     client_id: str | None = None
     queue_size: int = 10_000
 
@@ -134,7 +135,7 @@ def _topic_part(value: str, what: str) -> str:
 
 
 def make_config(url: str, *, base: str = "solartui", discovery_prefix: str = "homeassistant",
-                writes: bool = False, ca_file: str | None = None, cert_file: str | None = None,
+                writes: bool = False, discovery: bool = True, ca_file: str | None = None, cert_file: str | None = None,
                 key_file: str | None = None, password_env: str | None = None,
                 client_id: str | None = None, queue_size: int = 10_000,
                 environ=None) -> MqttConfig:
@@ -164,7 +165,7 @@ def make_config(url: str, *, base: str = "solartui", discovery_prefix: str = "ho
                       key_file=_file(key_file, "MQTT client key"),
                       base=_topic_part(base, "MQTT base topic"),
                       discovery_prefix=_topic_part(discovery_prefix, "discovery prefix"),
-                      writes=bool(writes), client_id=client_id, queue_size=queue_size)
+                      writes=bool(writes), discovery=bool(discovery), client_id=client_id, queue_size=queue_size)
 
 
 def with_client_id(config: MqttConfig, client_id: str) -> MqttConfig:

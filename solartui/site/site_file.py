@@ -23,7 +23,7 @@ from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
 from solartui.user_paths import PathRefused, absolute, read_text, user_path
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices", "mqtt")
-MQTT_KEYS = ("url", "base", "discovery_prefix", "writes", "ca_file", "cert_file", "key_file",
+MQTT_KEYS = ("url", "base", "discovery_prefix", "discovery", "writes", "ca_file", "cert_file", "key_file",
              "password_env", "queue_size")
 TOP_REQUIRED = ("schema", "site", "period", "devices")
 DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period", "intended",
@@ -215,9 +215,9 @@ def _mqtt(m: Any, f: Findings, folder: Path, line: int) -> dict | None:
         ln = key_line(m, key)
         if key not in MQTT_KEYS:
             f.add(ln, f"mqtt: unknown key '{key}' (allowed: {', '.join(MQTT_KEYS)})")
-        elif key == "writes":
+        elif key in ("writes", "discovery"):
             if not isinstance(value, bool):
-                f.add(ln, f"mqtt: writes must be true or false, got {value!r}")
+                f.add(ln, f"mqtt: {key} must be true or false, got {value!r}")
             out[key] = value
         elif key == "queue_size":
             if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
