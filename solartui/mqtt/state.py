@@ -75,7 +75,7 @@ def published_points(device_map) -> tuple[str, ...] | None:
     except ImportError:
         return None
     try:
-        names = tuple(p.point for p in publish_for(device_map).points)
+        names = publish_for(device_map).state_names   # + remote-safe settings: their entities show them
     except Exception:
         return None
     return names or None
