@@ -317,7 +317,8 @@ def convert(text: str, path: str, map_id: str | None = None) -> Imported:
     if not isinstance(data, dict) or not isinstance(data.get("parameters"), list):
         raise MapError(path, [f"{path}: not an ha-solarman definition (no 'parameters:' list "
                               "of groups)"])
-    conv = _Converter(_requests(data, []))
+    conv = _Converter([])
+    conv.requests = _requests(data, conv.skipped)
     for grp in data["parameters"]:
         if not isinstance(grp, dict) or not isinstance(grp.get("items"), list):
             conv.skip(str(grp.get("group", "?")) if isinstance(grp, dict) else "?",
@@ -369,5 +370,5 @@ def _refused(findings: list[str], points: list[dict], conv: _Converter) -> set[s
     for p in points:
         if p.get("alias_of") in bad and p["name"] not in bad:
             bad.add(p["name"])
-            conv.skip(p["doc"], f"shares registers with a point that was left out")
+            conv.skip(p["doc"], "shares registers with a point that was left out")
     return bad
