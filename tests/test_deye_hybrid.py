@@ -38,8 +38,11 @@ def test_the_map_loads_and_holds_together(deye):
     assert not {"time_of_use", "prog1_charge", "energy_management_mode"} & writable
 
 
-async def test_every_point_decodes_its_fixture(deye):
-    run = await verify(deye, fixture_for(deye))
+@pytest.mark.parametrize("map_id", [MAP, "deye-hybrid-3p-lv"])
+async def test_every_point_decodes_its_fixture(map_id):
+    m = catalog.resolve(map_id)
+    assert not check_map(m).problems and m.link.functions == (3, 16)
+    run = await verify(m, fixture_for(m))
     fails = [f"{v.name}: {v.expected} != {v.decoded}" for v in run.verdicts if v.verdict == FAIL]
     assert not fails, fails
     assert not [v for v in run.verdicts if v.verdict == NO_FIXTURE]
@@ -110,3 +113,20 @@ async def test_simulate_solarman_serves_the_deye_map():
         assert code == 0, err
         assert {r["name"] for r in json.loads(out) if r["error"] is None} == \
             {"device_type", "pv1_power", "battery_soc"}
+
+
+async def test_three_phase_work_mode_and_slot_are_written_with_fc16():
+    m = catalog.resolve("deye-hybrid-3p-lv")
+    lg = SolarmanLogger(RegisterBank(m, unit=1, identity={"serial": "2402287719"}), serial=SERIAL)
+    await lg.start()
+    try:
+        url = f"solarman://127.0.0.1:{lg.port}?serial={SERIAL}&unit=1&period=0&timeout=400"
+        code, out, err = await cli("write", url, "--map", m.id, "work_mode=1", "prog3_soc=45",
+                                   "--yes")
+        assert code == 0, err
+        assert lg.bank(1).get_raw("holding", 142) == [1]
+        assert lg.bank(1).get_raw("holding", 168) == [45]
+        code, out, err = await cli("write", url, "--map", m.id, "prog3_soc=101", "--yes")
+        assert "outside" in one_line_error(code, err)
+    finally:
+        await lg.stop()

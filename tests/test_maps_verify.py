@@ -20,10 +20,11 @@ from solartui.trust.verify import FAIL, NO_FIXTURE, PASS, verify
 from conftest import ROOT
 from procs import one_line_error, run_cli
 
-SHIPPED = ["growatt-protocol-ii", "givenergy-hybrid", "voltronic-pi30", "deye-hybrid"]
+SHIPPED = ["growatt-protocol-ii", "givenergy-hybrid", "voltronic-pi30", "deye-hybrid",
+           "deye-hybrid-3p-lv"]
 WRITE_ONLY = {"growatt-protocol-ii": {"flash_start", "reset_user_info", "factory_reset"},
               "givenergy-hybrid": {"reboot"}, "voltronic-pi30": set(),
-              "deye-hybrid": set()}
+              "deye-hybrid": set(), "deye-hybrid-3p-lv": set()}
 # tests/maps: copies of the GivEnergy map, each with one mistake, and the point it must fail
 BROKEN = {"givenergy_wrong_scale.yaml": "v_pv1", "givenergy_swapped_words.yaml": "e_pv_total",
           "givenergy_wrong_address.yaml": "p_load_demand",
