@@ -21,12 +21,13 @@ from conftest import ROOT
 from procs import one_line_error, run_cli
 
 SHIPPED = ["growatt-protocol-ii", "givenergy-hybrid", "voltronic-pi30", "growatt-legacy",
-           "growatt-spf", "sungrow-hybrid", "sungrow-string"]
+           "growatt-spf", "sungrow-hybrid", "sungrow-string", "deye-hybrid", "deye-hybrid-3p-lv"]
 # the GivEnergy family maps (their fixtures are checked in test_givenergy_families.py)
 FAMILY_MAPS = ["givenergy-ac", "givenergy-ems", "givenergy-gateway", "givenergy-three-phase"]
 WRITE_ONLY = {"growatt-protocol-ii": {"flash_start", "reset_user_info", "factory_reset"},
               "givenergy-hybrid": {"reboot"}, "voltronic-pi30": set(), "growatt-legacy": set(),
-              "growatt-spf": set(), "sungrow-hybrid": set(), "sungrow-string": set()}
+              "growatt-spf": set(), "sungrow-hybrid": set(), "sungrow-string": set(),
+              "deye-hybrid": set(), "deye-hybrid-3p-lv": set()}
 # tests/maps: copies of the GivEnergy map, each with one mistake, and the point it must fail
 BROKEN = {"givenergy_wrong_scale.yaml": "v_pv1", "givenergy_swapped_words.yaml": "e_pv_total",
           "givenergy_wrong_address.yaml": "p_load_demand",

@@ -155,7 +155,8 @@ def check(maps):
 
 
 def _register() -> None:
-    from solartui.cli import maps_evidence, maps_verify
+    from solartui.cli import maps_evidence, maps_import, maps_verify
+    command.add_command(maps_import.command)
     command.add_command(maps_verify.command)
     command.add_command(maps_evidence.command)
 
