@@ -48,6 +48,7 @@ from solartui.sim.shine_logger import SimulatedDatalogger  # noqa: E402
 HOST = "127.0.0.1"
 TICKS = os.sysconf("SC_CLK_TCK")
 SENT: dict[str, list[float]] = collections.defaultdict(list)     # inverter id -> send times
+NO_DISCOVERY = False        # --no-discovery: serve --mqtt-no-discovery (what a fleet runs with)
 
 
 def raise_nofile() -> int:
@@ -95,6 +96,8 @@ class Serve:
         args = [sys.executable, "-m", "solartui", "serve", "--device-host", HOST,
                 "--port", str(self.port), "--host", HOST, "--http-port", str(self.http_port),
                 "--mqtt", broker.url, "--mqtt-base", base, "--mqtt-queue", "100000"]
+        if NO_DISCOVERY:            # fleets: state topics only (README: several serve processes)
+            args.append("--mqtt-no-discovery")
         if "--max-dataloggers" in help_text:
             args += ["--max-dataloggers", str(n + 100)]
         if "--max-per-address" in help_text:        # every simulated datalogger is 127.0.0.1
@@ -260,7 +263,7 @@ async def main(args) -> None:
     folder = Path(tempfile.mkdtemp(prefix="solartui-mqtt-bench-"))
     print(f"# serve --mqtt fleet: {args.loggers:,} dataloggers, a record every "
           f"{args.interval:g} s, {args.window:g} s window; {os.cpu_count()} cores; "
-          f"descriptors {nofile:,}; logs in {folder}")
+          f"descriptors {nofile:,}; discovery {'off' if NO_DISCOVERY else 'on'}; logs in {folder}")
     header = ("| run | dataloggers up | expected rec/s | sent rec/s | acked rec/s | "
               "published msg/s | serve CPU | serve RSS | mosquitto CPU | generator CPU | "
               "latency median | latency p99 | dropped |\n|" + "---|" * 13)
@@ -282,4 +285,8 @@ if __name__ == "__main__":
     ap.add_argument("--interval", type=float, default=5.0)
     ap.add_argument("--window", type=float, default=30.0)
     ap.add_argument("--processes", type=int, nargs="+", default=[1, 2])
-    asyncio.run(main(ap.parse_args()))
+    ap.add_argument("--no-discovery", action="store_true",
+                    help="serve --mqtt-no-discovery: state topics only, as a fleet runs")
+    parsed = ap.parse_args()
+    NO_DISCOVERY = parsed.no_discovery
+    asyncio.run(main(parsed))
