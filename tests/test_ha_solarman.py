@@ -204,3 +204,50 @@ async def test_maps_verify_on_an_imported_map_with_a_fixture(tmp_path):
     code, out, err = await cli("maps", "verify", str(path), "--fixture", str(fixture))
     assert code == 0, out + err
     assert "5 pass, 0 fail" in out
+
+
+async def test_the_imported_map_logs_and_reports(served, tmp_path):
+    """The imported map works with `log` (a site file naming the file) and `report`."""
+    site = tmp_path / "site.yaml"
+    site.write_text(f"""schema: 1
+site: imported
+period: 60
+error_log: {tmp_path / 'errors.log'}
+devices:
+  - name: deye
+    target: "{served.url}"
+    map: {served.path}
+    unit: 1
+    points: [pv1_power, grid_power, total_production]
+    csv: {tmp_path / 'deye.csv'}
+""")
+    code, out, err = await cli("log", str(site), "--once")
+    assert code == 0, err
+    lines = (tmp_path / "deye.csv").read_text().splitlines()
+    assert len(lines) == 2 and "3210" in lines[1] and "-1234" in lines[1]
+    report = tmp_path / "report.md"
+    code, out, err = await cli("report", served.url, "--map", served.path, "-o", str(report),
+                               "--site", "imported", "--customer", "c", "--installer", "i")
+    assert code == 0, err
+    text = report.read_text()
+    assert "pv1_power" in text and "3210" in text
+
+
+async def test_the_imported_map_on_the_live_screen(served):
+    from textual.widgets import DataTable
+
+    from solartui.tui.app import SolartuiApp
+    from solartui.tui.screens.live import LiveScreen
+    from test_tui_live import row, until
+
+    app = SolartuiApp(served.url, served.path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LiveScreen), timeout=20)
+        if app.screen.query("#points"):
+            table = app.screen.query_one("#points", DataTable)
+        else:                                   # opened on the overview: `t` shows the table
+            await pilot.press("t")
+            table = app.screen.query_one("#points", DataTable)
+        await until(pilot, lambda: table.row_count > 0)
+        await until(pilot, lambda: row(table, "pv1_power")["value"] != "", timeout=20)
+        assert row(table, "pv1_power")["value"].startswith("3210")
