@@ -216,6 +216,8 @@ async def test_slow_loris_on_the_http_port_is_closed(make):
     async with aiohttp.ClientSession() as session:     # others are still answered
         async with session.get(base + "/") as r:
             assert r.status == 200
+    await until(lambda: rig.server.counters["http_slow_closed"] == 1)    # counted, and only it
+    assert "1 slow HTTP closed" in T.refusals_text(rig.server)
 
 
 # --- stopping `solartui serve` -------------------------------------------------------------------

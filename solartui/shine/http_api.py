@@ -93,11 +93,16 @@ def text_response(text: str, status: int = 200, *, html: bool = False,
 
 
 def _cap_connections(web_server: web.Server, shine: ShineServer) -> None:
-    """Close an HTTP connection that would be one too many (ServerLimits.http_connections).
+    """Close an HTTP connection that would be one too many (ServerLimits.http_connections), and
+    count the slow clients aiohttp closes itself (keepalive_timeout = http_header_timeout).
 
-    aiohttp has no such limit; its Server hears of every connection (connection_made, called by
-    each RequestHandler), so ours is wrapped around that one object's method."""
-    made = web_server.connection_made
+    aiohttp has no such limit and tells nobody whom it timed out; its Server hears of every
+    connection (connection_made / connection_lost, called by each RequestHandler), so ours are
+    wrapped around that one object's methods. A connection that never got a request answered and
+    lived as long as the header timeout was closed for being slow: `http_slow_closed`."""
+    made, lost = web_server.connection_made, web_server.connection_lost
+    opened: dict[object, float] = {}
+    served = shine.http_served = set()      # ids of handlers that have had a request to answer
 
     def connection_made(handler, transport) -> None:
         made(handler, transport)
@@ -106,8 +111,21 @@ def _cap_connections(web_server: web.Server, shine: ShineServer) -> None:
             shine.ratelog.warning("http-connections", "HTTP connection refused: %d open (limit)",
                                   len(web_server._connections) - 1)
             transport.abort()
+            return
+        opened[handler] = time.monotonic()
+
+    def connection_lost(handler, exc=None) -> None:
+        since = opened.pop(handler, None)
+        if (since is not None and id(handler) not in served
+                and time.monotonic() - since >= 0.9 * shine.limits.http_header_timeout):
+            shine.counters["http_slow_closed"] += 1
+            shine.ratelog.warning("http-slow", "HTTP client closed: no complete request within "
+                                  "%g s (slow client)", shine.limits.http_header_timeout)
+        served.discard(id(handler))
+        lost(handler, exc)
 
     web_server.connection_made = connection_made
+    web_server.connection_lost = connection_lost
 
 
 class HttpApi:
@@ -193,6 +211,7 @@ class HttpApi:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
+        getattr(self.server, "http_served", set()).add(id(request.protocol))  # not slow
         raw_query = request.rel_url.raw_query_string
         task = asyncio.current_task()
         try:

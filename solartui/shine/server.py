@@ -58,7 +58,8 @@ FRAMES_PER_SLICE = 64         # frames handled before the loop is given to other
 DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
                  "inverters_refused", "addresses_refused", "connections_refused", "overflowed",
                  "commands_refused", "address_cap_refused", "garbage_closed",
-                 "garbage_cooldown_refused", "first_frame_timeouts", "throttled", "http_refused")
+                 "garbage_cooldown_refused", "first_frame_timeouts", "throttled", "http_refused",
+                 "http_slow_closed")
 COOLING_MAX = 65536         # addresses remembered in the garbage cool-down at once
 
 
@@ -105,7 +106,8 @@ class ShineServer(ShineClaims, ShineCommands):
                          "connections_refused": 0, "overflowed": 0, "commands_refused": 0,
                          # issue 17: connection limits
                          "address_cap_refused": 0, "garbage_closed": 0, "garbage_cooldown_refused": 0,
-                         "first_frame_timeouts": 0, "throttled": 0, "http_refused": 0}
+                         "first_frame_timeouts": 0, "throttled": 0, "http_refused": 0,
+                         "http_slow_closed": 0}
         self.host: str | None = None
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None

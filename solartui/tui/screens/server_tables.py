@@ -44,7 +44,7 @@ REFUSALS = (("claims_refused", "claims refused"), ("serials_refused", "serials o
             ("garbage_closed", "closed for garbage"),
             ("garbage_cooldown_refused", "garbage cool-down"), ("address_cap_refused", "over address cap"),
             ("first_frame_timeouts", "silent at start"), ("throttled", "throttled"),
-            ("http_refused", "HTTP refused"))
+            ("http_refused", "HTTP refused"), ("http_slow_closed", "slow HTTP closed"))
 
 
 def refusals_pieces(server) -> list[tuple[str, int]]:
