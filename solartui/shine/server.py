@@ -39,6 +39,7 @@ from solartui.ratelog import RateLimitedLog
 from solartui.shine.accept_guard import AcceptGuard
 from solartui.shine.bounded import Budget
 from solartui.shine.claims import ShineClaims
+from solartui.shine.cooldown import GarbageCooldown
 from solartui.shine.commands import ShineCommands
 from solartui.shine.connection import Connection
 from solartui.shine.limits import ServerLimits, raise_fd_limit
@@ -60,7 +61,6 @@ DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "da
                  "commands_refused", "address_cap_refused", "garbage_closed",
                  "garbage_cooldown_refused", "first_frame_timeouts", "throttled", "http_refused",
                  "http_slow_closed")
-COOLING_MAX = 65536         # addresses remembered in the garbage cool-down at once
 
 
 def load_zone(name: str | None):
@@ -113,7 +113,7 @@ class ShineServer(ShineClaims, ShineCommands):
         self._server: asyncio.AbstractServer | None = None
         self._conns: set[Connection] = set()
         self._per_address: dict[str, int] = {}    # open connections by source address
-        self._cooling: dict[str, float] = {}      # address -> until when (garbage cool-down)
+        self.cooldown = GarbageCooldown(self.limits.garbage_cooldown)
         self._drops_logged: dict[str, int] = {}   # DROP_COUNTERS at the last summary line
         self._tasks: set[asyncio.Task] = set()
         self._housekeeper: asyncio.Task | None = None
@@ -205,34 +205,15 @@ class ShineServer(ShineClaims, ShineCommands):
     # --- connections ---------------------------------------------------------------------------
 
     def _cooling_down(self, writer: asyncio.StreamWriter) -> bool:
-        """An address just closed for garbage is refused for `garbage_cooldown` seconds, before
-        anything is built or read for it: a flooder's reconnects then cost an accept and a close,
-        not a 64 KiB read each. A real datalogger never sends garbage."""
-        if not self._cooling:
-            return False
+        """Refuse a connection from an address closed for garbage moments ago (cooldown.py)."""
         peer = writer.get_extra_info("peername")
-        ip = str(peer[0]) if peer else ""
-        until = self._cooling.get(ip)
-        if until is None:
-            return False
-        if time.monotonic() >= until:
-            del self._cooling[ip]
+        if not self.cooldown.cooling(str(peer[0]) if peer else ""):
             return False
         self.counters["garbage_cooldown_refused"] += 1
         self.ratelog.warning("garbage-cooldown", "connection from %s refused: closed for garbage "
-                             "less than %g s ago", ip, self.limits.garbage_cooldown)
+                             "less than %g s ago", peer[0], self.limits.garbage_cooldown)
         writer.transport.abort()
         return True
-
-    def _cool(self, ip: str) -> None:
-        if self.limits.garbage_cooldown <= 0:
-            return
-        if len(self._cooling) >= COOLING_MAX:
-            now = time.monotonic()
-            self._cooling = {a: t for a, t in self._cooling.items() if t > now}
-            if len(self._cooling) >= COOLING_MAX:
-                self._cooling.clear()           # bounded, whatever the spread of addresses
-        self._cooling[ip] = time.monotonic() + self.limits.garbage_cooldown
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._cooling_down(writer):
@@ -313,7 +294,7 @@ class ShineServer(ShineClaims, ShineCommands):
                 self.counters["garbage_closed"] += 1
                 self.ratelog.warning("garbage", "closed %s: over %d bytes that form no valid "
                                      "frame (garbage budget)", conn.address, limits.garbage_bytes)
-                self._cool(conn.ip)
+                self.cooldown.start(conn.ip)
                 conn.abort()
                 return
             pause = conn.pace(len(frames), limits.frames_per_second, limits.frame_burst)
