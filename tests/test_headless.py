@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ["registers", "links", "devices", "discovery", "shine", "sim", "pi30", "givenergy",
-        "trust", "site", "checks", "dump"]
+        "trust", "site", "checks", "dump", "mqtt"]
 
 
 def core_modules() -> list[str]:
