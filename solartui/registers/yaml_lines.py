@@ -224,3 +224,11 @@ def is_num(v: Any) -> bool:
         return (is_int(v) or isinstance(v, float)) and math.isfinite(v)
     except OverflowError:       # an integer too large for any float
         return False
+
+
+def unknown_keys(obj: dict, allowed: set, f: Findings, what: str, point: str | None = None):
+    """A finding for each key of `obj` not in `allowed`, at the key's own line."""
+    for key in obj:
+        if key not in allowed:
+            line = getattr(obj, "key_lines", {}).get(key, getattr(obj, "line", 0))
+            f.add(line, f"unknown key '{key}' in {what}", point)
