@@ -14,6 +14,7 @@ from typing import Any
 
 from solartui.errors import MapError, SolartuiError
 from solartui.links.target import Target, parse_target
+from solartui.mqtt.site_section import parse_mqtt_section
 from solartui.registers import catalog
 from solartui.registers.command_model import CommandField, CommandMap
 from solartui.registers.model import DeviceMap, Point
@@ -23,8 +24,6 @@ from solartui.registers.yaml_lines import Findings, is_num, key_line, parse_yaml
 from solartui.user_paths import PathRefused, absolute, read_text, user_path
 
 TOP_KEYS = ("schema", "site", "period", "error_log", "devices", "mqtt")
-MQTT_KEYS = ("url", "base", "discovery_prefix", "discovery", "writes", "ca_file", "cert_file", "key_file",
-             "password_env", "queue_size")
 TOP_REQUIRED = ("schema", "site", "period", "devices")
 DEVICE_KEYS = ("name", "target", "map", "unit", "points", "csv", "period", "intended",
                "export_limit_w")
@@ -190,7 +189,9 @@ def parse_site(text: str, path: Path) -> Site:
                 dev = _device(d, f, folder, period or 1.0, seen, key_line(data, "devices"))
                 if dev is not None:
                     devices.append(dev)
-    mqtt = _mqtt(data.get("mqtt"), f, folder, key_line(data, "mqtt")) \
+    mqtt = parse_mqtt_section(
+        data.get("mqtt"), f, key_line(data, "mqtt"),
+        lambda value, ln, key: _file_path(value, folder, f, ln, key, None)) \
         if "mqtt" in data else None
     channels = _channels(devices, f)
     _check_files(devices, error_log, f)
@@ -199,46 +200,6 @@ def parse_site(text: str, path: Path) -> Site:
     assert name is not None and period is not None
     return Site(path=path, name=name, period=period, error_log=error_log,
                 devices=tuple(devices), channels=tuple(channels), mqtt=mqtt)
-
-
-def _mqtt(m: Any, f: Findings, folder: Path, line: int) -> dict | None:
-    """The site's broker: `url` (mqtt:// or mqtts://; keep the password out of it: password_env
-    names the variable, default SOLARTUI_MQTT_PASSWORD), base, discovery_prefix, writes,
-    ca_file/cert_file/key_file (relative to the site file), queue_size."""
-    from solartui.mqtt.url import MqttUrlError, parse_url
-    if not isinstance(m, dict):
-        f.add(line, "mqtt must be a mapping with at least url: mqtt://host")
-        return None
-    bad = len(f.items)
-    out: dict = {}
-    for key, value in m.items():
-        ln = key_line(m, key)
-        if key not in MQTT_KEYS:
-            f.add(ln, f"mqtt: unknown key '{key}' (allowed: {', '.join(MQTT_KEYS)})")
-        elif key in ("writes", "discovery"):
-            if not isinstance(value, bool):
-                f.add(ln, f"mqtt: {key} must be true or false, got {value!r}")
-            out[key] = value
-        elif key == "queue_size":
-            if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-                f.add(ln, f"mqtt: queue_size must be a positive whole number, got {value!r}")
-            out[key] = value
-        elif not isinstance(value, str) or not value.strip():
-            f.add(ln, f"mqtt: {key} must be text")
-        elif key == "url":
-            try:
-                parse_url(value)
-            except MqttUrlError as exc:
-                f.add(ln, f"mqtt: {exc}")
-            out[key] = value
-        elif key in ("ca_file", "cert_file", "key_file"):
-            path = _file_path(value, folder, f, ln, f"mqtt: {key}", None)
-            out[key] = str(path) if path is not None else None
-        else:
-            out[key] = value
-    if "url" not in m:
-        f.add(line, "mqtt: missing 'url' (mqtt://host or mqtts://host)")
-    return out if len(f.items) == bad else None
 
 
 def _resolve_map(name: str, folder: Path):
