@@ -59,13 +59,6 @@ async def logger(deye):
     lg = SolarmanLogger(bank, serial=SERIAL)
     await lg.start()
     lg.url = f"solarman://127.0.0.1:{lg.port}?serial={SERIAL}&unit=1&period=0&timeout=400"
-    lg.frames = []
-    answer = lg._answer
-
-    async def recording(frame, writer):
-        lg.frames.append(frame)
-        await answer(frame, writer)
-    lg._answer = recording
     yield lg
     await lg.stop()
 

@@ -12,6 +12,7 @@ nothing when the serial is wrong, and can push heartbeats. Faults are switched o
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import struct
 import time
@@ -77,6 +78,8 @@ class SolarmanLogger:
         self.faults = faults if faults is not None else LoggerFaults()
         self.tick_interval = tick_interval
         self.requests = 0               # V5 requests received (any serial)
+        self.frames: collections.deque = collections.deque(maxlen=10_000)   # the requests, as
+                                        # received: what tests check reached (or not) the wire
         self.connections = 0
         self.heartbeats_answered = 0
         self.rejected = 0               # garbage / bad frames received from clients
@@ -150,6 +153,7 @@ class SolarmanLogger:
                     handled += 1
                     if self.faults.drop_after is not None and handled > self.faults.drop_after:
                         return
+                    self.frames.append(frame)
                     await self._answer(frame, writer)
         except (ConnectionError, OSError, asyncio.CancelledError):
             pass
