@@ -16,7 +16,7 @@ from solartui.tui.screens.edit import EditScreen
 from solartui.tui.screens.journal import JournalScreen
 from solartui.tui.write_flow import start_point_write
 
-from tui_rig import running
+from tui_rig import running, type_keys
 
 
 NARROW = ("time", "what", "change", "outcome", "origin")     # the columns shown at 80 columns
@@ -95,6 +95,22 @@ async def test_journal_screen_at_80x24(growatt_map, tmp_path):
         await r.pilot.pause()
         assert "serial" in [c.label.plain for c in table.columns.values()]
         assert table_rows(journal, ("time", "serial"))[0][1] == "TEST123456"
+
+
+async def test_filter_typed_fast_keeps_every_key(growatt_map, tmp_path):
+    """`/70` arriving in one read from the terminal: the filter gets the 7 too (the focus moves
+    before the next key is handled, not after the queued keys)."""
+    async with running(growatt_map, tmp_path, fast=True) as r:
+        for value in ("80", "70"):
+            await gate.run(r.device, WriteRequest.point("active_power_rate", value),
+                           gate.confirmed, "cli")
+        await r.pilot.press("f7")
+        journal = await r.screen(JournalScreen)
+        await r.until(lambda: len(table_rows(journal)) == 2)
+        await type_keys(r.pilot, "/70")
+        print("DBG", repr(journal.query_one("#filter").value), journal.focused, r.app.focused)
+        await r.until(lambda: journal.query_one("#filter").value == "70")
+        await r.until(lambda: [row[2] for row in table_rows(journal)] == ["80 % → 70 %"])
 
 
 def test_rows_carry_origin():

@@ -274,6 +274,7 @@ async def _simulate(m, tcp, pty, unit, baud, serial_no, faults, plant_faults=Non
     if bank is None:
         bank = RegisterBank(m, unit=unit, identity={"serial": serial_no}, faults=plant_faults)
     bank.sun = sun
+    bank.tick()                 # pinned sun from the first request, not the first tick 1 s on
     if pty:
         wire, sim = await serve_on_pty([bank], baud=baud, faults=faults)
         click.echo(f"simulating {m.id} unit {unit} on {wire.client_path} at {baud} baud")

@@ -30,6 +30,7 @@ async def simulate_givenergy(hostport: tuple[str, int], model: str, serial_no: s
     if plant_faults is not None:
         dongle.plant.faults = plant_faults
     dongle.plant.sun = sun
+    dongle.plant.tick()         # pinned sun from the first request, not the first tick
     try:
         port = await dongle.start()
     except OSError as exc:

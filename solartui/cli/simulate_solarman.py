@@ -43,6 +43,7 @@ async def simulate_solarman(hostport: tuple[str, int], map_name: str | None, uni
     unit = unit or m.link.unit
     bank = RegisterBank(m, unit=unit, identity={"serial": "SIM0000001"}, faults=plant_faults)
     bank.sun = sun
+    bank.tick()                 # pinned sun from the first request, not the first tick 1 s on
     host, port = hostport
     logger = SolarmanLogger(bank, host, port, serial=serial, faults=faults)
     try:

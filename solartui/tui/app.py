@@ -23,6 +23,7 @@ from solartui.session import Session
 from solartui.settings import load_settings, save_settings
 from solartui.traffic import TrafficLog
 from solartui.tui.screens.dialog import mark_input_fence, stale_bubbled, stale_input
+from solartui.tui.focus import keep_typed
 
 
 #: recent targets offered in the command palette
@@ -114,6 +115,11 @@ class SolartuiApp(App):
                 (f"{dev.link.min_period * 1000:.0f} ms pacing", 5)]
 
     # --- start-up ------------------------------------------------------------------------------
+
+    def _on_key(self, event: events.Key) -> None:
+        """A printable key typed for an input while the focus moved to it is the input's
+        (tui/focus.py); handing it over stops Textual's own key handling (bindings) for it."""
+        keep_typed(self.focused, event)
 
     def on_mount(self) -> None:
         if self.demo:

@@ -18,6 +18,7 @@ from solartui.devices.writes import WritePlan
 from solartui.errors import SolartuiError
 from solartui.registers.model import rung_index
 from solartui.tui.screens.edit import _EntryScreen
+from solartui.tui.focus import focus_now
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ActionScreen(_EntryScreen["tuple[Action, list[str]] | None"]):
             yield from self._buttons()
 
     def on_mount(self) -> None:
-        self.query_one("#action", Select).focus()
+        focus_now(self.query_one("#action", Select))
         self._validate(self.entered())
 
     @property

@@ -26,6 +26,7 @@ from solartui.trust.rungs import (
     HARDWARE, MISMATCH, Evidence, declared_rungs, known, model_and_firmware, point_evidence,
 )
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 
 # --- evidence for a live screen ----------------------------------------------------------------
@@ -136,7 +137,7 @@ class AttestScreen(Dialog["AttestAnswer | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#display-box").display = False
-        self.query_one("#choice", RadioSet).focus()
+        focus_now(self.query_one("#choice", RadioSet))
         self._check()
 
     # --- state ---------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ class AttestScreen(Dialog["AttestAnswer | None"]):
         event.stop()
         differs = event.pressed.id == "differs"
         self.query_one("#display-box").display = differs
-        (self.query_one("#display", Input) if differs else self.query_one("#person", Input)).focus()
+        focus_now(self.query_one("#display", Input) if differs else self.query_one("#person", Input))
         self._check()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -186,7 +187,7 @@ class AttestScreen(Dialog["AttestAnswer | None"]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "display":
-            self.query_one("#person", Input).focus()
+            focus_now(self.query_one("#person", Input))
         else:
             self._accept()
 

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 
 class Confirmable(Protocol):
@@ -59,7 +60,7 @@ class ConfirmScreen(Dialog[bool]):
                 yield Button("Cancel", variant="primary", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        focus_now(self.query_one("#cancel", Button))
 
     def action_cancel(self) -> None:
         self.dismiss(False)

@@ -18,6 +18,7 @@ from solartui.errors import TargetError, said_in_tui
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 from solartui.tui.chrome import Footer, Header
+from solartui.tui.focus import focus_now
 
 IDENTIFY = "(identify)"
 
@@ -46,7 +47,7 @@ class ConnectScreen(Screen):
         self.query_one("#recent", OptionList).border_title = (
             "demo simulators and recent targets" if getattr(self.app, "demo_targets", None)
             else "recent targets")
-        self.query_one("#url", Input).focus()
+        focus_now(self.query_one("#url", Input))
 
     @on(Input.Changed, "#url")
     def _check(self, event: Input.Changed) -> None:

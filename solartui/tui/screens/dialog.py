@@ -63,8 +63,14 @@ def stale_bubbled(app, event: events.Event) -> bool:
     A key the app passed on comes back for the bindings of whatever screen is on top *by then*:
     an Enter given to a confirmation before its focus was set, say, returns after the next Enter
     has answered it, and would select the row underneath (a second editor). Made before the last
-    dialog closed, it was aimed at that dialog, not at the screen now on top."""
-    return isinstance(event, events.Key) and event.time <= _state(app).fence
+    dialog closed, it was aimed at that dialog, not at the screen now on top; made before the
+    dialog on top opened, it was aimed at the screen underneath (`ee` typed fast: the second `e`
+    is not the editor's first character)."""
+    if not isinstance(event, events.Key):
+        return False
+    top = app.screen_stack[-1] if app.screen_stack else None
+    fence = max(_state(app).fence, top.opened_at) if isinstance(top, Dialog) else _state(app).fence
+    return event.time <= fence
 
 
 class _InputState:

@@ -18,6 +18,7 @@ from solartui.errors import SolartuiError
 from solartui.layout_width import elide_middle
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns
+from solartui.tui.focus import focus_now
 
 # (name, width, which drops first when narrow (0: never), room to grow): who the device is and
 # where it answered come first; the map it matched joins when there is room
@@ -84,7 +85,7 @@ class DiscoverScreen(Screen):
     def on_mount(self) -> None:
         self.fit = FitColumns(COLUMNS)
         self.fit.apply(self.query_one("#found", DataTable), self.app.size.width)
-        self.query_one("#serial", Button).focus()
+        focus_now(self.query_one("#serial", Button))
 
     def on_resize(self, event) -> None:
         fit = getattr(self, "fit", None)

@@ -19,6 +19,7 @@ from solartui.errors import SolartuiError, ValueRejected
 from solartui.registers.codec import describe, encode_value, parse_value, scaled, words_to_raw
 from solartui.registers.model import Point
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 
 def words_text(words) -> str:
@@ -189,7 +190,7 @@ class EditScreen(_EntryScreen["str | None"]):
             yield from self._buttons()
 
     def on_mount(self) -> None:
-        self.query_one("#value").focus()
+        focus_now(self.query_one("#value"))
         self._validate(self.entered())
 
     def _validate(self, text: str | None) -> None:
@@ -226,7 +227,7 @@ class RawEditScreen(_EntryScreen["list[int] | None"]):
             yield from self._buttons()
 
     def on_mount(self) -> None:
-        self.query_one("#value", Input).focus()
+        focus_now(self.query_one("#value", Input))
         self._validate(self.query_one("#value", Input).value)
 
     def _check(self, text: str) -> list[int]:

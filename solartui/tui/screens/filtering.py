@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual import events, on
 from textual.screen import Screen
 from textual.widgets import DataTable, Input
+from solartui.tui.focus import focus_now
 
 
 class FilteredTable(Screen):
@@ -34,13 +35,13 @@ class FilteredTable(Screen):
         return self.query_one(f"#{self.TABLE_ID}", DataTable)
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        focus_now(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         f = self.query_one("#filter", Input)
         if f.value:
             f.value = ""
-        self._table().focus()
+        focus_now(self._table())
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -48,4 +49,4 @@ class FilteredTable(Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, _event) -> None:
-        self._table().focus()
+        focus_now(self._table())

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 NAMES = {"escape": "Esc", "question_mark": "?", "slash": "/", "space": "Space",
          "enter": "Enter"}
@@ -61,7 +62,7 @@ class HelpScreen(Dialog[None]):
         table.add_columns("key", "what it does", "where")
         for row in self.rows:
             table.add_row(*row)
-        table.focus()
+        focus_now(table)
 
     def action_close(self) -> None:
         self.dismiss(None)

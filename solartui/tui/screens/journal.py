@@ -26,6 +26,7 @@ from solartui.journal import INTERRUPTED, PENDING
 from solartui.journal_view import JournalRow, rows
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns
+from solartui.tui.focus import focus_now
 
 CHECK_SECONDS = 1.0
 GOOD = ("verified", "acknowledged", "synced", "set")
@@ -112,7 +113,7 @@ class JournalScreen(Screen):
     def on_mount(self) -> None:
         self._layout(self.size.width or self.app.size.width)
         self.reload()
-        self.query_one("#journal", DataTable).focus()
+        focus_now(self.query_one("#journal", DataTable))
         self.set_interval(CHECK_SECONDS, self._check)
 
     def on_screen_resume(self) -> None:
@@ -207,14 +208,14 @@ class JournalScreen(Screen):
     # --- actions -------------------------------------------------------------------------------
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        focus_now(self.query_one("#filter", Input))
 
     def action_back(self) -> None:
         """escape: clears the filter first, then goes back."""
         f = self.query_one("#filter", Input)
         if f.value or f.has_focus:
             f.value = ""
-            self.query_one("#journal", DataTable).focus()
+            focus_now(self.query_one("#journal", DataTable))
             return
         self.app.pop_screen()
 
@@ -231,4 +232,4 @@ class JournalScreen(Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, _event) -> None:
-        self.query_one("#journal", DataTable).focus()
+        focus_now(self.query_one("#journal", DataTable))

@@ -35,6 +35,7 @@ from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns
+from solartui.tui.focus import focus_now
 
 # the columns an installer needs first come first; the last numbers say which drop first when the
 # terminal is narrow (0: never) and how much wider a column may grow when there is room
@@ -98,7 +99,7 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self.fit = FitColumns(COLUMNS)
         self.fit_columns()
         self._fill("")
-        table.focus()
+        focus_now(table)
         self.setup_overview(dev)
         self.set_interval(0.25, self._flush)        # rows scrolled into view catch up
         self.poll()

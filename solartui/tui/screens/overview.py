@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Label, Sparkline, Static
 
 from solartui.devices.overview import FAULT, MISSING, OK, STALE, WARNING, model_for
+from solartui.tui.focus import focus_now
 
 #: seconds between two reads of the device clock for the drift line (one transaction each)
 CLOCK_EVERY = 60.0
@@ -172,7 +173,7 @@ class OverviewView(Screen):
             if self.overview is not None:
                 self.query_one("#overview", OverviewPanel).show(self.overview)
         else:
-            self._table().focus()
+            focus_now(self._table())
         self.refresh_bindings()
 
     def action_show_table(self) -> None:

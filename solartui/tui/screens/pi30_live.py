@@ -34,6 +34,7 @@ from solartui.tui.screens.overview import OverviewView
 from solartui.tui.screens.polling import PollingScreen, age_text
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns, set_cell
+from solartui.tui.focus import focus_now
 
 # (name, width, which drops first when narrow (0: never), how much wider it may grow): the value
 # takes the room a wide terminal has, so long values show whole
@@ -98,7 +99,7 @@ class Pi30LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self.fit = FitColumns(COLUMNS)
         self.fit_columns()
         self._fill("")
-        table.focus()
+        focus_now(table)
         self.setup_overview(dev)
         self.poll()
         self._status()

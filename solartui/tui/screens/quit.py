@@ -17,6 +17,7 @@ from textual.widgets import Button, Static
 from textual.worker import Worker
 
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 #: the worker groups of the write flows (write_flow.GROUP, shine_flow.GROUP)
 WRITE_GROUPS = ("write", "shine-write")
@@ -79,7 +80,7 @@ class QuitScreen(Dialog[bool]):
                 yield Button("Stay", variant="primary", id="stay")
 
     def on_mount(self) -> None:
-        self.query_one("#stay", Button).focus()
+        focus_now(self.query_one("#stay", Button))
 
     def action_stay(self) -> None:
         self.dismiss(False)

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Static, TextArea
 from solartui.report.handover import Handover
 from solartui.settings import Settings
 from solartui.tui.screens.dialog import Dialog
+from solartui.tui.focus import focus_now
 
 FIELDS = ("site", "customer", "installer")
 
@@ -48,7 +49,7 @@ class ReportFormScreen(Dialog["Handover | None"]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#site", Input).focus()
+        focus_now(self.query_one("#site", Input))
 
     def answer(self) -> Handover:
         v = {n: self.query_one(f"#{n}", Input).value.strip() for n in FIELDS}
@@ -73,7 +74,7 @@ class ReportFormScreen(Dialog["Handover | None"]):
         i = order.index(event.input.id) if event.input.id in order else len(order) - 1
         nxt = (self.query_one(f"#{order[i + 1]}", Input) if i + 1 < len(order)
                else self.query_one("#notes", TextArea))
-        nxt.focus()
+        focus_now(nxt)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

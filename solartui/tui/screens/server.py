@@ -42,6 +42,7 @@ from solartui.tui.screens import server_tables as T
 from solartui.layout_width import fit_text
 from solartui.tui.chrome import Footer, Header
 from solartui.tui.fit_table import FitColumns
+from solartui.tui.focus import focus_now
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 5781
@@ -156,7 +157,7 @@ class ServerScreen(ServerWrites, Screen):
         self.points = T.holding_points(self.server.map)
         self.server.subscribe(self._on_server_event)
         self.set_interval(1.0, self._tick)
-        self.query_one("#devices", DataTable).focus()
+        focus_now(self.query_one("#devices", DataTable))
         self.redraw()
 
     def on_unmount(self) -> None:
@@ -365,7 +366,7 @@ class ServerScreen(ServerWrites, Screen):
         target = {"tab-values": "#values", "tab-logger": "#logger-regs",
                   "tab-inverter": "#inv-regs", "tab-log": "#command-log"}.get(tab)
         if target is not None:
-            self.query_one(target).focus()
+            focus_now(self.query_one(target))
 
     @property
     def active_tab(self) -> str:

@@ -14,6 +14,7 @@ from textual.widgets import Input, Static
 from solartui.errors import SolartuiError
 from solartui.tui.screens.edit import _EntryScreen
 from solartui.tui.shine_flow import LoggerRegister, check_logger_value
+from solartui.tui.focus import focus_now
 
 HINTS = {
     "minutes": "minutes between data records, e.g. 5 or 0.5",
@@ -55,7 +56,7 @@ class LoggerEditScreen(_EntryScreen["str | None"]):
             yield from self._buttons()
 
     def on_mount(self) -> None:
-        self.query_one("#value", Input).focus()
+        focus_now(self.query_one("#value", Input))
         self._validate(self.query_one("#value", Input).value)
 
     def _validate(self, text: str) -> None:

@@ -19,6 +19,7 @@ from solartui.errors import SolartuiError
 from solartui.registers.command_codec import allowed_text
 from solartui.registers.command_model import Setting
 from solartui.tui.screens.edit import _EntryScreen
+from solartui.tui.focus import focus_now
 
 
 def setting_labels(setting: Setting) -> list[str]:
@@ -64,7 +65,7 @@ class SettingEditScreen(_EntryScreen["str | None"]):
             yield from self._buttons()
 
     def on_mount(self) -> None:
-        self.query_one("#value").focus()
+        focus_now(self.query_one("#value"))
         self._validate(self.entered())
 
     def _validate(self, text: str | None) -> None:
