@@ -115,6 +115,23 @@ async def test_live_editor_and_confirm(rig, how, times):
         assert len(r.journal.entries()) == (1 if r.bank.get_raw("holding", 3) == [80] else 0)
 
 
+async def test_keys_made_before_the_editor_opened_stay_out_of_it(rig):
+    """`ee` and `e80` arriving in one read from the terminal: the keys after the first `e` were
+    made before the editor opened, aimed at the table the person saw; none of them becomes the
+    editor's entry (the same rule as a fast Enter Enter: tui/screens/dialog.py)."""
+    async with rig() as r:
+        await live_on(r, "active_power_rate")
+        for burst in ("ee", "e80"):
+            await type_keys(r.pilot, burst)
+            editor = await r.screen(EditScreen)
+            await r.pilot.pause(0.2)
+            assert editor.query_one("#value", Input).value == "", burst
+            await r.pilot.press("escape")
+            await r.until(lambda: isinstance(r.app.screen, LiveScreen))
+            await r.pilot.pause(0.6)                      # past the repeat guard
+        assert r.bank.writes == 0
+
+
 @pytest.mark.parametrize("how,times", REPEATS)
 async def test_confirm_alone_writes_once(rig, how, times):
     async with rig() as r:
