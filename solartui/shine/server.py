@@ -8,12 +8,8 @@ that are paced per datalogger by a link scheduler and answered only by the datal
 A serial belongs to one live connection (claims.py); everything a peer can make it hold is capped
 by ServerLimits (limits.py), and what peers can make it log is rate-limited (ratelog.py).
 
-One misbehaving client must not take the event loop from the others (issue 17): reads are at most
-READ_SIZE bytes, a connection past its garbage budget is closed, frames are handled in slices
-with a yield between them and paced per connection, a connection must send a valid frame within
-`first_frame_timeout`, the connections per source address are capped, and an address closed for
-garbage is refused for `garbage_cooldown` seconds before anything is read from it. Every refusal and
-drop is a counter (shown in the TUI's server pane) and a rate-limited log line.
+One misbehaving client must not take the event loop from the others (issue 17): how a connection
+is admitted, read and dropped under the limits is admission.py's.
 """
 
 from __future__ import annotations
@@ -21,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections import deque
 from datetime import timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from solartui.errors import (ConnectionFailed, RecordError,
+from solartui.errors import (RecordError,
                              ShineError, SolartuiError, UnknownDevice)
 from solartui.registers import catalog
 from solartui.registers.model import DeviceMap
@@ -39,6 +34,7 @@ from solartui.ratelog import RateLimitedLog
 from solartui.shine.accept_guard import AcceptGuard
 from solartui.shine.bounded import Budget
 from solartui.shine.claims import ShineClaims
+from solartui.shine.admission import ShineConnections
 from solartui.shine.cooldown import GarbageCooldown
 from solartui.shine.commands import ShineCommands
 from solartui.shine.connection import Connection
@@ -52,8 +48,6 @@ REPLY_TYPES = frozenset({F.READ_LOGGER, F.WRITE_LOGGER, F.READ_HOLDING, F.WRITE_
                          F.WRITE_MULTIPLE})
 
 DEFAULT_PORT = 5781
-READ_SIZE = 65536             # bytes per read: the cutter gets through them in well under 1 ms
-FRAMES_PER_SLICE = 64         # frames handled before the loop is given to others
 # counters of what the identity rules and the limits refused or dropped: summed up in the log
 # at every housekeeping round and at stop (one line, only when one of them moved)
 DROP_COUNTERS = ("claims_refused", "serials_refused", "serials_not_allowed", "dataloggers_refused",
@@ -73,7 +67,7 @@ def load_zone(name: str | None):
         raise SolartuiError(f"unknown time zone '{name}' (use an IANA name such as Europe/Amsterdam)") from None
 
 
-class ShineServer(ShineClaims, ShineCommands):
+class ShineServer(ShineConnections, ShineClaims, ShineCommands):
     def __init__(self, device_map: DeviceMap | None = None, *, tz: str | None = None,
                  logger_timeout: float = 5.0, inverter_timeout: float = 10.0,
                  command_gap: float = 0.85, idle_timeout: float = 600.0,
@@ -201,140 +195,6 @@ class ShineServer(ShineClaims, ShineCommands):
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    # --- connections ---------------------------------------------------------------------------
-
-    def _cooling_down(self, writer: asyncio.StreamWriter) -> bool:
-        """Refuse a connection from an address closed for garbage moments ago (cooldown.py)."""
-        peer = writer.get_extra_info("peername")
-        if not self.cooldown.cooling(str(peer[0]) if peer else ""):
-            return False
-        self.counters["garbage_cooldown_refused"] += 1
-        self.ratelog.warning("garbage-cooldown", "connection from %s refused: closed for garbage "
-                             "less than %g s ago", peer[0], self.limits.garbage_cooldown)
-        writer.transport.abort()
-        return True
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._cooling_down(writer):
-            self.counters["connections"] += 1
-            return
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        conn = Connection(reader, writer, self.command_gap,
-                          max_queue=self.limits.commands_per_datalogger,
-                          max_write_buffer=self.limits.write_buffer)
-        self.counters["connections"] += 1
-        if not self.limits.allow.address(conn.ip):
-            self.counters["addresses_refused"] += 1
-            self.ratelog.warning("address", "connection from %s refused: not in --allow",
-                                 conn.address)
-            conn.abort()
-            return
-        if len(self._conns) >= self.max_connections:
-            self.counters["connections_refused"] += 1
-            self.ratelog.warning("connections", "connection from %s refused: %d connections "
-                                 "open (limit)", conn.address, len(self._conns))
-            conn.abort()
-            return
-        if self._per_address.get(conn.ip, 0) >= self.limits.connections_per_address:
-            self.counters["address_cap_refused"] += 1
-            self.ratelog.warning("address-cap", "connection from %s refused: %d connections open "
-                                 "from %s (limit)", conn.address, self._per_address[conn.ip],
-                                 conn.ip)
-            conn.abort()
-            return
-        conn.stream.budget = self.limits.garbage_bytes
-        self._conns.add(conn)
-        self._per_address[conn.ip] = self._per_address.get(conn.ip, 0) + 1
-        self.ratelog.info("connection", "connection from %s", conn.address, burst=20)
-        try:
-            await self._read_loop(conn)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            before = conn.stream.rejected
-            conn.stream.finish()
-            self._log_rejections(conn, before)
-            await self._drop(conn)
-
-    async def _read_loop(self, conn: Connection) -> None:
-        """Read, cut, handle — within the connection limits (module docstring)."""
-        limits = self.limits
-        deadline = conn.connected_at + limits.first_frame_timeout
-        while not conn.closed:
-            if conn.stream.frames == 0:          # no valid frame yet: the short deadline
-                try:
-                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                        data = await conn.reader.read(READ_SIZE)
-                except TimeoutError:
-                    self.counters["first_frame_timeouts"] += 1
-                    self.ratelog.info("first-frame", "closed %s: no valid frame within %g s",
-                                      conn.address, limits.first_frame_timeout)
-                    return
-            else:
-                data = await conn.reader.read(READ_SIZE)
-            if not data:
-                return
-            conn.last_seen = time.monotonic()
-            conn.link.trace("rx", data)
-            before = conn.stream.rejected
-            frames = conn.stream.feed(data)
-            for k, frame in enumerate(frames, 1):
-                self.counters["frames"] += 1
-                self._handle(conn, frame)
-                if k % FRAMES_PER_SLICE == 0 and k < len(frames):
-                    await asyncio.sleep(0)       # the others get the loop between slices
-                    if conn.closed:
-                        return
-            self._log_rejections(conn, before)
-            if conn.stream.exhausted:
-                self.counters["garbage_closed"] += 1
-                self.ratelog.warning("garbage", "closed %s: over %d bytes that form no valid "
-                                     "frame (garbage budget)", conn.address, limits.garbage_bytes)
-                self.cooldown.start(conn.ip)
-                conn.abort()
-                return
-            pause = conn.pace(len(frames), limits.frames_per_second, limits.frame_burst)
-            if pause > 0:
-                self.counters["throttled"] += 1
-                self.ratelog.info("throttled", "%s: over %g frames/s: reading paused %.1f s",
-                                  conn.address, limits.frames_per_second, pause)
-                await asyncio.sleep(pause)
-
-    def _log_rejections(self, conn: Connection, before: int) -> None:
-        new = conn.stream.rejected - before
-        if new > 0:
-            self.counters["rejected"] += new
-            for rej in list(conn.stream.rejections)[-new:]:
-                self.ratelog.warning("rejected", "%s:%d: rejected %s", conn.ip, conn.port, rej)
-
-    async def _drop(self, conn: Connection) -> None:
-        conn.closed = True
-        if conn in self._conns:
-            self._conns.discard(conn)
-            left = self._per_address.get(conn.ip, 1) - 1
-            if left > 0:
-                self._per_address[conn.ip] = left
-            else:
-                self._per_address.pop(conn.ip, None)
-        conn.fail_all(ConnectionFailed("the datalogger disconnected"))
-        if conn.overflowed:
-            self.counters["overflowed"] += 1
-            self.ratelog.warning("overflow", "closed %s: it stopped reading what the server "
-                                 "sends (over %d bytes waiting)", conn.address,
-                                 self.limits.write_buffer)
-        for serial in list(conn.serials):
-            state = self.loggers.get(serial)
-            if state is not None and state.connection is conn:
-                self._forget(state)
-                self.ratelog.info("disconnected", "datalogger %s disconnected", serial, burst=20)
-                self._notify("logger", serial)
-        with contextlib.suppress(Exception):
-            conn.writer.close()
-        await conn.scheduler.close("the datalogger disconnected")   # commands still queued
 
     # --- what dataloggers send -----------------------------------------------------------------
 
