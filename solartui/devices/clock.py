@@ -1,4 +1,5 @@
-"""Device clocks as register words: the field order and the year encoding come from the map.
+"""Device clocks as register words: the field order (one a register, or two packed in one:
+registers/clock_words.py) and the year encoding come from the map.
 
 Growatt families disagree on the year (some read and take 2026, MIN TL-X and SPH read 2026 but
 only take 26): `auto` reads either and writes the two-digit form.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from solartui.errors import CodecError
+from solartui.registers.clock_words import field_names, pack, unpack
 from solartui.registers.model import ClockSpec
 
 
@@ -51,7 +53,7 @@ def decode_year(raw: int, mode: str) -> int:
 def decode_clock(spec: ClockSpec, words: list[int]) -> datetime:
     if len(words) != len(spec.fields):
         raise CodecError(f"clock needs {len(spec.fields)} registers, got {len(words)}")
-    parts = dict(zip(spec.fields, words))
+    parts = unpack(spec.fields, words)
     if "year" in parts:
         parts["year"] = decode_year(parts["year"], spec.year)
     now = datetime.now()
@@ -69,4 +71,10 @@ def encode_clock(spec: ClockSpec, when: datetime) -> list[int]:
         raise CodecError(f"year {when.year} cannot be encoded as {spec.year}")
     values = {"year": year, "month": when.month, "day": when.day, "hour": when.hour,
               "minute": when.minute, "second": when.second}
-    return [values[f] for f in spec.fields]
+    return pack(spec.fields, values)
+
+
+def has_field(spec: ClockSpec, index: int | None, name: str) -> bool:
+    """Whether the register at `index` (None: any of them) holds the field `name`."""
+    chosen = spec.fields if index is None else [spec.fields[index]]
+    return any(name in field_names(f) for f in chosen)

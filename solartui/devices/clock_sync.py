@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from solartui.devices.clock import encode_clock
+from solartui.devices.clock import encode_clock, has_field
+from solartui.registers.clock_words import field_names
 from solartui.devices.writes import MISMATCHED, VERIFIED, WriteOutcome
 from solartui.links.clock_timing import (
     TimedClock, offset_after, second_now, transit_estimate, wait_for_second,
@@ -30,9 +31,8 @@ class ClockSender:
 
     async def words(self, index: int | None = None) -> list[int]:
         """All the clock's words (index None), or the one word of field `index`."""
-        fields = self.spec.fields if index is None else [self.spec.fields[index]]
         transit = transit_estimate(getattr(self.link, "stats", None))
-        if "second" in fields:
+        if has_field(self.spec, index, "second"):
             timed = await wait_for_second(transit)
             self.timed = timed
         else:
@@ -52,7 +52,8 @@ class ClockSender:
         written from the lowest up, every field written later overrides any rollover before it,
         and once the seconds run in step the device rolls over with the host."""
         rank = {f: i for i, f in enumerate(("second", "minute", "hour", "day", "month", "year"))}
-        return sorted(range(len(self.spec.fields)), key=lambda i: rank[self.spec.fields[i]])
+        return sorted(range(len(self.spec.fields)),
+                      key=lambda i: min(rank[n] for n in field_names(self.spec.fields[i])))
 
     def field_builder(self, index: int):
         async def build() -> list[int]:

@@ -18,6 +18,7 @@ from solartui.registers.model import (
     INTEGER_TYPES, RUNGS, TABLES, TEXT_TYPES, TYPE_WIDTH, ClockSpec, DeviceMap, Field, LinkSpec,
     Point,
 )
+from solartui.registers.clock_words import fields_problem, is_packed
 from solartui.registers.identify_spec import parse_models, parse_probe
 from solartui.registers.overview import parse_overview
 from solartui.registers import publish_spec
@@ -29,7 +30,6 @@ from solartui.user_paths import PathRefused, read_text
 
 GROUPS = ("Status", "PV", "AC", "Grid", "Battery", "Energy", "Temperature", "Identity",
           "Settings", "Clock", "Other")
-CLOCK_FIELDS = ("year", "month", "day", "hour", "minute", "second")
 
 # register maps: plain Modbus (RTU/TCP), or Modbus inside GivEnergy's TCP 8899 envelope
 REGISTER_PROTOCOLS = ("modbus", "givenergy")
@@ -292,9 +292,12 @@ def _clock(d: Any, f: Findings, line: int) -> ClockSpec | None:
         f.add(d.line, "clock: address must be an integer")
         ok = False
     fields = d.get("fields")
-    if not (isinstance(fields, list) and fields and all(x in CLOCK_FIELDS for x in fields)
-            and len(set(fields)) == len(fields)):
-        f.add(d.line, f"clock: fields must list each of {', '.join(CLOCK_FIELDS)} at most once")
+    problem = fields_problem(fields)
+    if problem:
+        f.add(d.line, f"clock: {problem}")
+        ok = False
+    elif is_packed(fields) and d.get("year", "auto") == "full":
+        f.add(d.line, "clock: a packed year holds one byte: year must be offset2000 or auto")
         ok = False
     if d.get("year", "auto") not in ("full", "offset2000", "auto"):
         f.add(d.line, "clock: year must be full, offset2000 or auto")

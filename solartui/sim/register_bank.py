@@ -16,6 +16,7 @@ from datetime import datetime
 
 from solartui.errors import CodecError
 from solartui.registers.checks_spec import checks_for
+from solartui.registers.clock_words import is_packed, pack, unpack
 from solartui.registers.codec import raw_limits, raw_to_words, scaled, words_to_raw
 from solartui.registers.model import INTEGER_TYPES, DeviceMap, Field, Point
 from solartui.sim.power_flow import Flows, PlantFaults, balance, house_load, sun_fraction
@@ -192,7 +193,7 @@ class RegisterBank:
             fields = self.clock_fields()
             for i, a in enumerate(range(address, address + count)):
                 if a in self._clock_addrs:
-                    out[i] = fields[self._clock_addrs[a]] & 0xFFFF
+                    [out[i]] = pack([self._clock_addrs[a]], fields)
         return out
 
     def get_raw(self, table: str, address: int, count: int = 1) -> list[int]:
@@ -255,8 +256,8 @@ class RegisterBank:
                 return ILLEGAL_VALUE
         offset = None
         if any(a in self._clock_addrs for a in span):
-            offset = self._clock_write({self._clock_addrs[a]: w for a, w in new.items()
-                                        if a in self._clock_addrs})
+            clock = [(self._clock_addrs[a], w) for a, w in new.items() if a in self._clock_addrs]
+            offset = self._clock_write(unpack([f for f, _ in clock], [w for _, w in clock]))
             if offset is None:
                 return ILLEGAL_VALUE
         for a, w in new.items():
@@ -297,8 +298,9 @@ class RegisterBank:
         """The device clock now, as register values (4-digit year unless the map says offset)."""
         t = time.localtime(time.time() + self.clock_offset)
         year = t.tm_year
-        if self.map.clock is not None and self.map.clock.year == "offset2000":
-            year -= 2000
+        c = self.map.clock
+        if c is not None and (c.year == "offset2000" or is_packed(c.fields)):
+            year -= 2000                    # (a packed year has one byte)
         return {"year": year, "month": t.tm_mon, "day": t.tm_mday, "hour": t.tm_hour,
                 "minute": t.tm_min, "second": t.tm_sec}
 
