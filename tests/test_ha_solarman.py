@@ -65,6 +65,15 @@ def test_scale_unit_lookup_and_mask(pmap):
     assert lost.alias_of == "fan_fault" and fan.address == lost.address == 0x20
 
 
+def test_an_offset_carries_over_in_raw_units(pmap):
+    """ha-solarman's value = (raw − offset) × scale is the map's own `offset`: Deye's battery
+    temperature, raw 1254 with offset 1000 at 0.1, is 25.4 °C; raw 946 is −5.4 °C."""
+    from solartui.registers.codec import decode
+    p = pmap.point("battery_temperature")
+    assert (p.offset, p.scale, p.unit) == (1000, 0.1, "°C")
+    assert decode(p, [1254]).value == 25.4 and decode(p, [946]).text == "-5.4 °C"
+
+
 def test_writable_items_carry_their_limits(pmap):
     mode = pmap.point("work_mode")
     assert mode.writable and mode.enum[2] == "Zero export to CT"
@@ -79,9 +88,9 @@ def test_writable_items_carry_their_limits(pmap):
 
 def test_what_could_not_be_converted_is_named_item_by_item(imported):
     skipped = dict(imported.skipped)
-    assert set(skipped) == {"Device Clock", "Grid Energy Wide", "Battery Temperature",
+    assert set(skipped) == {"Device Clock", "Grid Energy Wide", "Half Offset",
                             "Fault Group", "Odd Split", "Something New"}
-    assert "offset" in skipped["Battery Temperature"]
+    assert "whole number of raw units" in skipped["Half Offset"]
     assert "not adjacent" in skipped["Odd Split"]
     assert "0x00F0" in skipped["Fault Group"]
     assert "rule 11" in skipped["Something New"]
@@ -129,10 +138,10 @@ async def test_cli_writes_the_map_and_reports_each_item(tmp_path):
     out = tmp_path / "imported.yaml"
     code, stdout, err = await cli("maps", "import", "ha-solarman", str(DEF), "-o", str(out))
     assert code == 0, err
-    assert stdout.startswith("imported 18 point(s) at rung generated")
+    assert stdout.startswith("imported 19 point(s) at rung generated")
     lines = stdout.splitlines()
-    assert "not converted: Battery Temperature: offset 1000: solartui maps have no offset " \
-           "(the value would be wrong by offset × scale)" in lines
+    assert "not converted: Half Offset: offset 2.5: a solartui offset is a whole number of raw " \
+           "units (the value would be wrong by the fraction × scale)" in lines
     assert sum(1 for ln in lines if ln.startswith("not converted: ")) == 6
     load_map(out)
     code, stdout, err = await cli("maps", "check", str(out))
@@ -200,10 +209,11 @@ async def test_maps_verify_on_an_imported_map_with_a_fixture(tmp_path):
         "expect: 13107.3}\n"
         "  grid_power: {table: input, address: 0x104, words: [0xFFFF, 0xFF38], expect: -200}\n"
         "  battery_status: {table: input, address: 0x10E, words: [2], expect: Discharge}\n"
+        "  battery_temperature: {table: input, address: 0x10D, words: [946], expect: -5.4}\n"
         "  slot_1_start: {table: holding, address: 11, words: [2215], expect: \"22:15\"}\n")
     code, out, err = await cli("maps", "verify", str(path), "--fixture", str(fixture))
     assert code == 0, out + err
-    assert "5 pass, 0 fail" in out
+    assert "6 pass, 0 fail" in out
 
 
 async def test_the_imported_map_logs_and_reports(served, tmp_path):

@@ -26,7 +26,7 @@ from solartui.errors import (
 from solartui.journal import Journal
 from solartui.links.pool import ModbusLink
 from solartui.links.scheduler import PRIORITY_POLL, PRIORITY_READ, PRIORITY_WRITE
-from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, words_to_raw
+from solartui.registers.codec import decode, describe, encode_value, parse_value, scaled, to_value, words_to_raw
 from solartui.registers.model import Field, Point, rung_index
 from solartui.registers.planner import plan_for_map
 from solartui.registers.suggest import no_such, point_items
@@ -138,7 +138,7 @@ class RegisterDevice(DeviceCommon):
         self._check_size(self._function_for(point), len(words))
         self._check_link_allows(point.address, len(words))
         new_raw = words_to_raw(point.type, words, point.words)
-        new_text = describe(point, new_raw, value if isinstance(value, str) else scaled(new_raw, point.scale))
+        new_text = describe(point, new_raw, value if isinstance(value, str) else to_value(point, new_raw))
         old_text = old_words = None
         if point.readable:
             old = await self.read_point(point, PRIORITY_WRITE)
@@ -299,4 +299,4 @@ class RegisterDevice(DeviceCommon):
 
 def _raw_and_value(point: Point, words: list[int]):
     raw = words_to_raw(point.type, list(words), point.words)
-    return raw, raw if isinstance(raw, str) else scaled(raw, point.scale)
+    return raw, raw if isinstance(raw, str) else to_value(point, raw)

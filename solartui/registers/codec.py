@@ -127,6 +127,17 @@ def scaled(raw: int | float, scale: float) -> int | float:
     return round(raw * scale, decimals(scale))
 
 
+def to_value(point, raw: int | float) -> int | float:
+    """A number read to the point's engineering value: (raw − offset) × scale."""
+    offset = getattr(point, "offset", 0)
+    return scaled(raw - offset if offset else raw, point.scale)
+
+
+def to_raw(point, value: int | float) -> float:
+    """An engineering value to the raw number (not rounded): value / scale + offset."""
+    return value / point.scale + getattr(point, "offset", 0)
+
+
 @dataclass(frozen=True)
 class Decoded:
     """One point read: the words, what they hold and what they mean."""
@@ -139,7 +150,7 @@ class Decoded:
 
 def decode(point: Point, words: list[int]) -> Decoded:
     raw = words_to_raw(point.type, list(words), point.words)
-    value: int | float | str = raw if isinstance(raw, str) else scaled(raw, point.scale)
+    value: int | float | str = raw if isinstance(raw, str) else to_value(point, raw)
     return Decoded(tuple(words), raw, value, describe(point, raw, value))
 
 
@@ -202,7 +213,7 @@ def encode_value(point: Point, value: int | float | str) -> list[int]:
         if point.type == "f32":
             _check_range(point, value)
             return raw_to_words("f32", float(value), 2, point.words)
-        raw_f = value / point.scale
+        raw_f = to_raw(point, value)
         raw = round(raw_f)
         if abs(raw_f - raw) > 1e-6 * max(1.0, abs(raw_f)):
             raise ValueRejected(f"{point.name}: {value} is not a multiple of {point.scale} "

@@ -15,7 +15,10 @@ Facts of the format (our reading of the integration's documentation; no code is 
   `configurable: {min, max, step}` (or `platform: number/select/switch/time`) marks an item
   writable, with limits in engineering units.
 
-Not representable (reported, left out): offsets (solartui maps have none), multi-bit masks,
+An `offset` carries over as the point's `offset` (the same meaning: raw units, taken before the
+scale) on 16- and 32-bit numbers; on text, times or with a lookup it is reported.
+
+Not representable (reported, left out): offsets that are not whole raw units, multi-bit masks,
 date-times, values wider than 32 bits, registers that are not adjacent.
 """
 
@@ -121,13 +124,20 @@ class _Converter:
                                                         for r in regs)):
             self.skip(title, "registers must be a list of addresses 0-65535")
             return
-        if it.get("offset") not in (None, 0):
-            self.skip(title, f"offset {it['offset']!r}: solartui maps have no offset "
-                             "(the value would be wrong by offset × scale)")
+        offset = it.get("offset", 0) or 0
+        if not is_int(offset):
+            self.skip(title, f"offset {offset!r}: a solartui offset is a whole number of raw "
+                             "units (the value would be wrong by the fraction × scale)")
             return
         p = self._shape(title, rule, regs)
         if p is None:
             return
+        if offset:
+            if p["type"] not in ("u16", "s16", "u32", "s32"):
+                self.skip(title, f"offset {offset} on a {p['type']} value: only numbers take "
+                                 "an offset")
+                return
+            p["offset"] = offset
         p = {"name": "", "doc": title, **p}
         table, inside = _table_of(p["address"], self.requests)
         p["table"] = table
@@ -222,6 +232,8 @@ class _Converter:
         bit = mask.bit_length() - 1
         p["bits"] = {bit: title}
         p.pop("scale", None)
+        if p.pop("offset", None):
+            self.changed.append((title, "offset ignored for a masked bit"))
         if "lookup" in it:
             self.changed.append((title, "lookup ignored for a masked bit: the bit is shown "
                                         "by name when set"))
@@ -231,8 +243,9 @@ class _Converter:
         lookup = it.get("lookup")
         if lookup is None or "bits" in p:
             return
-        if p["type"] not in ("u16", "s16", "u32", "s32") or "scale" in p:
-            self.changed.append((title, "lookup needs an integer value with scale 1: left out"))
+        if p["type"] not in ("u16", "s16", "u32", "s32") or "scale" in p or "offset" in p:
+            self.changed.append((title, "lookup needs an integer value with scale 1 and no "
+                                        "offset: left out"))
             return
         if not isinstance(lookup, dict) or not all(is_int(k) for k in lookup):
             self.changed.append((title, "lookup keys are not all integers: left out"))
@@ -254,12 +267,13 @@ class _Converter:
         lo, hi = _number(conf.get("min")), _number(conf.get("max"))
         if lo is not None and hi is not None:
             rng = [lo, hi]
-        for key, factor in (("range", scale), ("validation", 1)):
+        offset = p.get("offset", 0)
+        for key, factor, shift in (("range", scale, offset), ("validation", 1, 0)):
             spec = it.get(key)
             if rng is None and isinstance(spec, dict):
                 lo, hi = _number(spec.get("min")), _number(spec.get("max"))
-                if lo is not None and hi is not None:
-                    rng = sorted([_tidy(lo * factor), _tidy(hi * factor)])
+                if lo is not None and hi is not None:      # range: raw; validation: the value
+                    rng = sorted([_tidy((lo - shift) * factor), _tidy((hi - shift) * factor)])
         if p["type"] == "hhmm_dec":
             p["access"] = "rw"
         elif "enum" in p:
@@ -301,8 +315,9 @@ class _Converter:
         else:
             self.spans[key] = name
         self.names.add(name)
-        order = ("name", "doc", "table", "address", "type", "count", "words", "scale", "unit",
-                 "group", "access", "range", "step", "enum", "bits", "alias_of", "source", "note")
+        order = ("name", "doc", "table", "address", "type", "count", "words", "scale", "offset",
+                 "unit", "group", "access", "range", "step", "enum", "bits", "alias_of", "source",
+                 "note")
         self.points.append({k: p[k] for k in order if k in p})
 
 

@@ -40,7 +40,7 @@ LINK_KEYS = {"baudrates", "parity", "unit", "units", "min_period_ms", "timeout_m
              "max_write", "functions"}
 FIELD_KEYS = {"table", "address", "type", "count", "words", "scale"}
 CLOCK_KEYS = {"table", "address", "fields", "year", "function"}
-POINT_KEYS = {"name", "doc", "table", "address", "type", "count", "words", "scale", "unit",
+POINT_KEYS = {"name", "doc", "table", "address", "type", "count", "words", "scale", "offset", "unit",
               "group", "access", "range", "step", "enum", "bits", "special", "write", "guard",
               "trust", "source", "note", "alias_of"}
 POINT_REQUIRED = ("name", "doc", "table", "address", "type")
@@ -390,6 +390,12 @@ def _point(d: dict, f: Findings, default_trust: str, blocks: dict) -> Point | No
 
     integer_type = typ in INTEGER_TYPES
     limits = RAW_LIMITS.get(typ, (0, 0))
+    offset = d.get("offset", 0)
+    if offset != 0 and not (is_int(offset) and integer_type and typ not in ("hhmm", "hhmm_dec")
+                            and not {"enum", "bits", "special"} & set(d)):
+        f.add(ln, "offset must be a whole number of raw units, on a numeric integer type "
+                  "without enum, bits or special", label)
+        offset = 0
     enum = bits = special = None
     if "enum" in d:
         if not integer_type or scale != 1:
@@ -419,7 +425,8 @@ def _point(d: dict, f: Findings, default_trust: str, blocks: dict) -> Point | No
             rng = (r[0], r[1])
             if integer_type:
                 try:
-                    raw_lo, raw_hi = round(r[0] / scale), round(r[1] / scale)
+                    raw_lo, raw_hi = (round(r[0] / scale) + offset,
+                                      round(r[1] / scale) + offset)
                 except OverflowError:       # beyond any float once scaled: cannot fit
                     raw_lo, raw_hi = -math.inf, math.inf
                 if scale < 0:
@@ -458,7 +465,8 @@ def _point(d: dict, f: Findings, default_trust: str, blocks: dict) -> Point | No
                       f"are not inside one declared {base['table']} block", label)
     if len(f.items) != before:
         return None
-    return Point(**base, name=name, doc=d["doc"], unit=unit, group=group, access=access,
+    return Point(**base, name=name, doc=d["doc"], unit=unit, offset=offset, group=group,
+                 access=access,
                  range=rng, step=step, enum=enum, bits=bits, special=special,
                  write_function=write_fn, readback_delay_ms=delay, guard=guard, trust=trust,
                  source=d.get("source", ""), note=d.get("note", ""),

@@ -56,6 +56,7 @@ class Point(Field):
     name: str = ""
     doc: str = ""
     unit: str = ""
+    offset: int = 0         # raw units: value = (raw − offset) × scale (Deye: +100 °C as 1000)
     group: str = "Other"
     access: str = "r"
     range: tuple[float, float] | None = None

@@ -10,7 +10,7 @@ the caller learns they are unmapped and says so in the journal.
 from __future__ import annotations
 
 from solartui.errors import CodecError, ValueRejected, WriteForbidden
-from solartui.registers.codec import TEXT_TYPES, encode_value, scaled, words_to_raw
+from solartui.registers.codec import TEXT_TYPES, encode_value, to_value, words_to_raw
 from solartui.registers.model import Point
 
 # Modbus application protocol: FC16 writes at most 123 registers, FC03/FC04 read at most 125
@@ -76,7 +76,7 @@ def _check_point_words(point: Point, words: list[int]) -> None:
         raise ValueRejected(f"{point.name}: {exc}") from None
     if point.special and raw in point.special:
         return
-    value = raw if isinstance(raw, float) else scaled(raw, point.scale)
+    value = raw if isinstance(raw, float) else to_value(point, raw)
     shown = f"{value} {point.unit}".rstrip()
     try:
         encode_value(point, value)

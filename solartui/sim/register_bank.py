@@ -17,7 +17,7 @@ from datetime import datetime
 from solartui.errors import CodecError
 from solartui.registers.checks_spec import checks_for
 from solartui.registers.clock_words import is_packed, pack, unpack
-from solartui.registers.codec import raw_limits, raw_to_words, scaled, words_to_raw
+from solartui.registers.codec import raw_limits, raw_to_words, to_raw, to_value, words_to_raw
 from solartui.registers.model import INTEGER_TYPES, DeviceMap, Field, Point
 from solartui.sim.power_flow import Flows, PlantFaults, balance, house_load, sun_fraction
 
@@ -79,7 +79,7 @@ def _raw_for(p: Point, value: float) -> int | float:
         value = min(max(value, p.range[0]), p.range[1])
     if p.type == "f32":
         return float(value)
-    raw = round(value / p.scale)
+    raw = round(to_raw(p, value))
     lo, hi = raw_limits(p.type)
     return min(max(raw, lo), hi)
 
@@ -216,7 +216,7 @@ class RegisterBank:
         """A point's current engineering value (why: tests compare against what went out)."""
         p = self.map.point(name)
         raw = words_to_raw(p.type, self._words(p.table, p.address, p.count), p.words)
-        return raw if isinstance(raw, str) else scaled(raw, p.scale)
+        return raw if isinstance(raw, str) else to_value(p, raw)
 
     # --- Modbus-facing read and write ----------------------------------------------------------
 
@@ -288,7 +288,7 @@ class RegisterBank:
         if p.range:
             if isinstance(raw, float) and not math.isfinite(raw):
                 return False
-            v = scaled(raw, p.scale)
+            v = to_value(p, raw)
             return p.range[0] - 1e-9 <= v <= p.range[1] + 1e-9
         return True
 
@@ -442,7 +442,7 @@ class RegisterBank:
             cur = self._energy.get(p.name)
             if cur is None:
                 raw = words_to_raw(p.type, self._words(p.table, p.address, p.count), p.words)
-                cur = float(scaled(raw, p.scale))
+                cur = float(to_value(p, raw))
             cur += ac_w * dt / 3600 / 1000 * k
             self._energy[p.name] = cur
             return math.floor(cur / p.scale + 1e-9) * p.scale

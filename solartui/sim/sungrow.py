@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from solartui.errors import SolartuiError
 from solartui.registers import catalog
+from solartui.registers.codec import to_raw
 from solartui.sim.power_flow import Flows, PlantFaults
 from solartui.sim.register_bank import RegisterBank
 
@@ -79,7 +80,7 @@ class SungrowBank(RegisterBank):
         if not self.map.has_point(name):
             return
         p = self.map.point(name)
-        raw = value if p.enum is not None else round(value / p.scale)
+        raw = value if p.enum is not None else round(to_raw(p, value))
         self.set_raw(p.table, p.address, self._encode(p, raw))     # pinned: tick leaves it
 
     def _store_flows(self, fl: Flows) -> None:

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select, Static
 
 from solartui.errors import SolartuiError, ValueRejected
-from solartui.registers.codec import describe, encode_value, parse_value, scaled, words_to_raw
+from solartui.registers.codec import describe, encode_value, parse_value, to_value, words_to_raw
 from solartui.registers.model import Point
 from solartui.tui.screens.dialog import Dialog
 from solartui.tui.focus import focus_now
@@ -61,7 +61,7 @@ def check_point_text(point: Point, text: str) -> tuple[list[int], str]:
     value = parse_value(point, text)
     words = encode_value(point, value)
     raw = words_to_raw(point.type, words, point.words)
-    shown = describe(point, raw, value if isinstance(value, str) else scaled(raw, point.scale))
+    shown = describe(point, raw, value if isinstance(value, str) else to_value(point, raw))
     return words, shown
 
 

@@ -245,7 +245,8 @@ class LiveScreen(OverviewView, Attesting, PollingScreen, FilteredTable):
         self.query_one("#detail", Static).update(
             f"[b]{p.name}[/b] — {p.doc} "
             f"({escape(cite(self.device.map.source, p.source, f'{p.table} {p.address}'))}), "
-            f"{p.type} × {p.scale:g} {p.unit}; {access}{rng}{choices}"
+            + (f"({p.type} − {p.offset}) × {p.scale:g} {p.unit}" if p.offset
+               else f"{p.type} × {p.scale:g} {p.unit}") + f"; {access}{rng}{choices}"
             + (f"\n[red]last read failed: {self._errors[p.name]}[/red]" if p.name in self._errors else "")
             + (f"\n{escape(self.evidence[p.name].why)}" if p.name in self.evidence else "")
             + (f"\n{escape(strip_ours(p.note))}" if p.note else ""))
