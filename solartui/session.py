@@ -24,7 +24,7 @@ from solartui.links.pool import LinkPool
 from solartui.links.target import parse_target
 from solartui.registers import catalog
 from solartui.registers.model import LinkSpec
-from solartui.registers.sunspec import MAP_ID as SUNSPEC_MAP_ID
+from solartui.registers.sunspec import MAP_ID as SUNSPEC_MAP_ID, PERIOD_MS as SUNSPEC_PERIOD_MS
 from solartui.traffic import TrafficLog
 
 
@@ -162,15 +162,23 @@ class Session:
             fresh = target.link_key not in {getattr(l.target, "link_key", None)
                                             for l in self.pool.links()}
             link = self._link(target, merged_spec(maps))
+            paced_by_us = fresh and target.period_ms is None and hasattr(link, "scheduler")
+
+            def sunspec_pacing() -> None:
+                """A SunS marker answered: no Growatt here, the chain walk goes unpaced."""
+                if paced_by_us:
+                    link.scheduler.min_period = SUNSPEC_PERIOD_MS / 1000
+
             try:
                 dev, _ = await choose_map(
                     maps, lambda m: RegisterDevice(m, link, target.unit, self.journal),
                     link=link, unit=target.unit if target.unit is not None else maps[0].link.unit,
-                    journal=self.journal, sunspec=protocol == "modbus")
+                    journal=self.journal, sunspec=protocol == "modbus",
+                    on_sunspec_marker=sunspec_pacing)
             except Unidentified as exc:     # said as refused, silent, wrong unit or no map
                 unit = target.unit if target.unit is not None else maps[0].link.unit
                 raise await explain(target, link, unit, maps, exc.identities) from None
-            if fresh and target.period_ms is None and hasattr(link, "scheduler"):
+            if paced_by_us:
                 # identified: the link now paces as the picked map says, not as the slowest
                 # candidate had to (a SunSpec device over TCP needs no Growatt 850 ms period)
                 link.scheduler.min_period = dev.map.link.min_period_ms / 1000

@@ -359,3 +359,26 @@ async def test_simulate_sunspec_cli_over_a_pty_with_a_fault():
         assert "no answer" in one_line_error(code, err)
     code, _out, err = await run_cli("simulate", "sunspec", "--fault", "reversed-ct")
     assert "not for 'simulate sunspec'" in one_line_error(code, err)
+
+
+async def test_identification_drops_the_growatt_pacing_once_the_marker_answers(tcp_sim):
+    """Unknown device, default pacing: the safe single reads before the marker are 850 ms apart
+    (a Growatt may be listening), the chain walk after "SunS" is not (no Growatt says SunS)."""
+    from solartui.traffic import TrafficLog
+    _bank, _sim, url = tcp_sim
+    traffic = TrafficLog()
+    s = Session(traffic=traffic)
+    try:
+        dev = await s.connect(url)
+    finally:
+        await s.close()
+    assert dev.kind == "sunspec"
+    sent = [f for f in traffic.entries if getattr(f, "direction", "") == "tx"]
+    # Modbus TCP: function 3 at byte 7, start address at 8-9
+    starts = [int.from_bytes(f.data[8:10], "big") for f in sent]
+    marker = starts.index(40000)
+    before = [b.time - a.time for a, b in zip(sent[:marker], sent[1:marker + 1])]
+    after = [b.time - a.time for a, b in zip(sent[marker:], sent[marker + 1:])]
+    assert len(after) >= 7 and before
+    assert min(before) >= 0.8                       # paced: the period is a floor
+    assert sorted(after)[len(after) // 2] < 0.4     # the walk: back to back (generous)

@@ -171,20 +171,21 @@ def _fingerprint_text(m: DeviceMap, ident: Identity) -> str:
 
 
 def candidates(maps: list[DeviceMap], make_device, link=None, unit=None, journal=None,
-               sunspec: bool = True) -> list[Candidate]:
+               sunspec: bool = True, on_sunspec_marker=None) -> list[Candidate]:
     """Every probe in the order it runs (low tier, then high tier)."""
     out = [_map_candidate(m, make_device) for m in maps if m.identify]
     if sunspec and link is not None:
         from solartui.devices.sunspec_device import sunspec_candidates
-        out += sunspec_candidates(link, unit, journal)
+        out += sunspec_candidates(link, unit, journal, on_sunspec_marker)
     return sorted(out, key=lambda c: (c.high, c.order, c.key))
 
 
 async def choose_map(maps: list[DeviceMap], make_device, *, link=None, unit=None, journal=None,
-                     sunspec: bool = True) -> tuple[RegisterDevice, Identity]:
+                     sunspec: bool = True, on_sunspec_marker=None) -> tuple[RegisterDevice, Identity]:
     """`make_device(map)` builds a RegisterDevice on the shared link for each candidate; with
-    `link` (and the unit) SunSpec's marker probes run too. Returns (device, identity), the
-    identity's `reason` saying what was picked and why; raises Unidentified listing each try."""
+    `link` (and the unit) SunSpec's marker probes run too (`on_sunspec_marker()` once a marker
+    is read: sunspec_device.open_sunspec). Returns (device, identity), the identity's `reason`
+    saying what was picked and why; raises Unidentified listing each try."""
     if link is None:                    # callers that predate SunSpec pass only make_device
         probe = next((make_device(m) for m in maps if m.identify), None)
         if probe is not None:
@@ -197,7 +198,7 @@ async def choose_map(maps: list[DeviceMap], make_device, *, link=None, unit=None
     for tier in (False, True):
         if best is not None or silent >= SILENT_STOP:
             break                       # the high tier only runs if nothing low fitted
-        for c in candidates(maps, make_device, link, unit, journal, sunspec):
+        for c in candidates(maps, make_device, link, unit, journal, sunspec, on_sunspec_marker):
             if c.high != tier:
                 continue
             v = await c.attempt()

@@ -97,10 +97,16 @@ async def read_bodies(link, unit: int, models, priority: int = PRIORITY_READ) ->
 
 
 async def open_sunspec(link, unit: int, base: int, journal=None,
-                       priority: int = PRIORITY_READ) -> "SunSpecDevice":
-    """Marker, chain, map, identity: a SunSpecDevice ready to poll. Raises NotSunSpec."""
+                       priority: int = PRIORITY_READ, on_marker=None) -> "SunSpecDevice":
+    """Marker, chain, map, identity: a SunSpecDevice ready to poll. Raises NotSunSpec.
+
+    `on_marker()` runs once the marker is read, before the chain walk: identification uses it to
+    drop the slowest candidate's pacing (Growatt's 850 ms) — a device that answers "SunS" is no
+    Growatt, and its walk is most of identification's requests."""
     if not await read_marker(link, unit, base, priority):
         raise NotSunSpec(f"no SunS marker at {base}")
+    if on_marker is not None:
+        on_marker()
     models, notes = await walk_chain(link, unit, base, priority)
     if not models:
         raise NotSunSpec(f"SunS at {base} but no model follows it")
@@ -229,16 +235,17 @@ class SunSpecDevice(RegisterDevice):
             self._scaled.pop(name, None)
 
 
-def sunspec_candidates(link, unit, journal=None) -> list:
+def sunspec_candidates(link, unit, journal=None, on_marker=None) -> list:
     """The SunSpec marker probes for devices/identify.py: base 0 in the low tier, 40000 and
-    50000 in the high tier (after every safer probe), each one read of 2 registers."""
+    50000 in the high tier (after every safer probe), each one read of 2 registers.
+    `on_marker`: see open_sunspec."""
     from solartui.devices.identify import HIGH_ADDRESS, SUNSPEC_ORDER, Candidate, Verdict
 
     def make(base: int, order: int) -> Candidate:
         async def attempt() -> Verdict:
             u = unit if unit is not None else 1
             try:
-                dev = await open_sunspec(link, u, base, journal)
+                dev = await open_sunspec(link, u, base, journal, on_marker=on_marker)
             except NotSunSpec as exc:
                 return Verdict(False, identity=Identity(S.MAP_ID, {}, {"marker": str(exc)}),
                                why=f"sunspec: {exc}")

@@ -26,6 +26,7 @@ MAP_ID = "sunspec"
 END_ID = 0xFFFF
 MARKER = (0x5375, 0x6E53)          # "SunS"
 BASES = (40000, 0, 50000)
+PERIOD_MS = 0                      # SunSpec devices take requests back to back (no Growatt gap)
 PYSUNSPEC2_RANGE = ">=1.3,<1.4"    # pyproject pin; the JSON shape this module was tested with
 
 # SunSpec type -> (codec type for Point.type, registers); sizes for strings come from the JSON
@@ -332,7 +333,7 @@ def build_map(models: list[ModelHeader], base: int, words: dict[int, int] | None
         path="<sunspec>", id=MAP_ID, vendor="SunSpec", name=f"SunSpec device (models {ids})",
         families=("SunSpec",), source={"document": "SunSpec model definitions (pysunspec2)"},
         trust="generated", protocol="modbus",
-        link=LinkSpec(unit=unit, units=(1, 247), min_period_ms=0, timeout_ms=1000,
+        link=LinkSpec(unit=unit, units=(1, 247), min_period_ms=PERIOD_MS, timeout_ms=1000,
                       max_read=125, max_write=123, functions=(3, 6, 16)),
         points=tuple(points), blocks={"holding": tuple(blocks)}, identify={})
     return SunSpecMap(dm, info, tuple(models), base, tuple(notes))
