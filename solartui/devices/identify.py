@@ -17,6 +17,9 @@ The order (SUNSPEC_ORDER and DEFAULT_ORDER below, and each map's `identify.probe
   A fit from a candidate marked `exclusive` (SunSpec's marker is) ends the search at once; other
   fits let the rest of the same tier run and the best score wins (ties: the lower order). Two
   candidates in a row with no reply at all (not even an exception) end it too: a silent unit.
+  Every probe keeps the slowest candidate's pacing (Growatt's 850 ms) until a map is picked, but
+  once a SunS marker answers the caller may drop it (`on_sunspec_marker`): the chain walk that
+  follows is most of a SunSpec device's requests, and no Growatt answers "SunS".
 
 The hint a map declares (YAML, inside its `identify:` section; every key optional):
 
