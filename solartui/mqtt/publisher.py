@@ -5,8 +5,10 @@ a broker. Producers call `publish`/`reading`/`announce`/`available`, which only 
 oldest when full, counted, rate-limited log line). One background task owns the connection
 (aiomqtt over paho-mqtt 2.x): it connects with exponential backoff (1 s doubling to 60 s, with
 jitter), sets the last will `{base}/bridge/status` = offline (retained), says online on every
-connect, re-publishes every retained discovery config and device availability on every
-(re)connect and whenever Home Assistant says `{prefix}/status` = online, drains the queue, and
+connect, re-publishes device availability and marks every device's discovery configs to go out
+again on every (re)connect and whenever Home Assistant says `{prefix}/status` = online, drains the
+queue — each batch at most DISCOVERY_SHARE configs from the discovery backlog (backlog.py: never
+dropped, one entry per device) and the rest state — and
 with writes on hands command messages to `commands.handle` (the one write gate) and publishes the
 result it returns. A stop publishes the bridge offline itself (a clean disconnect fires no will).
 """
@@ -23,6 +25,7 @@ import time
 from typing import Callable
 
 from solartui.mqtt import commands, discovery
+from solartui.mqtt.backlog import DiscoveryBacklog
 from solartui.mqtt.model import DeviceInfo, Message, StateReading
 from solartui.mqtt.queue import DropOldestQueue
 from solartui.mqtt.state import state_message
@@ -34,6 +37,7 @@ log = logging.getLogger("solartui.mqtt")
 
 ONLINE, OFFLINE = "online", "offline"
 BATCH = 200                 # messages handed to the client at once (QoS 0 goes out in one write)
+DISCOVERY_SHARE = BATCH // 2    # discovery configs in a batch at most: the rest is state
 INFLIGHT = 20               # QoS 1 messages awaiting PUBACK at once (paho's own window): more
                             # pile up in paho's queue, whose every ack walks it (O(n^2) stalls)
 STALL_TIMEOUT = 60.0        # connected, messages waiting, none sent for this long: start over
@@ -70,6 +74,8 @@ class MqttPublisher:
                          "disconnects": 0, "republished": 0, "commands": 0,
                          "commands_refused": 0}
         self._discovery: dict[str, list[Message]] = {}     # device id -> retained configs
+        self._backlog = DiscoveryBacklog()                  # devices whose configs are due
+        self._sending = False                               # a batch is on its way out
         self._available: dict[str, str] = {}               # device id -> online|offline
         self._client = None
         self._task: asyncio.Task | None = None
@@ -112,8 +118,8 @@ class MqttPublisher:
         if self._discovery.get(device.device_id) == msgs:
             return
         self._discovery[device.device_id] = msgs
-        for m in msgs:
-            self.publish(m)
+        self._backlog.mark(device.device_id)
+        self.queue.wake()
 
     def announced(self, device_id: str) -> bool:
         return device_id in self._discovery
@@ -144,7 +150,7 @@ class MqttPublisher:
             await asyncio.sleep(min(5.0, self.stall_timeout / 4))
             now = time.monotonic()
             sent = self.counters["published"]
-            if sent != last or not len(self.queue):
+            if sent != last or not (len(self.queue) or len(self._backlog)):
                 last, since = sent, now
                 continue
             if now - since < self.stall_timeout or self._stopping:
@@ -170,7 +176,8 @@ class MqttPublisher:
         self._stopping = True
         deadline = time.monotonic() + flush
         with contextlib.suppress(Exception):
-            while len(self.queue) and (self.connected or wait_connect) \
+            while (len(self.queue) or len(self._backlog) or self._sending) \
+                    and (self.connected or wait_connect) \
                     and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             client = self._client
@@ -284,16 +291,20 @@ class MqttPublisher:
 
     async def _republish(self, client) -> None:
         """Every retained discovery config and availability: a broker that restarted without
-        persistence, or a Home Assistant that restarted, learns them again."""
-        msgs = [m for ms in list(self._discovery.values()) for m in ms]
-        msgs += [Message(self.topics.device_status(d), w, retain=True, qos=1)
-                 for d, w in list(self._available.items())]
+        persistence, or a Home Assistant that restarted, learns them again. Availability now;
+        the configs through the backlog, interleaved with state (a fleet's are many)."""
+        msgs = [Message(self.topics.device_status(d), w, retain=True, qos=1)
+                for d, w in list(self._available.items())]
         for i in range(0, len(msgs), BATCH):
             await self._send(client, msgs[i:i + BATCH])
-        self.counters["republished"] += len(msgs)
+        self._backlog.mark_all(list(self._discovery))
+        self.queue.wake()
+        self.counters["republished"] += len(msgs) + sum(map(len, self._discovery.values()))
 
     async def _send(self, client, batch: list[Message]) -> None:
         """QoS 0 all at once; QoS 1 (retained status and discovery) INFLIGHT at a time."""
+        if not batch:
+            return
         fast = [m for m in batch if m.qos == 0]
         acked = [m for m in batch if m.qos != 0]
         if fast:
@@ -318,18 +329,30 @@ class MqttPublisher:
 
     async def _drain(self, client) -> None:
         while True:
-            batch = [await self.queue.get()]
-            while len(batch) < BATCH:
+            configs, devices = self._backlog.take(self._discovery, DISCOVERY_SHARE)
+            state: list[Message] = []
+            while len(configs) + len(state) < BATCH:
                 m = self.queue.get_nowait()
                 if m is None:
                     break
-                batch.append(m)
+                state.append(m)
+            if not configs and not state:
+                await self.queue.wait()
+                continue
+            self._sending = True            # taken from the queue, not yet out: stop() waits
             try:
-                await self._send(client, batch)
+                # configs first: Home Assistant makes the entity, then takes the state after it
+                # (a Growatt's next record is minutes away)
+                await self._send(client, configs)
+                devices = []
+                await self._send(client, state)
             except BaseException:
-                for m in reversed(batch):         # sent again after the reconnect
+                self._backlog.put_back(devices)  # sent again after the reconnect
+                for m in reversed(state):
                     self.queue.put_back(m)
                 raise
+            finally:
+                self._sending = False
 
     async def _listen(self, client) -> None:
         async for message in client.messages:
@@ -369,4 +392,5 @@ class MqttPublisher:
 
     def status(self) -> dict:
         return {"broker": self.config.shown(), "connected": self.connected,
-                "queued": len(self.queue), "dropped": self.queue.dropped, **self.counters}
+                "queued": len(self.queue), "dropped": self.queue.dropped,
+                "discovery_pending": len(self._backlog), **self.counters}

@@ -47,6 +47,16 @@ class DropOldestQueue:
         else:
             self.dropped += 1
 
+    def wake(self) -> None:
+        """Wake a `wait` with nothing queued (the discovery backlog has work)."""
+        self._ready.set()
+
+    async def wait(self) -> None:
+        """Until something is put, or `wake` is called. Call it only after finding the queue
+        empty, with no await in between (a wake before the clear would be lost otherwise)."""
+        self._ready.clear()
+        await self._ready.wait()
+
     async def get(self) -> Message:
         while not self._items:
             self._ready.clear()
