@@ -198,12 +198,17 @@ async def run(n: int, processes: int, interval: float, window: float, folder: Pa
                             *sum((["-t", f"{b}/+/state"] for b in bases), []),
                             "-F", "%U %t"], stdout=open(sub_file, "w"),
                            stderr=subprocess.DEVNULL)
+    cfg_file = folder / f"configs-{processes}.txt"     # Home Assistant's view: every config
+    cfg_sub = None if NO_DISCOVERY else subprocess.Popen(
+        ["mosquitto_sub", "-h", HOST, "-p", str(broker.port), "-q", "0",
+         "-t", "homeassistant/+/+/+/config", "-F", "%U %t"], stdout=open(cfg_file, "w"),
+        stderr=subprocess.DEVNULL)
     serves = [Serve(broker, b, n // processes, folder, help_text) for b in bases]
     sims: list = []
     try:
         for s in serves:
             s.wait_listening()
-        t_start = time.perf_counter()
+        t_start, t_start_epoch = time.perf_counter(), time.time()
         for k, s in enumerate(serves):
             sims += await start_fleet(n // processes, k * (n // processes), s.port, interval)
         deadline = time.monotonic() + 180
@@ -236,15 +241,34 @@ async def run(n: int, processes: int, interval: float, window: float, folder: Pa
         logs = [s.stop() for s in serves]
         sub.terminate()
         sub.wait(5)
+        if cfg_sub is not None:
+            cfg_sub.terminate()
+            cfg_sub.wait(5)
         broker.stop()
     lat, received, unmatched = latencies(sub_file, t0, t1)
+    configs = config_arrivals(cfg_file, t_start_epoch) if cfg_sub is not None else None
     return {"n": n, "processes": processes, "connected": connected, "connect_s": connect_s,
             "expected": n / interval, "sent": sent, "acked": acks,
             "published": received / (t1 - t0), "cpu": cpu, "rss": rss, "broker_cpu": bcpu,
             "gen_cpu": gcpu, "median_ms": 1000 * statistics.median(lat) if lat else float("nan"),
             "p99_ms": 1000 * pct(lat, 0.99), "max_ms": 1000 * max(lat) if lat else float("nan"),
             "unmatched": unmatched, "dropped": sum(dropped_in(t) for t in logs),
-            "errors": sum(t.count(" ERROR ") for t in logs)}
+            "errors": sum(t.count(" ERROR ") for t in logs), "configs": configs}
+
+
+def config_arrivals(cfg_file: Path, start: float) -> dict:
+    """Discovery configs seen: how many, for how many devices, and when (s after the fleet
+    started connecting) half, 99 % and all of them had arrived."""
+    times, devices = [], set()
+    for line in cfg_file.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            times.append(float(parts[0]) - start)
+            devices.add(parts[1].split("/")[2])
+    times.sort()
+    return {"count": len(times), "devices": len(devices),
+            "half_s": pct(times, 0.5), "p99_s": pct(times, 0.99),
+            "last_s": times[-1] if times else float("nan")}
 
 
 def row(r: dict) -> str:
@@ -274,6 +298,11 @@ async def main(args) -> None:
         print(f"  {processes} process(es): connected in {r['connect_s']:.0f} s; latency max "
               f"{r['max_ms']:.0f} ms; unmatched {r['unmatched']}; serve ERROR lines "
               f"{r['errors']}", flush=True)
+        c = r["configs"]
+        if c is not None:
+            print(f"  discovery: {c['count']:,} configs for {c['devices']:,} devices seen by a "
+                  f"subscriber; half by {c['half_s']:.1f} s, 99 % by {c['p99_s']:.1f} s, all by "
+                  f"{c['last_s']:.1f} s after the fleet started connecting", flush=True)
     print(header)
     for line in rows:
         print(line)
