@@ -116,11 +116,6 @@ class SolartuiApp(App):
 
     # --- start-up ------------------------------------------------------------------------------
 
-    def _on_key(self, event: events.Key) -> None:
-        """A printable key typed for an input while the focus moved to it is the input's
-        (tui/focus.py); handing it over stops Textual's own key handling (bindings) for it."""
-        keep_typed(self.focused, event)
-
     def on_mount(self) -> None:
         if self.demo:
             self.start_demo()
@@ -386,7 +381,12 @@ class SolartuiApp(App):
             self.settings.theme = theme
             save_settings(self.settings)
 
-    # --- input aimed at a dialog that has gone -----------------------------------------------
+    # --- input that arrived while the screen changed under it ----------------------------------
+
+    def _on_key(self, event: events.Key) -> None:
+        """A printable key typed for an input while the focus moved to it is the input's
+        (tui/focus.py); handing it over stops Textual's own key handling (bindings) for it."""
+        keep_typed(self.focused, event)
 
     async def on_event(self, event: events.Event) -> None:
         """Keys and clicks made before a dialog opened or closed are dropped (see Dialog)."""
