@@ -311,6 +311,8 @@ async def tour(out: Path, written: list[Path]) -> None:
         await pi30_screens(app, pilot, out, written)
         # the demo's GivEnergy hybrid: its live screen and an action's confirmation
         await givenergy_screens(app, pilot, out, written)
+        # a listen-only OutBack FLEXmax (its simulator on a pty, started here)
+        await flexmax_screen(app, pilot, out, written)
 
 
 async def journal_screen(app, pilot, out: Path, written: list[Path], depth: int) -> None:
@@ -409,6 +411,32 @@ async def givenergy_screens(app, pilot, out: Path, written: list[Path]) -> None:
     await pilot.pause(0.3)
     app.connect(first, "growatt-protocol-ii")
     await wait_until(pilot, lambda: live_has_values(app), 20)
+
+
+async def flexmax_screen(app, pilot, out: Path, written: list[Path]) -> None:
+    from textual.widgets import DataTable
+
+    from solartui.sim.flexmax_pty import FlexmaxPtyServer
+    sim = FlexmaxPtyServer(interval=0.5)
+    path = await sim.start()
+    first = app.demo_targets[0]
+    try:
+        app.connect(f"broadcast://{path}?map=outback-flexmax")
+        def shown() -> bool:
+            if type(app.screen).__name__ != "BroadcastLiveScreen":
+                return False
+            table = app.screen.query_one("#fields", DataTable)
+            return table.row_count > 0 and any(str(v).strip()
+                                               for v in table.get_column("value"))
+
+        if not await wait_until(pilot, shown, 20):
+            print("warning: the FLEXmax live screen has no values after 20 s", file=sys.stderr)
+        await pilot.pause(1.0)
+        await shoot(app, out, "flexmax-live", written)
+    finally:
+        app.connect(first, "growatt-protocol-ii")
+        await wait_until(pilot, lambda: live_has_values(app), 20)
+        await sim.stop()
 
 
 def to_png(svg: Path) -> Path | None:

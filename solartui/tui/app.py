@@ -104,6 +104,9 @@ class SolartuiApp(App):
         dev = self.device
         if dev is None:
             return [("not connected", 0)]
+        if getattr(dev, "listen_only", False):      # nothing to identify: the map and the port
+            return [(str(dev.map.vendor), 3), (dev.map.name, 0), (dev.link.description, 2),
+                    ("listen-only", 1)]
         ident = dev.identity.values if dev.identity else {}
         where = dev.link.description + (f" unit {dev.unit}" if dev.unit is not None else "")
         firmware, model = ident.get("firmware"), ident.get("model")
@@ -146,9 +149,6 @@ class SolartuiApp(App):
         nothing else."""
         self.sub_title = f"connecting to {target}…"
         try:
-            if parse_target(target).is_broadcast:
-                raise SolartuiError("no screen here for a listen-only device yet: use "
-                                    "'solartui read TARGET' or log it from a site file")
             dev = await self.session.open(target, map_name)
         except (SolartuiError, asyncio.CancelledError) as exc:
             self.sub_title = self.describe_device()
@@ -179,9 +179,13 @@ class SolartuiApp(App):
     def show_connected(self) -> None:
         self.sub_title = self.describe_device()
         mark_input_fence(self)          # keys typed at the connect screen stay there
-        if getattr(self.device, "kind", "") == "pi30":
+        kind = getattr(self.device, "kind", "")
+        if kind == "pi30":
             from solartui.tui.screens.pi30_live import Pi30LiveScreen
             self.switch_to(Pi30LiveScreen())
+        elif kind == "broadcast":
+            from solartui.tui.screens.broadcast_live import BroadcastLiveScreen
+            self.switch_to(BroadcastLiveScreen())
         else:
             from solartui.tui.screens.live import LiveScreen
             self.switch_to(LiveScreen())
@@ -203,6 +207,17 @@ class SolartuiApp(App):
     def _need_device(self) -> bool:
         if self.device is None:
             self.notify("not connected: open a target first (ctrl+o)", severity="warning")
+            return False
+        return True
+
+    def _need_asking(self, what: str) -> bool:
+        """A device that answers (not a listen-only one, which only broadcasts its page)."""
+        if not self._need_device():
+            return False
+        if getattr(self.device, "listen_only", False):
+            why = self.device.listen_only_reason.replace("nothing can be written to it",
+                                                         "it cannot be asked anything")
+            self.notify(f"{what}: {why}", severity="warning")
             return False
         return True
 
@@ -228,7 +243,7 @@ class SolartuiApp(App):
 
     def action_show_browser(self) -> None:
         from solartui.tui.screens.browser import BrowserScreen
-        if not self._need_device():
+        if not self._need_asking("no registers to browse"):
             return
         if getattr(self.device, "kind", "") == "pi30":
             self.notify("a PI30 inverter has no registers: its queries and settings are on "
@@ -238,12 +253,12 @@ class SolartuiApp(App):
 
     def action_show_clock(self) -> None:
         from solartui.tui.screens.clock import ClockScreen
-        if self._need_device():
+        if self._need_asking("no clock"):
             self.push_screen(ClockScreen())
 
     def action_run_action(self) -> None:
         from solartui.tui.write_flow import start_action
-        if self._need_device():
+        if self._need_asking("no actions"):
             start_action(self.screen)
 
     async def action_quit(self) -> None:
@@ -275,8 +290,8 @@ class SolartuiApp(App):
         from solartui.report.handover import prefill
         from solartui.tui.screens.report_form import ReportFormScreen
         from solartui.tui.screens.report_progress import ReportProgressScreen
-        if not self._need_device() or isinstance(self.screen, (ReportFormScreen,
-                                                               ReportProgressScreen)):
+        if not self._need_asking("no commissioning report") or isinstance(
+                self.screen, (ReportFormScreen, ReportProgressScreen)):
             return                          # one report at a time
         dev = self.device
         serial = dev.identity.serial if dev.identity is not None else "unknown"
@@ -325,7 +340,8 @@ class SolartuiApp(App):
 
     def action_show_checks(self) -> None:
         from solartui.tui.screens.checks import ChecksScreen
-        if self._need_device() and not isinstance(self.screen, ChecksScreen):
+        if self._need_asking("no commissioning checks") and not isinstance(self.screen,
+                                                                              ChecksScreen):
             self.push_screen(ChecksScreen())
 
     def action_show_traffic(self) -> None:
