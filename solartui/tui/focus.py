@@ -10,12 +10,17 @@ table's queue. `keep_typed` hands such a stray printable key to the input that h
 from __future__ import annotations
 
 from textual import events
+from textual.dom import NoScreen
 from textual.widgets import Input
 
 
 def focus_now(widget) -> None:
-    """Give `widget` the focus before the next queued event is handled."""
-    widget.screen.set_focus(widget)
+    """Give `widget` the focus before the next queued event is handled (a widget no longer on
+    a screen is left alone, as Textual's own focus() does)."""
+    try:
+        widget.screen.set_focus(widget)
+    except NoScreen:
+        pass
 
 
 def keep_typed(focused, event: events.Key) -> bool:
